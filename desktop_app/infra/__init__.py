@@ -1,0 +1,1 @@
+"""Paths, resources, logging and typed settings: the plumbing every layer may use."""
