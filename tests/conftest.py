@@ -42,3 +42,59 @@ def samples_dir() -> Path:
         if candidate.is_dir():
             return candidate
     pytest.skip("sample packages not available")
+
+
+class FakeClock:
+    """A settable UTC clock for lock-out, review clock and audit tests."""
+
+    def __init__(self, start: "dt.datetime | None" = None) -> None:
+        import datetime as dt
+
+        self.now = start or dt.datetime(2026, 11, 2, 15, 0, tzinfo=dt.UTC)
+
+    def __call__(self):  # noqa: ANN204
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        import datetime as dt
+
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def ctx(data_dir: Path, clock: FakeClock):  # noqa: ANN201
+    from desktop_app.services.context import open_data_folder
+
+    context = open_data_folder(data_dir, clock=clock)
+    yield context
+    context.close()
+
+
+PASSWORD = "correct horse battery staple 7"
+
+
+@pytest.fixture
+def people(ctx):  # noqa: ANN001, ANN201
+    """An admin, two reviewers and two supervisors, signed in."""
+    from desktop_app.domain.types import Role
+    from desktop_app.services.users import UserService
+
+    users = UserService(ctx)
+    users.create_first_admin("admin", "Ada Admin", PASSWORD)
+    admin = users.authenticate("admin", PASSWORD)
+    for name, full, role in (("rev", "Riley Reviewer", Role.REVIEWER), ("rev2", "Jo Reviewer", Role.REVIEWER),
+                             ("sup", "Dana Supervisor", Role.SUPERVISOR), ("sup2", "Sam Supervisor", Role.SUPERVISOR)):
+        users.create_user(admin, name, full, role, PASSWORD, must_change_password=False)
+    signed = {name: users.authenticate(name, PASSWORD) for name in ("rev", "rev2", "sup", "sup2")}
+    signed["admin"] = admin
+    return signed

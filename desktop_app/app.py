@@ -1,0 +1,47 @@
+"""Composition root: arguments, logging, data folder, services, QApplication, main window.
+
+Headless subcommands go to `cli` without importing Qt. The window path imports PySide6
+only after the arguments are parsed, and paints before loading anything the first page
+does not need.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+from desktop_app import cli
+from desktop_app.infra.logging_setup import setup_logging
+from desktop_app.infra.paths import DataPaths, default_data_dir
+
+log = logging.getLogger("clearance_desk.app")
+
+
+def demo_data_dir() -> Path:
+    """The folder `--demo` opens: beside the normal data folder, never inside it."""
+    base = default_data_dir()
+    return base.parent / f"{base.name} Demo"
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.perf_counter()
+    parser = cli.build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if args.demo and args.data_dir is None:
+        args.data_dir = demo_data_dir()
+    data_dir = cli.data_dir_of(args)
+    setup_logging(DataPaths(data_dir).logs)
+    if args.command:
+        return cli.run(args)
+    if args.smoke_test and not args.user:
+        parser.print_usage(sys.stderr)
+        print("clearance-desk: --smoke-test needs --user", file=sys.stderr)
+        return cli.EXIT_USAGE
+    from desktop_app.ui.application import run_gui
+
+    return run_gui(args, data_dir=data_dir, db_url=cli.db_url_of(args), started=started)

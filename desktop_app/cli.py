@@ -1,0 +1,181 @@
+"""Headless commands over the same services as the window.
+
+Exit status: 0 success, 1 rejected input or failed verification (one clear line on
+stderr per problem, never a traceback), 2 usage error. Passwords come from
+CLEARANCE_DESK_PASSWORD or an interactive prompt, never from an argument.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from desktop_app import APP_NAME, __version__
+from desktop_app.domain.errors import ClearanceDeskError, InputRejected
+from desktop_app.infra.paths import DB_URL_ENV, default_data_dir
+
+log = logging.getLogger("clearance_desk.cli")
+
+PASSWORD_ENV = "CLEARANCE_DESK_PASSWORD"
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Wrong use of the command line (exit 2)."""
+
+
+def read_password(prompt: str = "Password: ", *, confirm: bool = False) -> str:
+    env = os.environ.get(PASSWORD_ENV)
+    if env is not None:
+        return env
+    if not sys.stdin or not sys.stdin.isatty():
+        raise UsageError(f"no password: set {PASSWORD_ENV} or run interactively")
+    password = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Repeat the password: ") != password:
+        raise InputRejected("the two passwords differ")
+    return password
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clearance-desk", description=f"{APP_NAME}: pre-release model security review")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--data-dir", type=Path, help="data folder (default: the platform user-data folder, "
+                                                      "or CLEARANCE_DESK_DATA_DIR)")
+    parser.add_argument("--db-url", help=f"database URL (default: SQLite in the data folder, or {DB_URL_ENV})")
+    parser.add_argument("--demo", action="store_true", help="open the application on a ready demo data folder")
+    parser.add_argument("--smoke-test", action="store_true", help="open the window, load the queue, print timings, exit")
+    parser.add_argument("--user", help="user for --smoke-test (password from CLEARANCE_DESK_PASSWORD)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    init = commands.add_parser("init", help="new data folder and first admin")
+    init.add_argument("--admin", required=True, metavar="NAME", help="user name of the first administrator")
+    init.add_argument("--full-name", default="", help="the administrator's full name")
+
+    demo = commands.add_parser("demo", help="fill a new data folder with realistic demo data")
+    demo.add_argument("--submissions", type=int, default=0, metavar="N", help="add N generated submissions")
+
+    imp = commands.add_parser("import", help="import a submission package (folder or .zip)")
+    imp.add_argument("path", type=Path)
+    imp.add_argument("--as", dest="as_user", required=True, metavar="USER")
+
+    audit_cmd = commands.add_parser("audit", help="audit trail commands")
+    audit_sub = audit_cmd.add_subparsers(dest="audit_command", metavar="verify", required=True)
+    audit_sub.add_parser("verify", help="recompute the audit chain")
+    return parser
+
+
+def data_dir_of(args: argparse.Namespace) -> Path:
+    return args.data_dir or default_data_dir()
+
+
+def db_url_of(args: argparse.Namespace) -> str | None:
+    return args.db_url or os.environ.get(DB_URL_ENV) or None
+
+
+def _open(args: argparse.Namespace):  # noqa: ANN202 - ServiceContext, imported lazily
+    from desktop_app.services.context import open_data_folder
+
+    return open_data_folder(data_dir_of(args), db_url=db_url_of(args))
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from desktop_app.services.users import UserService
+
+    ctx = _open(args)
+    try:
+        users = UserService(ctx)
+        password = read_password("Password for the new administrator: ", confirm=True)
+        user = users.create_first_admin(args.admin, args.full_name or args.admin, password)
+        print(f"created administrator {user.username} in {ctx.paths.root}")
+        return EXIT_OK
+    finally:
+        ctx.close()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from desktop_app.services.demo import DemoBuilder
+
+    ctx = _open(args)
+    try:
+        summary = DemoBuilder(ctx).build(extra_submissions=args.submissions, progress=_print_progress)
+        print(summary)
+        return EXIT_OK
+    finally:
+        ctx.close()
+
+
+def _print_progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _sign_in(ctx, username: str):  # noqa: ANN001, ANN202
+    from desktop_app.services.users import UserService
+
+    return UserService(ctx).authenticate(username, read_password(f"Password for {username}: "))
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from desktop_app.services.intake import IntakeService
+
+    ctx = _open(args)
+    try:
+        actor = _sign_in(ctx, args.as_user)
+        result = IntakeService(ctx).import_package(actor, args.path)
+        for warning in result.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(result.reference)
+        return EXIT_OK
+    finally:
+        ctx.close()
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from desktop_app.services.audit import iter_events, verify_chain
+
+    ctx = _open(args)
+    try:
+        with ctx.reading() as session:
+            report = verify_chain(iter_events(session))
+        if report.ok:
+            print(f"audit chain intact: {report.events} events, head {report.head}")
+            return EXIT_OK
+        print(f"audit chain broken at {report.problem}", file=sys.stderr)
+        return EXIT_REJECTED
+    finally:
+        ctx.close()
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "init": cmd_init,
+    "demo": cmd_demo,
+    "import": cmd_import,
+    "audit": cmd_audit,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed subcommand; expected failures become one line each on stderr."""
+    try:
+        return COMMANDS[args.command](args)
+    except InputRejected as error:
+        subject = f"{error.subject}: " if error.subject else ""
+        for problem in error.problems:
+            print(f"error: {subject}{problem}", file=sys.stderr)
+        return EXIT_REJECTED
+    except ClearanceDeskError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    except UsageError as error:
+        print(f"clearance-desk: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted; nothing more was written", file=sys.stderr)
+        return EXIT_REJECTED
+    except OSError as error:
+        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_REJECTED

@@ -1,0 +1,41 @@
+"""Every service over one open data folder, built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop_app.services.context import Clock, ServiceContext, open_data_folder, system_clock
+from desktop_app.services.queue import QueueService
+from desktop_app.services.settings import SettingsService
+from desktop_app.services.submissions import SubmissionService
+from desktop_app.services.users import UserService
+
+
+@dataclass
+class Services:
+    ctx: ServiceContext
+    users: UserService
+    settings: SettingsService
+    queue: QueueService
+    submissions: SubmissionService
+
+    @classmethod
+    def from_context(cls, ctx: ServiceContext) -> Services:
+        return cls(ctx=ctx, users=UserService(ctx), settings=SettingsService(ctx), queue=QueueService(ctx),
+                   submissions=SubmissionService(ctx))
+
+    @classmethod
+    def open(cls, data_dir: Path, *, db_url: str | None = None, clock: Clock = system_clock) -> Services:
+        return cls.from_context(open_data_folder(data_dir, db_url=db_url, clock=clock))
+
+    @property
+    def data_dir(self) -> Path:
+        return self.ctx.paths.root
+
+    @property
+    def database_label(self) -> str:
+        return self.ctx.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.ctx.close()

@@ -1,0 +1,106 @@
+"""Realistic demo data, made through the real services so it obeys every rule.
+
+`build()` creates the demo users, imports the sample packages shipped in resources/,
+and registers generated submissions; `extra_submissions` adds more for scale tests.
+Everything it creates is marked DEMO where it can be seen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable
+
+from desktop_app.domain.errors import PermissionDenied
+from desktop_app.domain.types import Role
+from desktop_app.infra.resources import resource_root
+from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.intake import IntakeService, ManualRegistration
+from desktop_app.services.users import UserService
+
+log = logging.getLogger("clearance_desk.demo")
+
+DEMO_PASSWORD = "clearance-demo"
+DEMO_USERS = (
+    ("admin", "Avery Admin (DEMO)", Role.ADMIN, "Systems administrator"),
+    ("reviewer", "Riley Chen (DEMO)", Role.REVIEWER, "Security reviewer"),
+    ("reviewer2", "Jordan Okafor (DEMO)", Role.REVIEWER, "Security reviewer"),
+    ("supervisor", "Dana Whitfield (DEMO)", Role.SUPERVISOR, "Supervisory reviewer"),
+)
+SAMPLE_ORDER = ("northwind-orca-3.1", "helix-sparrow-2.0.zip", "northwind-orca-3.1-supplement")
+
+DEVELOPERS = ("Northwind Labs, Inc.", "Helix Intelligence GmbH", "Cobalt Reasoning Corp.", "Aster AI Ltd.",
+              "Meridian Machine Learning", "Tessellate Research", "Kestrel Systems", "Lumen Frontier AI",
+              "Quarry Point Labs", "Halcyon Models LLC", "Obsidian Neural", "Fjord Cognition AS")
+MODEL_NAMES = ("Orca", "Sparrow", "Falcon", "Heron", "Lynx", "Otter", "Kite", "Marten", "Ibis", "Wren", "Puma",
+               "Osprey", "Condor", "Badger", "Tern", "Raven")
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+class DemoBuilder:
+    def __init__(self, ctx: ServiceContext, *, seed: int = 2026) -> None:
+        self.ctx = ctx
+        self.random = random.Random(seed)
+        self.users = UserService(ctx)
+        self.intake = IntakeService(ctx)
+
+    def build(self, *, extra_submissions: int = 0, progress: Progress = _quiet) -> str:
+        if self.users.has_accounts():
+            raise PermissionDenied(f"{self.ctx.paths.root} already has accounts; the demo needs a new data folder")
+        progress("Creating demo users…")
+        actors = self._users()
+        progress("Importing the sample packages…")
+        references = self._samples(actors["reviewer"])
+        progress("Registering generated submissions…")
+        references += self._generated(actors, 12)
+        if extra_submissions:
+            progress(f"Generating {extra_submissions:,} more submissions…")
+            references += self._generated(actors, extra_submissions)
+        return (f"demo data folder ready: {self.ctx.paths.root}\n"
+                f"users: {', '.join(u for u, *_ in DEMO_USERS)} (password {DEMO_PASSWORD})\n"
+                f"submissions: {len(references)}")
+
+    def _users(self) -> dict[str, Actor]:
+        first, *others = DEMO_USERS
+        username, name, _role, _title = first
+        self.users.create_first_admin(username, name, DEMO_PASSWORD)
+        admin = self.users.authenticate(username, DEMO_PASSWORD)
+        for username, name, role, title in others:
+            self.users.create_user(admin, username, name, role, DEMO_PASSWORD, title=title,
+                                   must_change_password=False)
+        return {username: self.users.authenticate(username, DEMO_PASSWORD) for username, *_ in DEMO_USERS}
+
+    def _samples(self, reviewer: Actor) -> list[str]:
+        folder = resource_root() / "samples"
+        references = []
+        for name in SAMPLE_ORDER:
+            result = self.intake.import_package(reviewer, folder / name)
+            references.append(result.reference)
+        return references
+
+    def _generated(self, actors: dict[str, Actor], count: int) -> list[str]:
+        references = []
+        now = self.ctx.now()
+        reviewers = [actors["reviewer"], actors["reviewer2"]]
+        for i in range(count):
+            received = now - dt.timedelta(days=self.random.randint(0, 40), hours=self.random.randint(0, 23))
+            developer = self.random.choice(DEVELOPERS)
+            model = self.random.choice(MODEL_NAMES)
+            version = f"{self.random.randint(1, 6)}.{self.random.randint(0, 9)}"
+            release = (received + dt.timedelta(days=self.random.randint(10, 75))).date()
+            form = ManualRegistration(
+                developer_name=developer, contact_name="Release Compliance Office",
+                contact_email=f"compliance@{developer.split()[0].lower().strip(',')}.example",
+                model_name=model, model_version=version, intended_release=release,
+                package_id=f"GEN-{i:06d}-{self.random.randint(1000, 9999)}",
+                description=f"{model} {version}: general-purpose model with tool use (DEMO data).",
+                received_at=received)
+            result = self.intake.register_by_hand(self.random.choice(reviewers), form)
+            references.append(result.reference)
+        return references

@@ -1,0 +1,1 @@
+"""The Qt user interface. Talks to services only; never to storage or SQL."""

@@ -1,0 +1,136 @@
+"""Start the GUI: QApplication, data folder, first run or sign-in, main window.
+
+`--smoke-test` signs in with CLEARANCE_DESK_PASSWORD, paints the first queue page,
+prints timings and exits: CI and the packaged build use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QProgressDialog
+
+from desktop_app import APP_ID, APP_NAME, __version__
+from desktop_app.domain.errors import ClearanceDeskError
+
+log = logging.getLogger("clearance_desk.ui")
+
+DEMO_HINT = ("Demo data folder. Users: reviewer, reviewer2, supervisor, admin — "
+             "password: clearance-demo. Everything here is marked DEMO.")
+
+
+def make_application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    QCoreApplication.setOrganizationName("Clearance Desk")
+    QCoreApplication.setOrganizationDomain("clearance-desk.gov")
+    QCoreApplication.setApplicationName(APP_NAME)
+    QCoreApplication.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)
+    return app  # type: ignore[return-value]
+
+
+def _build_demo_with_progress(data_dir: Path, db_url: str | None) -> None:
+    """Fill a new demo folder off the GUI thread, showing progress."""
+    from desktop_app.services.context import open_data_folder
+    from desktop_app.services.demo import DemoBuilder
+    from desktop_app.ui.workers import run_task
+
+    dialog = QProgressDialog("Preparing the demo data folder…", "", 0, 0)
+    dialog.setCancelButton(None)
+    dialog.setWindowTitle(APP_NAME)
+    dialog.setMinimumDuration(0)
+    outcome: dict[str, object] = {}
+
+    def work(report: object) -> str:
+        ctx = open_data_folder(data_dir, db_url=db_url)
+        try:
+            return DemoBuilder(ctx).build(progress=report)  # type: ignore[arg-type]
+        finally:
+            ctx.close()
+
+    run_task(work, with_progress=True, on_done=lambda r: outcome.setdefault("done", r),
+             on_error=lambda e: outcome.setdefault("error", e), on_progress=lambda m: dialog.setLabelText(str(m)))
+    dialog.show()
+    while not outcome:
+        QApplication.processEvents()
+        time.sleep(0.01)
+    dialog.close()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+
+
+def run_gui(args: argparse.Namespace, *, data_dir: Path, db_url: str | None, started: float) -> int:
+    app = make_application()
+    from desktop_app.services.bundle import Services
+
+    is_demo = bool(args.demo)
+    if is_demo and not (data_dir / "clearance-desk.sqlite3").exists() and db_url is None:
+        _build_demo_with_progress(data_dir, db_url)
+    try:
+        services = Services.open(data_dir, db_url=db_url)
+    except ClearanceDeskError as error:
+        QMessageBox.critical(None, APP_NAME, f"Cannot open the data folder {data_dir}:\n{error}")
+        return 1
+    opened = time.perf_counter()
+    try:
+        actor = _sign_in(services, args, is_demo=is_demo)
+        if actor is None:
+            return 0
+        from desktop_app.ui.main_window import MainWindow
+
+        window = MainWindow(services, actor)
+        window.show()
+        if args.smoke_test:
+            return _smoke(app, window, started, opened)
+        return app.exec()
+    finally:
+        services.close()
+
+
+def _sign_in(services, args: argparse.Namespace, *, is_demo: bool):  # noqa: ANN001, ANN202
+    from desktop_app.ui.dialogs import FirstRunDialog, LoginDialog
+
+    if args.smoke_test:
+        password = os.environ.get("CLEARANCE_DESK_PASSWORD")
+        if password is None:
+            print("clearance-desk: --smoke-test needs CLEARANCE_DESK_PASSWORD", file=sys.stderr)
+            return None
+        try:
+            return services.users.authenticate(args.user, password)
+        except ClearanceDeskError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(1)
+    if not services.users.has_accounts():
+        if FirstRunDialog(services.users).exec() != QDialog.DialogCode.Accepted:
+            return None
+    dialog = LoginDialog(services.users, hint=DEMO_HINT if is_demo else "",
+                         username=args.user or ("reviewer" if is_demo else ""))
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.actor
+
+
+def _smoke(app: QApplication, window, started: float, opened: float) -> int:  # noqa: ANN001
+    shown = time.perf_counter()
+    result: dict[str, float] = {}
+
+    def painted() -> None:
+        window.queue.viewport().repaint()
+        result["painted"] = time.perf_counter()
+        app.quit()
+
+    QTimer.singleShot(0, painted)
+    app.exec()
+    rows = window.model.rowCount()
+    print(f"smoke-test: data folder opened in {(opened - started) * 1000:.0f} ms")
+    print(f"smoke-test: window shown in {(shown - started) * 1000:.0f} ms")
+    print(f"smoke-test: first queue page painted in {(result['painted'] - started) * 1000:.0f} ms "
+          f"({rows} submissions in the queue)")
+    window.close()
+    return 0

@@ -1,0 +1,175 @@
+"""The selected submission: overview, artifacts, findings, history and letters tabs.
+
+Everything from a package is untrusted text: it is HTML-escaped before display, links
+are never followed, and nothing is handed to the operating system to open.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.services.submissions import HistoryEntry, SubmissionDetail
+
+
+def esc(value: object) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
+def make_table(headers: list[str], name: str) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAccessibleName(name)
+    table.verticalHeader().hide()
+    table.horizontalHeader().setStretchLastSection(True)
+    table.setWordWrap(False)
+    return table
+
+
+def fill_table(table: QTableWidget, rows: list[list[str]], ids: list[int] | None = None) -> None:
+    table.setRowCount(len(rows))
+    for r, values in enumerate(rows):
+        for c, value in enumerate(values):
+            item = QTableWidgetItem(value)
+            item.setToolTip(value)
+            if ids is not None and c == 0:
+                item.setData(Qt.ItemDataRole.UserRole, ids[r])
+            table.setItem(r, c, item)
+    table.resizeColumnsToContents()
+
+
+def overview_html(d: SubmissionDetail) -> str:
+    claims = d.claims or {}
+    safeguards = "".join(f"<li>{esc(s)}</li>" for s in claims.get("safeguards", []))
+    rows = [
+        ("State", d.state.label),
+        ("Developer", d.developer_name),
+        ("Contact", f"{d.contact_name} &lt;{esc(d.contact_email)}&gt;" if d.contact_email else d.contact_name),
+        ("Model", f"{d.model_name} {d.model_version}" + (f" (family {d.model_family})" if d.model_family else "")),
+        ("Parameters", f"{d.parameters_billion:g} billion" if d.parameters_billion else "not stated"),
+        ("Modalities", ", ".join(d.modalities) or "not stated"),
+        ("Deployment", ", ".join(d.deployment) or "not stated"),
+        ("Intended release", d.intended_release.isoformat() if d.intended_release else "not stated"),
+        ("Received", d.received_at.strftime("%Y-%m-%d %H:%M UTC")),
+        ("Review window", f"{d.window_days} days" + (f", paused {d.paused_days} days" if d.paused_days else "")),
+        ("Due", d.due_date.isoformat()),
+        ("Assignee", d.assignee or "Unassigned"),
+        ("Packages", ", ".join(d.package_ids) or ("registered by hand" if d.registered_by_hand else "")),
+        ("Manifest SHA-256", d.manifest_sha256 or "—"),
+    ]
+    if d.previous_reference:
+        rows.append(("Resubmission of", d.previous_reference))
+    table = "".join(
+        f"<tr><th align='left' valign='top' style='padding-right:12px'>{esc(k)}</th><td>"
+        f"{v if k == 'Contact' else esc(v)}</td></tr>" for k, v in rows)
+    parts = [f"<h2>{esc(d.reference)} — {esc(d.model_label)}</h2>", f"<table>{table}</table>"]
+    if d.registered_by_hand:
+        parts.append("<p><i>Registered by hand: no package manifest was imported.</i></p>")
+    if d.description:
+        parts.append(f"<h3>Description</h3><p>{esc(d.description)}</p>")
+    if claims.get("cyber_capability_summary"):
+        parts.append(f"<h3>Developer's cyber capability summary</h3><p>{esc(claims['cyber_capability_summary'])}</p>")
+    if safeguards:
+        parts.append(f"<h3>Safeguards claimed</h3><ul>{safeguards}</ul>")
+    if claims.get("known_limitations"):
+        parts.append(f"<h3>Known limitations</h3><p>{esc(claims['known_limitations'])}</p>")
+    return "".join(parts)
+
+
+def describe_change(entry: HistoryEntry) -> str:
+    def short(value: dict | None) -> str:
+        if not value:
+            return ""
+        return json.dumps(value, ensure_ascii=False, default=str)[:300]
+
+    before, after = short(entry.before), short(entry.after)
+    if before and after:
+        return f"{before} → {after}"
+    return after or before
+
+
+class DetailPane(QTabWidget):
+    """Read-only view of one submission; tabs are filled from a SubmissionDetail."""
+
+    artifact_activated = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Submission detail")
+        self.detail: SubmissionDetail | None = None
+        self.overview = QTextBrowser()
+        self.overview.setOpenLinks(False)
+        self.overview.setOpenExternalLinks(False)
+        self.overview.setAccessibleName("Overview")
+        self.artifacts = make_table(["Path", "Kind", "Size", "SHA-256", "Verified", "Package"], "Artifacts")
+        self.artifacts.itemActivated.connect(
+            lambda item: self.artifact_activated.emit(self.artifacts.item(item.row(), 0).data(Qt.ItemDataRole.UserRole)))
+        self.findings = make_table(["#", "Title", "Severity", "Status", "Category", "Author"], "Findings")
+        self.history = make_table(["#", "Time (UTC)", "Actor", "Action", "Record", "Change"], "History")
+        self.letters = make_table(["Number", "Kind", "Decision", "Issued (UTC)", "Signed by", "Status", "SHA-256"],
+                                  "Letters")
+        self.placeholder = QLabel("Select a submission in the queue to see it here.")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        overview_page = QWidget()
+        layout = QVBoxLayout(overview_page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.placeholder)
+        layout.addWidget(self.overview)
+        self.overview.hide()
+        self.addTab(overview_page, "&Overview")
+        self.addTab(self.artifacts, "&Artifacts")
+        self.addTab(self.findings, "Fin&dings")
+        self.addTab(self.history, "&History")
+        self.addTab(self.letters, "&Letters")
+
+    def clear(self) -> None:
+        self.detail = None
+        self.overview.hide()
+        self.placeholder.show()
+        for table in (self.artifacts, self.findings, self.history, self.letters):
+            table.setRowCount(0)
+
+    def show_submission(self, d: SubmissionDetail, history: list[HistoryEntry]) -> None:
+        self.detail = d
+        self.placeholder.hide()
+        self.overview.show()
+        self.overview.setHtml(overview_html(d))
+        fill_table(self.artifacts, [
+            [a.path, a.kind, human_size(a.bytes), a.sha256, a.verified_at.strftime("%Y-%m-%d %H:%M"),
+             a.package_id or ("added by hand" if a.added_by_hand else "")] for a in d.artifacts],
+            [a.id for a in d.artifacts])
+        fill_table(self.findings, [
+            [f.label, f.title, f.severity.value, f.status, f.category, f.author] for f in d.findings],
+            [f.id for f in d.findings])
+        fill_table(self.history, [
+            [str(e.seq), e.occurred_at[:19].replace("T", " "), e.actor, e.action, f"{e.entity_type} {e.entity_id}",
+             describe_change(e)] for e in history])
+        fill_table(self.letters, [
+            [letter.number, letter.kind, letter.decision or "", letter.issued_at.strftime("%Y-%m-%d %H:%M"),
+             letter.signer, "revoked" if letter.revoked else (f"superseded by {letter.superseded_by}"
+                                                              if letter.superseded_by else "valid"),
+             letter.pdf_sha256] for letter in d.letters],
+            [letter.id for letter in d.letters])

@@ -1,0 +1,88 @@
+"""Run service calls off the GUI thread; results and errors come back by signal.
+
+A worker never touches a widget. Each call runs in the global thread pool and uses its
+own database session (services open one per call), so the GUI thread only paints.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+log = logging.getLogger("clearance_desk.ui")
+
+
+class _Signals(QObject):
+    finished = Signal(object)
+    failed = Signal(object)
+    progress = Signal(object)
+
+
+class CancelToken:
+    """Checked by long operations between chunks; set from the GUI thread."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def __call__(self) -> bool:
+        return self.cancelled
+
+
+class Task(QRunnable):
+    def __init__(self, fn: Callable[..., Any], *, with_progress: bool = False) -> None:
+        super().__init__()
+        self.fn = fn
+        self.with_progress = with_progress
+        self.signals = _Signals()
+        self.cancel = CancelToken()
+        self.setAutoDelete(False)
+
+    def run(self) -> None:
+        try:
+            result = self.fn(self.signals.progress.emit) if self.with_progress else self.fn()
+        except Exception as error:  # noqa: BLE001 - every failure is reported to the GUI thread
+            if not _expected(error):
+                log.error("background task failed:\n%s", traceback.format_exc())
+            self.signals.failed.emit(error)
+        else:
+            self.signals.finished.emit(result)
+
+
+def _expected(error: Exception) -> bool:
+    from desktop_app.domain.errors import ClearanceDeskError
+
+    return isinstance(error, ClearanceDeskError)
+
+
+_running: set[Task] = set()
+
+
+def run_task(fn: Callable[..., Any], *, on_done: Callable[[Any], None] | None = None,
+             on_error: Callable[[Exception], None] | None = None,
+             on_progress: Callable[[Any], None] | None = None, with_progress: bool = False) -> Task:
+    task = Task(fn, with_progress=with_progress)
+    _running.add(task)
+
+    def finish(result: Any) -> None:
+        _running.discard(task)
+        if on_done is not None:
+            on_done(result)
+
+    def fail(error: Exception) -> None:
+        _running.discard(task)
+        if on_error is not None:
+            on_error(error)
+
+    task.signals.finished.connect(finish)
+    task.signals.failed.connect(fail)
+    if on_progress is not None:
+        task.signals.progress.connect(on_progress)
+    QThreadPool.globalInstance().start(task)
+    return task

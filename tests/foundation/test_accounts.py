@@ -1,0 +1,130 @@
+"""Password hashing, policy, lock-out (with a fake clock), roles and deactivation."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from desktop_app.domain.errors import AccountLocked, AuthenticationFailed, InputRejected, PermissionDenied
+from desktop_app.domain.passwords import policy_problems
+from desktop_app.domain.types import Role
+from desktop_app.services.users import UserService
+from desktop_app.storage.models import AuditEvent, User
+
+from conftest import PASSWORD
+
+
+def test_passwords_are_stored_as_argon2id(ctx, people) -> None:  # noqa: ANN001
+    with ctx.reading() as session:
+        hashes = list(session.scalars(select(User.password_hash)))
+    assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+    assert all("m=19456,t=2,p=1" in h for h in hashes)
+    assert all(PASSWORD not in h for h in hashes)
+
+
+@pytest.mark.parametrize("password, fragment", [
+    ("short", "at least 12"),
+    ("password1234", "too common"),
+    ("correct horse battery staple", "too common"),
+    ("aaaaaaaaaaaaaaa", "distinct"),
+    ("my name is rev and more", "user name"),
+])
+def test_policy_refuses_short_common_and_personal_passwords(password: str, fragment: str) -> None:
+    from desktop_app.services.users import _blocklist
+
+    problems = policy_problems(password, username="rev", blocklist=_blocklist())
+    assert any(fragment in p for p in problems), problems
+
+
+def test_policy_accepts_long_passphrases() -> None:
+    from desktop_app.services.users import _blocklist
+
+    assert policy_problems("the quiet heron fishes at dawn", username="rev", blocklist=_blocklist()) == []
+    assert policy_problems("Ünïcödé pässphrase ok", blocklist=_blocklist()) == []
+
+
+def test_create_user_refuses_weak_password_and_writes_nothing(ctx, people) -> None:  # noqa: ANN001
+    users = UserService(ctx)
+    before = len(users.list_users())
+    with pytest.raises(InputRejected) as error:
+        users.create_user(people["admin"], "newbie", "New Person", Role.REVIEWER, "short")
+    assert any(p.field == "password" for p in error.value.problems)
+    assert len(users.list_users()) == before
+
+
+def test_user_names_are_unique_and_never_reused(ctx, people) -> None:  # noqa: ANN001
+    users = UserService(ctx)
+    users.deactivate(people["admin"], "rev2")
+    with pytest.raises(InputRejected, match="never reused"):
+        users.create_user(people["admin"], "rev2", "Someone Else", Role.REVIEWER, PASSWORD)
+
+
+def test_lockout_after_five_failures_for_fifteen_minutes(ctx, people, clock) -> None:  # noqa: ANN001
+    users = UserService(ctx)
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed):
+            users.authenticate("rev", "wrong password!!")
+    with pytest.raises(AccountLocked):
+        users.authenticate("rev", PASSWORD)  # even the right password is refused while locked
+    clock.advance(minutes=14, seconds=59)
+    with pytest.raises(AccountLocked):
+        users.authenticate("rev", PASSWORD)
+    clock.advance(seconds=2)
+    assert users.authenticate("rev", PASSWORD).username == "rev"
+
+
+def test_a_success_resets_the_failure_count(ctx, people) -> None:  # noqa: ANN001
+    users = UserService(ctx)
+    for _ in range(4):
+        with pytest.raises(AuthenticationFailed):
+            users.authenticate("rev", "wrong password!!")
+    users.authenticate("rev", PASSWORD)
+    for _ in range(4):
+        with pytest.raises(AuthenticationFailed):
+            users.authenticate("rev", "wrong password!!")
+    assert users.authenticate("rev", PASSWORD).username == "rev"
+
+
+def test_refused_logins_are_audited_without_the_password(ctx, people) -> None:  # noqa: ANN001
+    users = UserService(ctx)
+    with pytest.raises(AuthenticationFailed):
+        users.authenticate("rev", "a wrong secret value")
+    with pytest.raises(AuthenticationFailed):
+        users.authenticate("nobody", "another secret value")
+    with ctx.reading() as session:
+        events = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "login.refused")))
+    assert {e.entity_id for e in events} == {"rev", "nobody"}
+    assert all("secret" not in (e.after or "") for e in events)
+
+
+def test_deactivated_users_cannot_sign_in(ctx, people) -> None:  # noqa: ANN001
+    users = UserService(ctx)
+    users.deactivate(people["admin"], "rev")
+    with pytest.raises(AuthenticationFailed):
+        users.authenticate("rev", PASSWORD)
+    assert any(u.username == "rev" and not u.active for u in users.list_users())  # kept, not deleted
+
+
+def test_only_admins_manage_accounts_and_refusals_are_audited(ctx, people) -> None:  # noqa: ANN001
+    users = UserService(ctx)
+    with pytest.raises(PermissionDenied):
+        users.create_user(people["sup"], "intruder", "In Truder", Role.ADMIN, PASSWORD)
+    with ctx.reading() as session:
+        refusal = session.scalar(select(AuditEvent).where(AuditEvent.action == "permission.refused"))
+    assert refusal is not None and refusal.actor == "sup"
+    assert all(u.username != "intruder" for u in users.list_users())
+
+
+def test_reset_password_forces_a_change_at_next_sign_in(ctx, people) -> None:  # noqa: ANN001
+    users = UserService(ctx)
+    users.reset_password(people["admin"], "rev", "temporary passphrase 42")
+    actor = users.authenticate("rev", "temporary passphrase 42")
+    assert users.must_change_password(actor)
+    users.change_password(actor, "temporary passphrase 42", "my own new passphrase")
+    assert not users.must_change_password(actor)
+    users.authenticate("rev", "my own new passphrase")
+
+
+def test_first_admin_only_once(ctx, people) -> None:  # noqa: ANN001
+    with pytest.raises(PermissionDenied):
+        UserService(ctx).create_first_admin("admin2", "Second", PASSWORD)
