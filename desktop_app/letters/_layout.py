@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -53,7 +54,7 @@ _FONT_FILES = {
 _PAGE_WIDTH, _PAGE_HEIGHT = 612.0, 792.0  # US Letter
 _SIDE_MARGIN = 66.0
 _CONTENT_WIDTH = _PAGE_WIDTH - 2 * _SIDE_MARGIN
-_SIGNATURE_SIZE = (236.0, 66.0)
+_SIGNATURE_SIZE = (252.0, 76.0)
 _QR_SIZE = 92.0
 
 
@@ -149,6 +150,8 @@ def _styles() -> dict[str, Any]:
     body = ParagraphStyle("body", fontName=SANS, fontSize=9.6, leading=13.4, spaceAfter=6)
     return {
         "body": body,
+        "flush": ParagraphStyle("flush", body, spaceAfter=0),
+        "lead": ParagraphStyle("lead", body, fontName=SANS_BOLD, spaceAfter=3, keepWithNext=1),
         "agency": ParagraphStyle("agency", body, fontName=SANS_BOLD, fontSize=15, leading=19, textColor=accent),
         "title": ParagraphStyle(
             "title", body, fontName=SANS_BOLD, fontSize=11, leading=14, alignment=TA_CENTER, textColor=accent,
@@ -159,6 +162,8 @@ def _styles() -> dict[str, Any]:
             keepWithNext=1,
         ),
         "label": ParagraphStyle("label", body, fontName=SANS_BOLD, fontSize=8.6, leading=11, spaceAfter=0, textColor=muted),
+        "label_right": ParagraphStyle("label_right", body, fontName=SANS_BOLD, fontSize=8.6, leading=11, spaceAfter=0,
+                                      textColor=muted, alignment=TA_RIGHT),
         "cell": ParagraphStyle("cell", body, fontSize=8.6, leading=11, spaceAfter=0),
         "cell_bold": ParagraphStyle("cell_bold", body, fontName=SANS_BOLD, fontSize=8.6, leading=11, spaceAfter=0),
         "cell_right": ParagraphStyle("cell_right", body, fontSize=8.6, leading=11, spaceAfter=0, alignment=TA_RIGHT),
@@ -196,24 +201,30 @@ def _story(content: LetterContent, template: dict[str, Any], signature_space: Fl
         )),
         styles["body"],
     )
-    yield Paragraph("1. Model identified", styles["heading"])
+    sections = itertools.count(1)
+
+    def heading(title: str) -> Flowable:
+        return Paragraph(f"{next(sections)}. {markup(title)}", styles["heading"])
+
+    yield heading("Model identified")
     yield from _model_identity(content)
     if content.kind is LetterKind.CLEARANCE:
-        yield Paragraph("2. Outcome of the evaluation", styles["heading"])
+        yield heading("Outcome of the evaluation")
         yield _outcome_box(content, template)
         if content.conditions:
-            yield Paragraph("Conditions of this clearance:", styles["body"].clone("lead", fontName=SANS_BOLD, spaceAfter=3))
+            yield Paragraph("Conditions of this clearance:", styles["lead"])
             yield from _numbered(content.conditions)
     else:
-        yield Paragraph(f"2. {markup(template['body_heading'][kind])}", styles["heading"])
+        yield heading(template["body_heading"][kind])
         yield from _numbered(content.body)
-    yield Paragraph("3. Review period", styles["heading"])
+    yield heading("Review period")
     yield _review_period(content, template)
-    yield Paragraph("4. Findings summary", styles["heading"])
-    yield _findings_summary(content)
+    if content.kind is not LetterKind.REFUSAL:  # a refused package was never evaluated
+        yield heading("Findings summary")
+        yield _findings_summary(content)
     if content.findings:
         yield Paragraph(markup(template["appendix_note"]), styles["body"])
-    yield Paragraph("5. Important notice", styles["heading"])
+    yield heading("Important notice")
     yield Paragraph(markup(content.disclaimer), styles["body"])
     yield Paragraph(markup(template["closing"][kind].format(number=content.number)), styles["body"])
     yield KeepTogether([Spacer(1, 6), _signature_block(content, signature_space), *_verification_lines(content, template)])
@@ -255,7 +266,7 @@ def _reference_block(content: LetterContent) -> Flowable:
 
 def _addressee(content: LetterContent) -> Iterator[Flowable]:
     lines = [content.addressee.contact_name, content.addressee.developer, *content.addressee.address_lines]
-    style = _styles()["body"].clone("address", spaceAfter=0)
+    style = _styles()["flush"]
     for line in lines:
         yield Paragraph(markup(line), style)
     yield Spacer(1, 10)
@@ -278,19 +289,35 @@ def _model_identity(content: LetterContent) -> Iterator[Flowable]:
 
 
 def _artifact_table(content: LetterContent) -> Flowable:
+    """One row per artifact, its SHA-256 on a full-width row beneath so the hash never wraps."""
     styles = _styles()
-    header = [Paragraph(text, styles["label"]) for text in ("Artifact", "Kind", "Size (bytes)", "SHA-256")]
-    rows = [
-        [
+    header = [Paragraph("Artifact", styles["label"]), Paragraph("Kind", styles["label"]),
+              Paragraph("Size (bytes)", styles["label_right"])]
+    rows: list[list[Any]] = [header]
+    commands: list[tuple[Any, ...]] = [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LINEABOVE", (0, 0), (-1, 0), 0.8, _colour("accent")),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.4, _colour("rule")),
+        ("BACKGROUND", (0, 0), (-1, 0), _colour("shade")),
+        ("LEFTPADDING", (0, 0), (-1, -1), 4),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+    ]
+    for artifact in content.model.artifacts:
+        rows.append([
             Paragraph(markup(artifact.path), styles["cell"]),
             Paragraph(markup(artifact.kind), styles["cell"]),
             Paragraph(f"{artifact.size_bytes:,}", styles["cell_right"]),
-            Paragraph(f"{artifact.sha256[:32]}<br/>{artifact.sha256[32:]}", styles["hash"]),
+        ])
+        rows.append([Paragraph(f"SHA-256&nbsp;&nbsp;{artifact.sha256}", styles["hash"]), "", ""])
+        hash_row = len(rows) - 1
+        commands += [
+            ("SPAN", (0, hash_row), (-1, hash_row)),
+            ("BOTTOMPADDING", (0, hash_row), (-1, hash_row), 5),
+            ("LINEBELOW", (0, hash_row), (-1, hash_row), 0.4, _colour("rule")),
         ]
-        for artifact in content.model.artifacts
-    ]
-    table = Table([header, *rows], colWidths=[_CONTENT_WIDTH - 324, 80, 80, 164], repeatRows=1)
-    table.setStyle(_grid_style(header=True))
+    table = Table(rows, colWidths=[_CONTENT_WIDTH - 200, 110, 90], repeatRows=1)
+    table.setStyle(TableStyle(commands))
     return table
 
 
@@ -299,7 +326,7 @@ def _outcome_box(content: LetterContent, template: dict[str, Any]) -> Flowable:
     assert content.decision is not None  # checked by LetterContent
     cells = [
         [Paragraph(f"Outcome: {content.decision.label.upper()}", styles["outcome"])],
-        [Paragraph(markup(template["outcome"][content.decision.value]), styles["body"].clone("outcome_text", spaceAfter=0))],
+        [Paragraph(markup(template["outcome"][content.decision.value]), styles["flush"])],
     ]
     table = Table(cells, colWidths=[_CONTENT_WIDTH])
     table.setStyle(TableStyle([
@@ -353,15 +380,14 @@ def _signature_block(content: LetterContent, signature_space: Flowable) -> Flowa
     signed = [
         Paragraph(f"For the {markup(content.agency_name)},", styles["cell"]),
         signature_space,
+        Spacer(1, 5),
         Paragraph(markup(signatory.name), styles["signer"]),
         Paragraph(markup(signatory.title), styles["cell"]),
         Paragraph(f"Signed: {signatory.signed_at:%Y-%m-%d %H:%M:%S} UTC", styles["cell"]),
         Paragraph(f"Meaning of signature: {markup(signatory.meaning)}", styles["cell"]),
     ]
-    widget = QrCodeWidget(content.qr_payload, barLevel="M")
-    x1, y1, x2, y2 = widget.getBounds()
-    qr = Drawing(_QR_SIZE, _QR_SIZE, transform=[_QR_SIZE / (x2 - x1), 0, 0, _QR_SIZE / (y2 - y1), 0, 0])
-    qr.add(widget)
+    qr = Drawing(_QR_SIZE, _QR_SIZE)
+    qr.add(QrCodeWidget(content.qr_payload, barLevel="M", barWidth=_QR_SIZE, barHeight=_QR_SIZE))
     table = Table([[signed, qr]], colWidths=[_CONTENT_WIDTH - _QR_SIZE - 16, _QR_SIZE + 16])
     table.setStyle(TableStyle([
         ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
@@ -403,7 +429,7 @@ def _appendix(content: LetterContent) -> Iterator[Flowable]:
         ]
         for finding in content.findings
     ]
-    table = Table([header, *rows], colWidths=[36, _CONTENT_WIDTH - 290, 118, 64, 72], repeatRows=1)
+    table = Table([header, *rows], colWidths=[42, _CONTENT_WIDTH - 296, 118, 64, 72], repeatRows=1)
     table.setStyle(_grid_style(header=True, zebra=True))
     yield table
 

@@ -223,7 +223,7 @@ def issue_crl(
 
 def write_pkcs12(
     path: Path,
-    key: rsa.RSAPrivateKey,
+    key: pkcs12.PKCS12PrivateKeyTypes,
     certificate: x509.Certificate,
     chain: Sequence[x509.Certificate],
     passphrase: str,

@@ -28,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from asn1crypto import pkcs12 as asn1_pkcs12
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -47,9 +48,26 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_p
 
 from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.letters.render import RenderedLetter
-from desktop_app.letters.trust import Source, TrustConfig, describe_certificate, fingerprint, load_certificates
+from desktop_app.letters.trust import (
+    Source,
+    TrustConfig,
+    common_name,
+    describe_certificate,
+    fingerprint,
+    load_certificates,
+)
 
 log = logging.getLogger("clearance_desk.letters")
+
+
+class _OfflineByDesign(logging.Filter):
+    """pyHanko warns on every signature that fetching is off; here that is the design, not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineByDesign())
 
 SIGNATURE_FIELD = "ClearanceSignature"
 BYTES_RESERVED = 16384
@@ -162,8 +180,6 @@ def _open_pkcs12(source: Pkcs12Source, passphrase: str) -> SessionSigner:
 
 def _is_pkcs12(data: bytes) -> bool:
     """True if the file parses as PKCS#12 structure, so a load failure means a wrong passphrase."""
-    from asn1crypto import pkcs12 as asn1_pkcs12
-
     try:
         asn1_pkcs12.Pfx.load(data).native  # noqa: B018 - forces the lazy parse
     except (ValueError, TypeError):
@@ -172,6 +188,7 @@ def _is_pkcs12(data: bytes) -> bool:
 
 
 def _open_pkcs11(source: Pkcs11Source, pin: str) -> SessionSigner:
+    # python-pkcs11 is a native extension that only token users need: imported here
     import pkcs11
     from pyhanko.config.pkcs11 import TokenCriteria
     from pyhanko.sign.pkcs11 import PKCS11Error, PKCS11Signer, open_pkcs11_session
@@ -215,14 +232,13 @@ def check_certificate_matches_key(certificate: Source, signer: SessionSigner) ->
         else:
             raise InvalidSignature
     except InvalidSignature:
-        subject = enrolled.subject.human_friendly
-        raise InputRejected(f"the certificate of {subject} does not belong to this key") from None
+        raise InputRejected(f"the certificate of {common_name(enrolled)} does not belong to this key") from None
 
 
 def check_signer(signer: SessionSigner, trust: TrustConfig, *, moment: datetime | None = None) -> ValidationContext:
     """Refuse a certificate that may not sign now; returns the context pyHanko embeds from."""
     certificate = signer.certificate
-    who = f"the signing certificate of {certificate.subject.human_friendly}"
+    who = f"the signing certificate of {common_name(certificate)}"
     _check_usage(certificate, who)
     context = trust.validation_context(other_certs=signer.chain, moment=moment)
     validator = CertificateValidator(certificate, intermediate_certs=list(signer.chain), validation_context=context)
@@ -239,7 +255,8 @@ def check_signer(signer: SessionSigner, trust: TrustConfig, *, moment: datetime 
     except cv_errors.PathBuildingError:
         raise InputRejected(f"{who} does not chain to a configured trust anchor; it cannot sign") from None
     except (cv_errors.PathValidationError, cv_errors.InvalidCertificateError) as error:
-        raise InputRejected(f"{who} failed validation: {error}") from None
+        raise InputRejected(f"{who} does not validate against the configured trust anchors ({error}); "
+                            "it cannot sign") from None
     return context
 
 
@@ -255,7 +272,7 @@ def _check_usage(certificate: asn1_x509.Certificate, who: str) -> None:
 def sign_letter(letter: RenderedLetter, signer: SessionSigner, trust: TrustConfig) -> bytes:
     """The signed PDF: one certification signature over the whole letter, nothing after it."""
     context = check_signer(signer, trust)
-    log.info("signing letter %s as %s", letter.number, signer.certificate.subject.human_friendly)
+    log.info("signing letter %s as %s", letter.number, common_name(signer.certificate))
     usages = set(signer.certificate.key_usage_value.native) & _SIGNING_KEY_USAGES
     metadata = signers.PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD,
@@ -298,14 +315,15 @@ def stamp_text(letter: RenderedLetter) -> str:
     signatory = letter.signatory
     name, lossy = latin1_safe(signatory.name)
     if lossy:
-        name = f"{name} (full name in letter)".strip()
+        name = f"{name} (see letter)".strip()
     lines = [
-        f"Digitally signed by {name}",
+        "Digitally signed by",
+        name,
         latin1_safe(signatory.title)[0],
         f"{signatory.signed_at:%Y-%m-%d %H:%M:%S} UTC",
         latin1_safe(signatory.meaning)[0],
     ]
-    return "\n".join(line.replace("%", "%%") for line in lines if line)
+    return "\n".join(line for line in lines if line)
 
 
 _FOLDS = str.maketrans({

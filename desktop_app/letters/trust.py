@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import pem
@@ -59,21 +60,26 @@ class TrustConfig:
             raise InputRejected("no trust anchor is configured")
         return cls(loaded_roots, tuple(crl for source in crls for crl in load_crls(source)))
 
-    def validation_context(
+    def context_settings(
         self,
         *,
         other_certs: Sequence[asn1_x509.Certificate] = (),
-        extra_crls: Sequence[asn1_crl.CertificateList] = (),
         moment: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Keyword arguments of a `ValidationContext`: offline, soft-fail on missing CRLs."""
+        return {
+            "trust_roots": list(self.roots),
+            "other_certs": list(other_certs),
+            "crls": list(self.crls),
+            "allow_fetching": False,
+            "revocation_mode": "soft-fail",
+            "moment": moment,
+        }
+
+    def validation_context(
+        self, *, other_certs: Sequence[asn1_x509.Certificate] = (), moment: datetime | None = None
     ) -> ValidationContext:
-        return ValidationContext(
-            trust_roots=list(self.roots),
-            other_certs=list(other_certs),
-            crls=[*self.crls, *extra_crls],
-            allow_fetching=False,
-            revocation_mode="soft-fail",
-            moment=moment,
-        )
+        return ValidationContext(**self.context_settings(other_certs=other_certs, moment=moment))
 
 
 def _read(source: Source) -> tuple[bytes, str]:
@@ -120,6 +126,12 @@ def load_crls(source: Source) -> list[asn1_crl.CertificateList]:
 
 def fingerprint(certificate: asn1_x509.Certificate) -> str:
     return hashlib.sha256(certificate.dump()).hexdigest()
+
+
+def common_name(certificate: asn1_x509.Certificate) -> str:
+    """The subject's common name, or its whole distinguished name if it has none."""
+    name: str | None = certificate.subject.native.get("common_name")
+    return name or certificate.subject.human_friendly
 
 
 def describe_certificate(certificate: asn1_x509.Certificate) -> CertificateInfo:

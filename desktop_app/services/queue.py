@@ -181,4 +181,4 @@ class QueueService:
 
     def developers(self) -> list[tuple[int, str]]:
         with self.ctx.reading() as session:
-            return list(session.execute(select(Developer.id, Developer.name).order_by(Developer.name)).tuples())
+            return [(i, n) for i, n in session.execute(select(Developer.id, Developer.name).order_by(Developer.name))]

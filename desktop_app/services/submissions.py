@@ -183,7 +183,7 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
     ids.discard(None)  # type: ignore[arg-type]
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).tuples())
+    return {i: n for i, n in session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))}
 
 
 def _decode(text: str | None) -> dict[str, Any] | None:
@@ -216,8 +216,8 @@ class SubmissionService:
             letters = list(session.scalars(select(Letter).where(Letter.submission_id == sub.id).order_by(Letter.id)))
             revoked = {r.letter_id: r.reason for r in session.scalars(select(LetterRevocation).where(
                 LetterRevocation.letter_id.in_([letter.id for letter in letters])))}
-            successors = dict(session.execute(select(Letter.supersedes_id, Letter.number).where(
-                Letter.supersedes_id.in_([letter.id for letter in letters]))).tuples())
+            successors = {old: new for old, new in session.execute(select(Letter.supersedes_id, Letter.number).where(
+                Letter.supersedes_id.in_([letter.id for letter in letters])))}
             user_ids = {sub.assignee_id or 0, *(f.author_id for f in sub.findings),
                         *(e.attached_by_id for f in sub.findings for e in f.evidence),
                         *(r.requested_by_id for r in requests), *(r.reviewer_id for r in recs),

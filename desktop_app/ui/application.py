@@ -96,11 +96,11 @@ def run_gui(args: argparse.Namespace, *, data_dir: Path, db_url: str | None, sta
 def _sign_in(services, args: argparse.Namespace, *, is_demo: bool):  # noqa: ANN001, ANN202
     from desktop_app.ui.dialogs import FirstRunDialog, LoginDialog
 
-    if args.smoke_test:
-        password = os.environ.get("CLEARANCE_DESK_PASSWORD")
-        if password is None:
-            print("clearance-desk: --smoke-test needs CLEARANCE_DESK_PASSWORD", file=sys.stderr)
-            return None
+    password = os.environ.get("CLEARANCE_DESK_PASSWORD")
+    if args.smoke_test and password is None:
+        print("clearance-desk: --smoke-test needs CLEARANCE_DESK_PASSWORD", file=sys.stderr)
+        return None
+    if args.user and password is not None:  # scripted sessions: smoke test, documentation screenshots
         try:
             return services.users.authenticate(args.user, password)
         except ClearanceDeskError as error:

@@ -75,6 +75,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._restore_state()
         self.reload()
+        if self.model.rowCount() and not self.queue.currentIndex().isValid():
+            self.queue.selectRow(0)
+        self.queue.setFocus()
 
     # -- construction --------------------------------------------------------------
     def _build_queue_view(self) -> QueueView:
@@ -107,7 +110,7 @@ class MainWindow(QMainWindow):
         sidebar.setMaximumWidth(240)
         views: list[tuple[str, object]] = [("All submissions", "all"), ("Assigned to me", "mine"),
                                            ("Overdue", "overdue"), ("Due within 7 days", "week")]
-        views += [(state.label, state) for state in SubmissionState]
+        views += [(state.label, f"state:{state.value}") for state in SubmissionState]
         for label, key in views:
             item = QListWidgetItem(label)
             item.setData(_VIEW_ROLE, key)
@@ -168,10 +171,10 @@ class MainWindow(QMainWindow):
 
     def current_filter(self) -> QueueFilter:
         item = self.sidebar.currentItem()
-        key = item.data(_VIEW_ROLE) if item else "all"
+        key = str(item.data(_VIEW_ROLE)) if item else "all"
         kwargs: dict[str, object] = {"text": self.search.text()}
-        if isinstance(key, SubmissionState):
-            kwargs["states"] = frozenset({key})
+        if key.startswith("state:"):
+            kwargs["states"] = frozenset({SubmissionState(key.removeprefix("state:"))})
         elif key == "mine":
             kwargs["assignee_id"] = self.actor.user_id
         elif key == "overdue":
@@ -217,9 +220,10 @@ class MainWindow(QMainWindow):
         counts = self.services.queue.status_counts(flt)
         for i in range(self.sidebar.count()):
             item = self.sidebar.item(i)
-            key = item.data(_VIEW_ROLE)
-            if isinstance(key, SubmissionState):
-                item.setText(f"{key.label}  ({counts[key]:,})")
+            key = str(item.data(_VIEW_ROLE))
+            if key.startswith("state:"):
+                state = SubmissionState(key.removeprefix("state:"))
+                item.setText(f"{state.label}  ({counts[state]:,})")
         self.status_count.setText(f"{self.model.rowCount():,} submissions shown")
 
     def selected_ids(self) -> list[int]:

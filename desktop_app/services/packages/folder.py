@@ -70,13 +70,9 @@ class FolderSource(PackageSource):
                 self._walk_descriptor(self._root_fd, "", 0)
             else:
                 self._walk_paths(path, "", 0)
-        except _TooMany:
+        except _Refused as refused:
             self.close()
-            raise InputRejected(
-                [Problem(f"the package holds more than {limits.max_members:,} files and folders; "
-                         f"at most {limits.max_members:,} are accepted")],
-                subject=str(path),
-            ) from None
+            raise InputRejected([refused.problem], subject=str(path)) from None
         except OSError as error:
             self.close()
             raise InputRejected([Problem(f"the folder cannot be read: {error.strerror}")], subject=str(path)) from None
@@ -85,20 +81,18 @@ class FolderSource(PackageSource):
 
     def _add(self, name: str, kind: EntryKind, size: int, links: int) -> None:
         if len(self._entries) >= self._limits.max_members:
-            raise _TooMany
+            limit = self._limits.max_members
+            raise _Refused(Problem(f"the package holds more than {limit:,} files and folders; at most {limit:,} are accepted"))
         self._entries[name] = Entry(name, kind, size)
         if kind is EntryKind.LINK:
             self.problems.append(Problem(LINK_REFUSED, file=shown_name(name)))
         elif kind is EntryKind.FILE and links > 1:
             self.problems.append(_hard_link_problem(name, links))
 
-    def _too_deep(self, name: str, depth: int) -> bool:
-        if depth < self._limits.max_folder_depth:
-            return False
-        self.problems.append(
-            Problem(f"is nested more than {self._limits.max_folder_depth} folders deep", file=shown_name(name))
-        )
-        return True
+    def _check_depth(self, name: str, depth: int) -> None:
+        if depth > self._limits.max_folder_depth:
+            limit = self._limits.max_folder_depth
+            raise _Refused(Problem(f"is nested more than {limit} folders deep", file=shown_name(name)))
 
     def _walk_descriptor(self, dir_fd: int, prefix: str, depth: int) -> None:
         folders = []
@@ -112,8 +106,7 @@ class FolderSource(PackageSource):
                     folders.append(item.name)
         for folder in sorted(folders):
             name = prefix + folder
-            if self._too_deep(name, depth + 1):
-                continue
+            self._check_depth(name, depth + 1)
             try:
                 child = os.open(folder, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=dir_fd)
             except OSError as error:
@@ -137,8 +130,7 @@ class FolderSource(PackageSource):
                     folders.append(item.name)
         for child in sorted(folders):
             name = prefix + child
-            if self._too_deep(name, depth + 1):
-                continue
+            self._check_depth(name, depth + 1)
             try:
                 self._walk_paths(folder / child, name + "/", depth + 1)
             except OSError as error:
@@ -221,5 +213,9 @@ class FolderSource(PackageSource):
             self._root_fd = None
 
 
-class _TooMany(Exception):
-    pass
+class _Refused(Exception):
+    """A limit was hit while listing: stop at once, the package is refused."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem

@@ -298,11 +298,13 @@ def schema_problems(document: Any, limit: int) -> list[Problem]:
     found: list[Problem] = []
     done: set[tuple[str, str]] = set()
     for error in _validator().iter_errors(document):
-        for item in _describe(error, done):
-            found.append(item)
-        if len(found) >= limit:
+        found += _describe(error, done)
+        if len(found) > limit:
             break
-    return sorted(found, key=lambda item: _natural(item.field or ""))
+    listed = sorted(found[:limit], key=lambda item: _natural(item.field or ""))
+    if len(found) > limit:
+        listed.append(Problem(f"… and more schema problems, not listed (stopped after {limit:,})"))
+    return listed
 
 
 def _natural(text: str) -> list[tuple[int, int | str]]:
@@ -395,6 +397,8 @@ def artifact_path_problems(document: dict[str, Any]) -> list[Problem]:
         if not isinstance(path, str) or not path:
             continue
         field = f"artifacts[{index}].path"
+        if text_problems(path):
+            continue  # the NUL or surrogate is already reported for this field
         rule_problems = listed_path_problems(path)
         found += [problem(f"{message} ({shown(path)})", field) for message in rule_problems]
         if path in first_by_path:

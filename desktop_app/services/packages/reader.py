@@ -125,9 +125,10 @@ class _Reading:
     def run(self) -> ValidatedPackage:
         problems = list(self.source.problems)
         manifest_bytes, manifest, more = self._read_manifest()
+        if manifest is not None:
+            more += listed_file_problems(self.source, manifest.artifacts)
         self._refuse_if(problems + more)
         assert manifest is not None
-        self._refuse_if(problems + listed_file_problems(self.source, manifest.artifacts))
         warnings = kind_warnings(manifest.document) + unlisted_warnings(
             self.source, manifest.artifacts, self.limits.max_warnings
         )
@@ -165,6 +166,8 @@ class _Reading:
 
     def _read_manifest(self) -> tuple[bytes, ManifestView | None, list[Problem]]:
         entry = self.source.entries.get(MANIFEST_NAME)
+        if entry is not None and entry.kind is EntryKind.LINK:
+            return b"", None, []  # already refused as a link
         if entry is None or entry.kind is not EntryKind.FILE:
             return b"", None, [_missing_manifest(self.source, entry)]
         if isinstance(self.source, ZipSource) and self.source.has_problem(MANIFEST_NAME):

@@ -1,0 +1,181 @@
+"""First run, sign-in and the main window, driven with pytest-qt on the offscreen platform."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
+
+from desktop_app.domain.types import SubmissionState
+from desktop_app.services.bundle import Services
+from desktop_app.services.context import open_data_folder
+from desktop_app.services.demo import DEMO_PASSWORD, DemoBuilder
+from desktop_app.ui.dialogs import FirstRunDialog, LoginDialog
+from desktop_app.ui.main_window import MainWindow
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo-template")
+    ctx = open_data_folder(folder)
+    DemoBuilder(ctx).build()
+    ctx.close()
+    return folder
+
+
+@pytest.fixture
+def services(demo_template: Path, tmp_path: Path):  # noqa: ANN201
+    folder = tmp_path / "demo"
+    shutil.copytree(demo_template, folder)
+    bundle = Services.open(folder)
+    yield bundle
+    bundle.close()
+
+
+@pytest.fixture
+def window(qtbot, services):  # noqa: ANN001, ANN201
+    actor = services.users.authenticate("reviewer", DEMO_PASSWORD)
+    win = MainWindow(services, actor)
+    qtbot.addWidget(win)
+    with qtbot.waitExposed(win):
+        win.show()
+    return win
+
+
+def test_first_run_dialog_creates_the_admin(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    bundle = Services.open(tmp_path / "fresh")
+    try:
+        dialog = FirstRunDialog(bundle.users)
+        qtbot.addWidget(dialog)
+        dialog.username.setText("chief")
+        dialog.full_name.setText("Chief Admin")
+        dialog.password.setText("short")
+        dialog.repeat.setText("short")
+        dialog.try_create()
+        assert dialog.result() != QDialog.DialogCode.Accepted
+        assert "12 characters" in dialog.error.text()
+        assert not bundle.users.has_accounts()
+        dialog.password.setText("a long enough passphrase")
+        dialog.repeat.setText("a long enough passphrase")
+        dialog.try_create()
+        assert dialog.result() == QDialog.DialogCode.Accepted
+        assert bundle.users.get("chief").role.value == "admin"
+    finally:
+        bundle.close()
+
+
+def test_login_dialog_refuses_then_accepts(qtbot, services) -> None:  # noqa: ANN001
+    dialog = LoginDialog(services.users, username="reviewer")
+    qtbot.addWidget(dialog)
+    dialog.password.setText("not the password")
+    dialog.try_sign_in()
+    assert dialog.actor is None
+    assert "wrong user name or password" in dialog.error.text()
+    assert dialog.password.text() == ""  # never kept after an attempt
+    dialog.password.setText(DEMO_PASSWORD)
+    dialog.try_sign_in()
+    assert dialog.actor is not None and dialog.actor.username == "reviewer"
+    assert dialog.result() == QDialog.DialogCode.Accepted
+
+
+def test_window_shows_who_is_signed_in(window) -> None:  # noqa: ANN001
+    assert "Riley Chen" in window.status_user.text() and "reviewer" in window.status_user.text()
+    assert "reviewer" in window.windowTitle()
+
+
+def test_queue_model_passes_qtmodeltester(qtmodeltester, window) -> None:  # noqa: ANN001
+    qtmodeltester.check(window.model, force_py=True)
+
+
+def test_queue_lists_submissions_and_selection_shows_detail(qtbot, window, services) -> None:  # noqa: ANN001
+    model = window.model
+    assert model.rowCount() == 14
+    references = {model.data(model.index(r, 0)) for r in range(model.rowCount())}
+    assert "CD-2026-0001" in references
+    row = model.row_for_id(services.submissions.id_for_reference("CD-2026-0001"))
+    window.queue.selectRow(row)
+    assert window.detail.detail is not None and window.detail.detail.reference == "CD-2026-0001"
+    assert window.detail.artifacts.rowCount() == 5  # four from the package, one from its supplement
+    assert "Orca 3.1" in window.detail.overview.toPlainText()
+    assert window.detail.history.rowCount() >= 2
+
+
+def test_sidebar_filters_by_state_with_counts(qtbot, window) -> None:  # noqa: ANN001
+    received_row = 4 + list(SubmissionState).index(SubmissionState.RECEIVED)
+    window.sidebar.setCurrentRow(received_row)
+    assert window.model.rowCount() == 14
+    assert "(14)" in window.sidebar.item(received_row).text()
+    issued_row = 4 + list(SubmissionState).index(SubmissionState.ISSUED)
+    window.sidebar.setCurrentRow(issued_row)
+    assert window.model.rowCount() == 0
+
+
+def test_search_is_debounced_and_filters(qtbot, window) -> None:  # noqa: ANN001
+    qtbot.keyClicks(window.search, "Sparrow")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=2000)
+    assert window.model.data(window.model.index(0, 2)) == "Sparrow 2.0"
+
+
+def test_sorting_goes_through_sql_and_keeps_selection(qtbot, window, services) -> None:  # noqa: ANN001
+    target = services.submissions.id_for_reference("CD-2026-0002")
+    window.queue.selectRow(window.model.row_for_id(target))
+    window.queue.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    refs = [window.model.data(window.model.index(r, 0)) for r in range(window.model.rowCount())]
+    assert refs == sorted(refs, reverse=True)
+    assert window.current_id() == target
+    window.reload()
+    assert window.current_id() == target
+
+
+def test_window_state_is_kept_in_qsettings(qtbot, services) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QSettings
+
+    actor = services.users.authenticate("reviewer", DEMO_PASSWORD)
+    first = MainWindow(services, actor)
+    qtbot.addWidget(first)
+    first.show()
+    first.splitter.setSizes([150, 900, 300])
+    sizes = first.splitter.sizes()
+    first.close()
+    assert QSettings().value("main/splitter") is not None
+    second = MainWindow(services, actor)
+    qtbot.addWidget(second)
+    second.show()
+    assert second.splitter.sizes() == sizes
+
+
+def test_menus_have_shortcuts(window) -> None:  # noqa: ANN001
+    actions = [a for menu in window.menuBar().actions() for a in menu.menu().actions() if not a.isSeparator()]
+    assert actions
+    for action in actions:
+        assert not action.shortcut().isEmpty() or "&" in action.text(), action.text()
+
+
+def test_queue_survives_20000_repaints(qtbot, window) -> None:  # noqa: ANN001
+    """PySide6 6.12 on CPython 3.11 aborted after ~5,000 repaints ("deallocating None")."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QTableView
+
+    class PaintCounter(QObject):
+        count = 0
+
+        def eventFilter(self, _obj: QObject, event: QEvent) -> bool:  # noqa: N802
+            if event.type() == QEvent.Type.Paint:
+                PaintCounter.count += 1
+            return False
+
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(window.model)
+    view.resize(420, 160)  # a few rows and columns: every repaint still calls into the model
+    with qtbot.waitExposed(view):
+        view.show()
+    counter = PaintCounter()
+    view.viewport().installEventFilter(counter)
+    for _ in range(20_000):
+        view.viewport().repaint()
+    assert PaintCounter.count == 20_000
+    assert window.model.rowCount() == 14

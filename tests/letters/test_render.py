@@ -1,0 +1,134 @@
+"""Rendered letters carry every field, read back with poppler's pdftotext as a reader would."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from desktop_app.domain.types import Decision, LetterKind, Severity
+from desktop_app.letters.content import DEMO_MARK
+from desktop_app.letters.render import RenderedLetter, render_letter
+from desktop_app.letters.verify import letter_number
+
+from .samples import DISCLAIMER, UNICODE_NAME, findings_appendix, make_content, pdftotext
+
+
+@pytest.fixture(scope="module")
+def clearance() -> RenderedLetter:
+    return render_letter(make_content(findings=findings_appendix(40)))
+
+
+def _pages(pdf: bytes, tmp_path: Path, *, layout: bool = False) -> list[str]:
+    return pdftotext(pdf, tmp_path, layout=layout).split("\f")[:-1]
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_every_field_is_printed(clearance: RenderedLetter, tmp_path: Path) -> None:
+    content = make_content(findings=findings_appendix(40))
+    text = _flat(pdftotext(clearance.pdf, tmp_path))
+    expected = [
+        content.agency_name, "Pre-Release Security Evaluation — Clearance Letter",
+        "Letter number", "CL-2026-0042", "March 14, 2026", "CUI",
+        "Priya Raman", "Northwind Intelligence Labs, Inc.", "1200 Harbor Boulevard, Suite 400", "Redwood City, CA 94063",
+        "Subject: Pre-release security evaluation of Northwind Orca 3.1",
+        "Northwind Orca", "3.1.0-rc2", content.model.manifest_sha256,
+        "Outcome: CLEARED WITH CONDITIONS",
+        "The developer keeps the exploit-generation refusal classifier enabled",
+        "Submission received February 20, 2026", "Decision date March 14, 2026", "22 calendar days",
+        "Critical High Medium Low Informational Total", "0 1 2 4 3 10",
+        _flat(DISCLAIMER),
+        UNICODE_NAME, "Supervisory Evaluator, Cyber Offense Division", "Signed: 2026-03-14 15:04:05 UTC",
+        "Meaning of signature: Approved — pre-release security clearance",
+        "Audit-chain head at issuance", content.audit_head, content.data_digest(),
+        "Appendix A — Findings (40)", "F-40",
+    ]
+    missing = [item for item in expected if item not in text]
+    assert not missing
+    for artifact in content.model.artifacts:
+        assert artifact.path in text and f"{artifact.size_bytes:,}" in text
+        assert artifact.sha256 in text
+    assert "1. The developer keeps" in text and "2. The developer reports" in text
+
+
+def test_every_page_has_marking_number_page_of_and_demo_banner(clearance: RenderedLetter, tmp_path: Path) -> None:
+    pages = _pages(clearance.pdf, tmp_path, layout=True)
+    assert len(pages) == clearance.page_count >= 3
+    for index, page in enumerate(pages, start=1):
+        lines = [line.strip() for line in page.splitlines() if line.strip()]
+        assert lines[0] == "CUI" and lines[-1] == "CUI", f"page {index} lacks the top or bottom banner"
+        assert page.count(DEMO_MARK) == 2, f"page {index} lacks the demo marking"
+        assert "Letter CL-2026-0042" in page
+        assert re.search(rf"Page {index} of {len(pages)}\b", page)
+
+
+def test_official_letter_has_no_demo_marking(tmp_path: Path) -> None:
+    text = pdftotext(render_letter(make_content(demo=False)).pdf, tmp_path)
+    assert "DEMO" not in text
+
+
+def test_refusal_and_information_request_letters_use_the_same_machinery(tmp_path: Path) -> None:
+    refusal = make_content(kind=LetterKind.REFUSAL, decision=None, conditions=(),
+                           body=("The manifest does not list the SHA-256 of each weight shard.",))
+    request = make_content(kind=LetterKind.INFORMATION_REQUEST, decision=None, conditions=(),
+                           body=("Full transcripts of the cyber-range runs.", "The red-team scope statement."))
+    refusal_text = _flat(pdftotext(render_letter(refusal).pdf, tmp_path))
+    request_text = _flat(pdftotext(render_letter(request).pdf, tmp_path))
+    assert "Notice of Refusal to Accept a Submission" in refusal_text
+    assert "2. Reasons the submission was not accepted 1. The manifest does not list" in refusal_text
+    assert "Findings summary" not in refusal_text and "Notice date March 14, 2026" in refusal_text
+    assert "Request for Additional Information" in request_text
+    assert "1. Full transcripts of the cyber-range runs. 2. The red-team scope statement." in request_text
+    assert "The review clock is paused" in request_text
+    for text in (refusal_text, request_text):
+        assert "Outcome:" not in text and UNICODE_NAME in text
+
+
+@pytest.mark.parametrize("decision", [Decision.CLEARED, Decision.NOT_CLEARED])
+def test_decision_in_plain_words(decision: Decision, tmp_path: Path) -> None:
+    text = _flat(pdftotext(render_letter(make_content(decision=decision, conditions=())).pdf, tmp_path))
+    assert f"Outcome: {decision.label.upper()}" in text
+    assert "Conditions of this clearance" not in text
+
+
+def test_cjk_name_is_set_in_an_embedded_font(clearance: RenderedLetter, tmp_path: Path) -> None:
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(clearance.pdf)
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    rows = [line for line in fonts.splitlines() if "+" in line]
+    assert {"DejaVuSans", "DejaVuSans-Bold", "DejaVuSansMono", "DroidSansFallback"} <= {
+        row.split()[0].split("+", 1)[1] for row in rows
+    }
+    assert all(" yes yes " in row for row in rows), "every font is embedded as a subset"
+
+
+def test_metadata_names_the_letter(clearance: RenderedLetter) -> None:
+    assert letter_number(clearance.pdf) == "CL-2026-0042"
+    assert make_content(findings=findings_appendix(40)).qr_payload.encode() in clearance.pdf
+
+
+def test_signature_box_is_blank_space_on_a_page_before_the_appendix(clearance: RenderedLetter) -> None:
+    box = clearance.signature_box
+    assert 0 <= box.page_index < clearance.page_count
+    assert 60 <= box.x1 < box.x2 <= 552 and 72 <= box.y1 < box.y2 <= 740
+    assert (box.x2 - box.x1, box.y2 - box.y1) == (252, 76)
+
+
+def test_findings_summary_counts_follow_the_content(tmp_path: Path) -> None:
+    content = make_content(findings_summary={Severity.CRITICAL: 3, Severity.INFORMATIONAL: 12})
+    text = _flat(pdftotext(render_letter(content).pdf, tmp_path))
+    assert "3 0 0 0 12 15" in text
+
+
+def test_long_appendix_paginates_with_repeated_header(tmp_path: Path) -> None:
+    rendered = render_letter(make_content(findings=findings_appendix(300)))
+    pages = _pages(rendered.pdf, tmp_path)
+    appendix_pages = [page for page in pages if "F-" in page]
+    assert len(appendix_pages) > 10
+    assert all("Title" in page and "Severity" in page for page in appendix_pages)
+    assert "F-300" in pages[-1]
