@@ -23,6 +23,7 @@ from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.fonts import addMapping
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -39,6 +40,7 @@ from reportlab.platypus import (
 )
 
 from desktop_app import APP_NAME, __version__
+from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.domain.types import LetterKind, Severity
 from desktop_app.infra.resources import read_json, resource_path
 from desktop_app.letters.content import DEMO_MARK, LetterContent
@@ -100,13 +102,12 @@ def _register_fonts() -> None:
 @functools.cache
 def _register_fallback() -> None:
     """CJK names need a second font; it is large, so only letters that need it load it."""
-
     pdfmetrics.registerFont(TTFont(FALLBACK, str(resource_path(_FONT_FILES[FALLBACK]))))
 
 
 @functools.cache
 def _covered_by_sans() -> frozenset[int]:
-    return frozenset(pdfmetrics.getFont(SANS).face.charToGlyph)  # type: ignore[attr-defined]
+    return frozenset(pdfmetrics.getFont(SANS).face.charToGlyph)
 
 
 def markup(text: str) -> str:
@@ -154,27 +155,51 @@ def _styles() -> dict[str, Any]:
         "lead": ParagraphStyle("lead", body, fontName=SANS_BOLD, spaceAfter=3, keepWithNext=1),
         "agency": ParagraphStyle("agency", body, fontName=SANS_BOLD, fontSize=15, leading=19, textColor=accent),
         "title": ParagraphStyle(
-            "title", body, fontName=SANS_BOLD, fontSize=11, leading=14, alignment=TA_CENTER, textColor=accent,
-            spaceBefore=10, spaceAfter=14,
+            "title",
+            body,
+            fontName=SANS_BOLD,
+            fontSize=11,
+            leading=14,
+            alignment=TA_CENTER,
+            textColor=accent,
+            spaceBefore=10,
+            spaceAfter=14,
         ),
         "heading": ParagraphStyle(
-            "heading", body, fontName=SANS_BOLD, fontSize=10.2, leading=13, textColor=accent, spaceBefore=8, spaceAfter=4,
+            "heading",
+            body,
+            fontName=SANS_BOLD,
+            fontSize=10.2,
+            leading=13,
+            textColor=accent,
+            spaceBefore=8,
+            spaceAfter=4,
             keepWithNext=1,
         ),
-        "label": ParagraphStyle("label", body, fontName=SANS_BOLD, fontSize=8.6, leading=11, spaceAfter=0, textColor=muted),
-        "label_right": ParagraphStyle("label_right", body, fontName=SANS_BOLD, fontSize=8.6, leading=11, spaceAfter=0,
-                                      textColor=muted, alignment=TA_RIGHT),
+        "label": ParagraphStyle(
+            "label", body, fontName=SANS_BOLD, fontSize=8.6, leading=11, spaceAfter=0, textColor=muted
+        ),
+        "label_right": ParagraphStyle(
+            "label_right",
+            body,
+            fontName=SANS_BOLD,
+            fontSize=8.6,
+            leading=11,
+            spaceAfter=0,
+            textColor=muted,
+            alignment=TA_RIGHT,
+        ),
         "cell": ParagraphStyle("cell", body, fontSize=8.6, leading=11, spaceAfter=0),
         "cell_bold": ParagraphStyle("cell_bold", body, fontName=SANS_BOLD, fontSize=8.6, leading=11, spaceAfter=0),
         "cell_right": ParagraphStyle("cell_right", body, fontSize=8.6, leading=11, spaceAfter=0, alignment=TA_RIGHT),
         "hash": ParagraphStyle("hash", body, fontName=MONO, fontSize=7.4, leading=9.6, spaceAfter=0),
         "item": ParagraphStyle("item", body, leftIndent=18, bulletIndent=2, bulletFontName=SANS_BOLD, spaceAfter=4),
         "small": ParagraphStyle("small", body, fontSize=8.2, leading=11, textColor=muted),
-        "outcome": ParagraphStyle("outcome", body, fontName=SANS_BOLD, fontSize=11.5, leading=15, textColor=accent, spaceAfter=3),
+        "outcome": ParagraphStyle(
+            "outcome", body, fontName=SANS_BOLD, fontSize=11.5, leading=15, textColor=accent, spaceAfter=3
+        ),
         "signer": ParagraphStyle("signer", body, fontName=SANS_BOLD, fontSize=10.4, leading=14, spaceAfter=0),
         "header": ParagraphStyle("header", body, fontSize=7.8, leading=10, textColor=muted, spaceAfter=0),
-        "demo": ParagraphStyle("demo", body, fontName=SANS_BOLD, fontSize=9, leading=12, alignment=TA_CENTER,
-                               textColor=colors.HexColor(colours["demo"]), spaceAfter=0),
     }
 
 
@@ -196,9 +221,11 @@ def _story(content: LetterContent, template: dict[str, Any], signature_space: Fl
     yield Paragraph(f"<b>Subject:</b> {markup(content.subject)}", styles["body"])
     yield Paragraph(f"Dear {markup(content.addressee.contact_name)}:", styles["body"])
     yield Paragraph(
-        markup(template["opening"][kind].format(
-            developer=content.addressee.developer, received_on=_long_date(content.review_period.received_on)
-        )),
+        markup(
+            template["opening"][kind].format(
+                developer=content.addressee.developer, received_on=_long_date(content.review_period.received_on)
+            )
+        ),
         styles["body"],
     )
     sections = itertools.count(1)
@@ -227,7 +254,9 @@ def _story(content: LetterContent, template: dict[str, Any], signature_space: Fl
     yield heading("Important notice")
     yield Paragraph(markup(content.disclaimer), styles["body"])
     yield Paragraph(markup(template["closing"][kind].format(number=content.number)), styles["body"])
-    yield KeepTogether([Spacer(1, 6), _signature_block(content, signature_space), *_verification_lines(content, template)])
+    yield KeepTogether(
+        [Spacer(1, 6), _signature_block(content, signature_space), *_verification_lines(content, template)]
+    )
     if content.findings:
         yield PageBreak()
         yield from _appendix(content)
@@ -237,17 +266,32 @@ def _letterhead(content: LetterContent) -> Flowable:
     styles = _styles()
     name = Paragraph(markup(content.agency_name), styles["agency"])
     if isinstance(content.agency_logo, bytes):
-        logo = Image(io.BytesIO(content.agency_logo), width=54, height=54, kind="proportional")
+        logo = Image(_checked_image(content.agency_logo), width=54, height=54, kind="proportional")
         table = Table([[logo, name]], colWidths=[66, _CONTENT_WIDTH - 66])
     else:
         table = Table([[name]], colWidths=[_CONTENT_WIDTH])
-    table.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 0),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
-        ("LINEBELOW", (0, 0), (-1, 0), 2, _colour("accent")),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
+                ("LINEBELOW", (0, 0), (-1, 0), 2, _colour("accent")),
+            ]
+        )
+    )
     return table
+
+
+def _checked_image(data: bytes) -> io.BytesIO:
+    """The logo as a stream reportlab reads lazily, checked now so a bad file is named, not a traceback."""
+    try:
+        ImageReader(io.BytesIO(data)).getSize()
+    except Exception as error:  # PIL raises several types for an unreadable image
+        raise InputRejected(
+            Problem("the agency logo is not a readable PNG or JPEG image", field="agency_logo")
+        ) from error
+    return io.BytesIO(data)
 
 
 def _reference_block(content: LetterContent) -> Flowable:
@@ -259,8 +303,15 @@ def _reference_block(content: LetterContent) -> Flowable:
     ]
     data = [[Paragraph(label, styles["label"]), Paragraph(markup(value), styles["cell_bold"])] for label, value in rows]
     table = Table(data, colWidths=[78, 130], hAlign="RIGHT")
-    table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
-                               ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+            ]
+        )
+    )
     return table
 
 
@@ -280,7 +331,9 @@ def _model_identity(content: LetterContent) -> Iterator[Flowable]:
         ("Version", Paragraph(markup(model.version), styles["cell"])),
         ("Manifest SHA-256", Paragraph(model.manifest_sha256, styles["hash"])),
     ]
-    table = Table([[Paragraph(label, styles["label"]), value] for label, value in rows], colWidths=[104, _CONTENT_WIDTH - 104])
+    table = Table(
+        [[Paragraph(label, styles["label"]), value] for label, value in rows], colWidths=[104, _CONTENT_WIDTH - 104]
+    )
     table.setStyle(_grid_style(header=False))
     yield table
     if model.artifacts:
@@ -291,8 +344,11 @@ def _model_identity(content: LetterContent) -> Iterator[Flowable]:
 def _artifact_table(content: LetterContent) -> Flowable:
     """One row per artifact, its SHA-256 on a full-width row beneath so the hash never wraps."""
     styles = _styles()
-    header = [Paragraph("Artifact", styles["label"]), Paragraph("Kind", styles["label"]),
-              Paragraph("Size (bytes)", styles["label_right"])]
+    header = [
+        Paragraph("Artifact", styles["label"]),
+        Paragraph("Kind", styles["label"]),
+        Paragraph("Size (bytes)", styles["label_right"]),
+    ]
     rows: list[list[Any]] = [header]
     commands: list[tuple[Any, ...]] = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -304,11 +360,13 @@ def _artifact_table(content: LetterContent) -> Flowable:
         ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
     ]
     for artifact in content.model.artifacts:
-        rows.append([
-            Paragraph(markup(artifact.path), styles["cell"]),
-            Paragraph(markup(artifact.kind), styles["cell"]),
-            Paragraph(f"{artifact.size_bytes:,}", styles["cell_right"]),
-        ])
+        rows.append(
+            [
+                Paragraph(markup(artifact.path), styles["cell"]),
+                Paragraph(markup(artifact.kind), styles["cell"]),
+                Paragraph(f"{artifact.size_bytes:,}", styles["cell_right"]),
+            ]
+        )
         rows.append([Paragraph(f"SHA-256&nbsp;&nbsp;{artifact.sha256}", styles["hash"]), "", ""])
         hash_row = len(rows) - 1
         commands += [
@@ -329,13 +387,17 @@ def _outcome_box(content: LetterContent, template: dict[str, Any]) -> Flowable:
         [Paragraph(markup(template["outcome"][content.decision.value]), styles["flush"])],
     ]
     table = Table(cells, colWidths=[_CONTENT_WIDTH])
-    table.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, -1), _colour("shade")),
-        ("LINEBEFORE", (0, 0), (0, -1), 3, _colour("accent")),
-        ("LEFTPADDING", (0, 0), (-1, -1), 10),
-        ("TOPPADDING", (0, 0), (-1, 0), 7),
-        ("BOTTOMPADDING", (0, -1), (-1, -1), 8),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, -1), _colour("shade")),
+                ("LINEBEFORE", (0, 0), (0, -1), 3, _colour("accent")),
+                ("LEFTPADDING", (0, 0), (-1, -1), 10),
+                ("TOPPADDING", (0, 0), (-1, 0), 7),
+                ("BOTTOMPADDING", (0, -1), (-1, -1), 8),
+            ]
+        )
+    )
     table.spaceAfter = 6
     return table
 
@@ -365,7 +427,9 @@ def _review_period(content: LetterContent, template: dict[str, Any]) -> Flowable
 def _findings_summary(content: LetterContent) -> Flowable:
     styles = _styles()
     counts = content.findings_summary
-    header = [Paragraph(severity.value, styles["label"]) for severity in Severity] + [Paragraph("Total", styles["label"])]
+    header = [Paragraph(severity.value, styles["label"]) for severity in Severity] + [
+        Paragraph("Total", styles["label"])
+    ]
     values = [Paragraph(str(counts[severity]), styles["cell"]) for severity in Severity]
     values.append(Paragraph(f"<b>{sum(counts.values())}</b>", styles["cell"]))
     table = Table([header, values], colWidths=[_CONTENT_WIDTH / 6] * 6)
@@ -389,12 +453,16 @@ def _signature_block(content: LetterContent, signature_space: Flowable) -> Flowa
     qr = Drawing(_QR_SIZE, _QR_SIZE)
     qr.add(QrCodeWidget(content.qr_payload, barLevel="M", barWidth=_QR_SIZE, barHeight=_QR_SIZE))
     table = Table([[signed, qr]], colWidths=[_CONTENT_WIDTH - _QR_SIZE - 16, _QR_SIZE + 16])
-    table.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-        ("LEFTPADDING", (0, 0), (0, 0), 0),
-        ("RIGHTPADDING", (-1, 0), (-1, 0), 0),
-        ("ALIGN", (-1, 0), (-1, 0), "RIGHT"),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ("LEFTPADDING", (0, 0), (0, 0), 0),
+                ("RIGHTPADDING", (-1, 0), (-1, 0), 0),
+                ("ALIGN", (-1, 0), (-1, 0), "RIGHT"),
+            ]
+        )
+    )
     return table
 
 
@@ -429,7 +497,7 @@ def _appendix(content: LetterContent) -> Iterator[Flowable]:
         ]
         for finding in content.findings
     ]
-    table = Table([header, *rows], colWidths=[42, _CONTENT_WIDTH - 296, 118, 64, 72], repeatRows=1)
+    table = Table([header, *rows], colWidths=[40, _CONTENT_WIDTH - 304, 116, 76, 72], repeatRows=1)
     table.setStyle(_grid_style(header=True, zebra=True))
     yield table
 
@@ -471,9 +539,8 @@ class _SignatureSpace(Flowable):  # type: ignore[misc]
     def draw(self) -> None:
         x, y = self.canv.absolutePosition(0, 0)
         page_index = self.canv.getPageNumber() - 1
-        self.placed = SignatureBox(
-            page_index, round(x, 2), round(y, 2), round(x + self.width, 2), round(y + self.height, 2)
-        )
+        left, bottom = round(x), round(y)  # whole points: pyHanko places fields on an integer grid
+        self.placed = SignatureBox(page_index, left, bottom, left + round(self.width), bottom + round(self.height))
 
 
 class _DecoratedCanvas(Canvas):  # type: ignore[misc]

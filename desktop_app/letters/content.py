@@ -22,7 +22,13 @@ from typing import Any
 from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.domain.types import Decision, FindingStatus, LetterKind, Severity
 
-DEFAULT_MEANING = "Approved — pre-release security clearance"
+#: what the supervisor's signature means, per kind of letter, unless the caller says otherwise
+MEANINGS = {
+    LetterKind.CLEARANCE: "Approved — pre-release security clearance",
+    LetterKind.REFUSAL: "Issued — notice of refusal to accept a submission",
+    LetterKind.INFORMATION_REQUEST: "Issued — request for additional information",
+}
+DEFAULT_MEANING = MEANINGS[LetterKind.CLEARANCE]
 DEMO_MARK = "DEMO — NOT VALID FOR OFFICIAL USE"
 DIGEST_SCHEMA = "clearance-desk/letter-data/1"
 
@@ -81,7 +87,8 @@ class Signatory:
     name: str
     title: str
     signed_at: datetime
-    meaning: str = DEFAULT_MEANING
+    #: left empty, the meaning `MEANINGS` gives for the kind of letter
+    meaning: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,12 +117,19 @@ class LetterContent:
     def __post_init__(self) -> None:
         summary = {severity: int(self.findings_summary.get(severity, 0)) for severity in Severity}
         object.__setattr__(self, "findings_summary", summary)
-        if self.signatory.signed_at.tzinfo is not None:
-            signatory = dataclasses.replace(self.signatory, signed_at=self.signatory.signed_at.astimezone(UTC))
-            object.__setattr__(self, "signatory", signatory)
+        signatory = self.signatory
+        if signatory.signed_at.tzinfo is not None:
+            signatory = dataclasses.replace(signatory, signed_at=signatory.signed_at.astimezone(UTC))
+        if not signatory.meaning.strip():
+            signatory = dataclasses.replace(signatory, meaning=MEANINGS[self.kind])
+        object.__setattr__(self, "signatory", signatory)
+        problems = []
         if isinstance(self.agency_logo, Path):
-            object.__setattr__(self, "agency_logo", self.agency_logo.read_bytes())
-        problems = _problems(self)
+            try:
+                object.__setattr__(self, "agency_logo", self.agency_logo.read_bytes())
+            except OSError as error:
+                problems.append(Problem(f"cannot read: {error.strerror}", file=str(self.agency_logo)))
+        problems += _problems(self)
         if problems:
             raise InputRejected(problems, subject=f"letter {self.number}")
 
@@ -165,17 +179,32 @@ def _problems(content: LetterContent) -> list[Problem]:
     need(bool(content.subject.strip()), "subject", "the subject is empty")
     need(bool(content.signatory.name.strip()), "signatory.name", "the signer's name is empty")
     need(content.signatory.signed_at.tzinfo is not None, "signatory.signed_at", "the signing time has no time zone")
-    need(bool(_SHA256.fullmatch(content.model.manifest_sha256)), "model.manifest_sha256", "not a SHA-256 in lowercase hex")
+    need(
+        bool(_SHA256.fullmatch(content.model.manifest_sha256)),
+        "model.manifest_sha256",
+        "not a SHA-256 in lowercase hex",
+    )
     for index, artifact in enumerate(content.model.artifacts):
-        need(bool(_SHA256.fullmatch(artifact.sha256)), f"model.artifacts[{index}].sha256", "not a SHA-256 in lowercase hex")
+        need(
+            bool(_SHA256.fullmatch(artifact.sha256)),
+            f"model.artifacts[{index}].sha256",
+            "not a SHA-256 in lowercase hex",
+        )
     need(bool(_SHA256.fullmatch(content.audit_head)), "audit_head", "not a SHA-256 in lowercase hex")
-    need(content.review_period.decided_on >= content.review_period.received_on, "review_period", "decided before received")
+    need(
+        content.review_period.decided_on >= content.review_period.received_on,
+        "review_period",
+        "decided before received",
+    )
     need(all(count >= 0 for count in content.findings_summary.values()), "findings_summary", "a negative count")
     if content.kind is LetterKind.CLEARANCE:
         need(content.decision is not None, "decision", "a clearance letter needs a decision")
         with_conditions = content.decision is Decision.CLEARED_WITH_CONDITIONS
-        need(with_conditions == bool(content.conditions), "conditions",
-             "conditions go with, and only with, 'cleared with conditions'")
+        need(
+            with_conditions == bool(content.conditions),
+            "conditions",
+            "conditions go with, and only with, 'cleared with conditions'",
+        )
     else:
         need(content.decision is None, "decision", f"a {content.kind.value} letter carries no decision")
         need(bool(content.body), "body", f"a {content.kind.value} letter needs its reasons or requests")

@@ -23,7 +23,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificateIssuerPublicKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificateIssuerPrivateKeyTypes,
+    CertificateIssuerPublicKeyTypes,
+)
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -144,7 +147,13 @@ def create_root_ca(common_name: str = ROOT_NAME, *, years: int = 10) -> Certific
     key = new_private_key()
     now = datetime.now(UTC)
     certificate = (
-        _builder(_name(common_name), _name(common_name), key.public_key(), now - _CLOCK_SKEW, now + timedelta(days=365 * years))
+        _builder(
+            _name(common_name),
+            _name(common_name),
+            key.public_key(),
+            now - _CLOCK_SKEW,
+            now + timedelta(days=365 * years),
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
         .add_extension(_key_usage(ca=True), critical=True)
         .sign(key, hashes.SHA256())
@@ -152,11 +161,17 @@ def create_root_ca(common_name: str = ROOT_NAME, *, years: int = 10) -> Certific
     return CertificateAuthority(certificate, key)
 
 
-def create_intermediate_ca(issuer: CertificateAuthority, common_name: str = ISSUING_NAME, *, years: int = 5) -> CertificateAuthority:
+def create_intermediate_ca(
+    issuer: CertificateAuthority, common_name: str = ISSUING_NAME, *, years: int = 5
+) -> CertificateAuthority:
     key = new_private_key()
     now = datetime.now(UTC)
     builder = _builder(
-        _name(common_name), issuer.certificate.subject, key.public_key(), now - _CLOCK_SKEW, now + timedelta(days=365 * years)
+        _name(common_name),
+        issuer.certificate.subject,
+        key.public_key(),
+        now - _CLOCK_SKEW,
+        now + timedelta(days=365 * years),
     )
     certificate = (
         _issued_by(builder, issuer)
@@ -179,7 +194,9 @@ def issue_certificate(
     """An end-entity certificate for any public key (a p12's, a smart card's, a test's)."""
     not_before = not_before or datetime.now(UTC) - _CLOCK_SKEW
     not_after = not_after or not_before + timedelta(days=2 * 365)
-    builder = _issued_by(_builder(_name(common_name), issuer.certificate.subject, public_key, not_before, not_after), issuer)
+    builder = _issued_by(
+        _builder(_name(common_name), issuer.certificate.subject, public_key, not_before, not_after), issuer
+    )
     builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
     if usage is CertificateUsage.DOCUMENT_SIGNING:
         builder = builder.add_extension(_key_usage(signature=True), critical=True).add_extension(
@@ -207,7 +224,9 @@ def issue_crl(
         .last_update(now - timedelta(minutes=1))
         .next_update(now + valid_for)
         .add_extension(x509.CRLNumber(number), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.private_key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.private_key.public_key()), critical=False
+        )
     )
     for certificate in revoked:
         entry = (

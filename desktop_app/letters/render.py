@@ -22,10 +22,10 @@ class SignatureBox:
     """Where the visible signature goes: a 0-based page index and PDF user-space points."""
 
     page_index: int
-    x1: float
-    y1: float
-    x2: float
-    y2: float
+    x1: int
+    y1: int
+    x2: int
+    y2: int
 
 
 @dataclass(frozen=True)

@@ -73,12 +73,17 @@ SIGNATURE_FIELD = "ClearanceSignature"
 BYTES_RESERVED = 16384
 #: usages that allow a certificate to sign a document (RFC 5280 / RFC 9336 / Adobe)
 _SIGNING_KEY_USAGES = frozenset({"digital_signature", "non_repudiation"})
-_SIGNING_EXTENDED_USAGES = frozenset({
-    "1.3.6.1.5.5.7.3.36", "document_signing",  # id-kp-documentSigning (RFC 9336)
-    "1.3.6.1.5.5.7.3.4", "email_protection",
-    "1.2.840.113583.1.1.5",  # Adobe Authentic Documents Trust
-    "2.5.29.37.0", "any_extended_key_usage",
-})
+_SIGNING_EXTENDED_USAGES = frozenset(
+    {
+        "1.3.6.1.5.5.7.3.36",
+        "document_signing",  # id-kp-documentSigning (RFC 9336)
+        "1.3.6.1.5.5.7.3.4",
+        "email_protection",
+        "1.2.840.113583.1.1.5",  # Adobe Authentic Documents Trust
+        "2.5.29.37.0",
+        "any_extended_key_usage",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -103,10 +108,13 @@ KeySource = Pkcs12Source | Pkcs11Source
 class _InMemorySigner(signers.Signer):
     """pyHanko signer over an already parsed private key (the stock one re-parses it per signature)."""
 
-    def __init__(self, private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, certificate: asn1_x509.Certificate,
-                 chain: list[asn1_x509.Certificate]) -> None:
-        registry = SimpleCertificateStore()
-        registry.register_multiple(chain)
+    def __init__(
+        self,
+        private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+        certificate: asn1_x509.Certificate,
+        chain: list[asn1_x509.Certificate],
+    ) -> None:
+        registry = SimpleCertificateStore.from_certs(chain)  # type: ignore[no-untyped-call]
         super().__init__(signing_cert=certificate, cert_registry=registry)
         self._private_key = private_key
 
@@ -191,7 +199,7 @@ def _open_pkcs11(source: Pkcs11Source, pin: str) -> SessionSigner:
     # python-pkcs11 is a native extension that only token users need: imported here
     import pkcs11
     from pyhanko.config.pkcs11 import TokenCriteria
-    from pyhanko.sign.pkcs11 import PKCS11Error, PKCS11Signer, open_pkcs11_session
+    from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
 
     if not source.module.is_file():
         raise InputRejected(Problem("PKCS#11 module not found", file=str(source.module)))
@@ -199,19 +207,25 @@ def _open_pkcs11(source: Pkcs11Source, pin: str) -> SessionSigner:
     chain = [cert for chain_source in source.chain for cert in load_certificates(chain_source)]
     where = f"token {source.token_label!r}"
     try:
-        session = open_pkcs11_session(str(source.module), token_criteria=TokenCriteria(label=source.token_label),
-                                      user_pin=pin)
+        session = open_pkcs11_session(
+            str(source.module), token_criteria=TokenCriteria(label=source.token_label), user_pin=pin
+        )
     except pkcs11.PinIncorrect:
         raise InputRejected(f"wrong PIN for {where}") from None
     except pkcs11.PinLocked:
         raise InputRejected(f"the PIN of {where} is locked") from None
-    except (PKCS11Error, pkcs11.PKCS11Error) as error:
+    except pkcs11.PKCS11Error as error:
         raise InputRejected(f"cannot open {where} with {source.module}: {error or type(error).__name__}") from None
     try:
-        signer = PKCS11Signer(session, key_label=source.key_label, signing_cert=certificate,
-                              cert_label=None if certificate else source.key_label, ca_chain=chain)
+        signer = PKCS11Signer(
+            session,
+            key_label=source.key_label,
+            signing_cert=certificate,
+            cert_label=None if certificate else source.key_label,
+            ca_chain=chain,
+        )
         signer.signing_cert  # noqa: B018 - loads the key and certificate handles now, not mid-signature
-    except (PKCS11Error, pkcs11.PKCS11Error) as error:
+    except pkcs11.PKCS11Error as error:
         session.close()
         raise InputRejected(f"{where}: {error or type(error).__name__}") from None
     return SessionSigner(signer, chain, session)
@@ -255,8 +269,9 @@ def check_signer(signer: SessionSigner, trust: TrustConfig, *, moment: datetime 
     except cv_errors.PathBuildingError:
         raise InputRejected(f"{who} does not chain to a configured trust anchor; it cannot sign") from None
     except (cv_errors.PathValidationError, cv_errors.InvalidCertificateError) as error:
-        raise InputRejected(f"{who} does not validate against the configured trust anchors ({error}); "
-                            "it cannot sign") from None
+        raise InputRejected(
+            f"{who} does not validate against the configured trust anchors ({error}); it cannot sign"
+        ) from None
     return context
 
 
@@ -285,8 +300,7 @@ def sign_letter(letter: RenderedLetter, signer: SessionSigner, trust: TrustConfi
         embed_validation_info=True,
         validation_context=context,
         signer_key_usage={"non_repudiation"} if "non_repudiation" in usages else {"digital_signature"},
-        dss_settings=DSSContentSettings(placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE,
-                                        include_vri=False),
+        dss_settings=DSSContentSettings(placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE, include_vri=False),
     )
     box = letter.signature_box
     field_spec = fields.SigFieldSpec(SIGNATURE_FIELD, on_page=box.page_index, box=(box.x1, box.y1, box.x2, box.y2))
@@ -327,9 +341,13 @@ def stamp_text(letter: RenderedLetter) -> str:
 
 
 _FOLDS = str.maketrans({
-    "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i", "Œ": "OE", "œ": "oe", "ŉ": "'n",
-    "—": "-", "–": "-", "‐": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "...", "•": "-",
-})
+    "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "Œ": "OE", "œ": "oe",
+    "\N{LATIN SMALL LETTER DOTLESS I}": "i",
+    "\N{EM DASH}": "-", "\N{EN DASH}": "-", "\N{HYPHEN}": "-", "\N{BULLET}": "-",
+    "\N{LEFT SINGLE QUOTATION MARK}": "'", "\N{RIGHT SINGLE QUOTATION MARK}": "'",
+    "\N{LEFT DOUBLE QUOTATION MARK}": '"', "\N{RIGHT DOUBLE QUOTATION MARK}": '"',
+    "\N{HORIZONTAL ELLIPSIS}": "...",
+})  # fmt: skip
 
 
 def latin1_safe(text: str) -> tuple[str, bool]:

@@ -130,8 +130,12 @@ def fingerprint(certificate: asn1_x509.Certificate) -> str:
 
 def common_name(certificate: asn1_x509.Certificate) -> str:
     """The subject's common name, or its whole distinguished name if it has none."""
-    name: str | None = certificate.subject.native.get("common_name")
-    return name or certificate.subject.human_friendly
+    return display_name(certificate.subject)
+
+
+def display_name(name: asn1_x509.Name) -> str:
+    common: str | None = name.native.get("common_name")
+    return common or name.human_friendly
 
 
 def describe_certificate(certificate: asn1_x509.Certificate) -> CertificateInfo:

@@ -29,7 +29,7 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import ValidationContext
 
 from desktop_app.domain.errors import CheckResult
-from desktop_app.letters.trust import Source, TrustConfig, common_name, fingerprint
+from desktop_app.letters.trust import Source, TrustConfig, common_name, display_name, fingerprint
 
 log = logging.getLogger("clearance_desk.letters")
 
@@ -59,7 +59,10 @@ class _Report:
 
 
 def verify_signed_pdf(
-    pdf: bytes, trust_roots: TrustConfig | Iterable[Source], crls: Iterable[Source] = (), *,
+    pdf: bytes,
+    trust_roots: TrustConfig | Iterable[Source],
+    crls: Iterable[Source] = (),
+    *,
     moment: datetime | None = None,
 ) -> list[CheckResult]:
     """The named checks, in `CHECKS` order; the letter verifies when every one is ok."""
@@ -68,7 +71,7 @@ def verify_signed_pdf(
     reason = "an earlier check failed"
     try:
         _check(pdf, trust, moment, report)
-    except Exception as error:  # noqa: BLE001 - damaged input of any kind is a failed check, never a traceback
+    except Exception as error:  # damaged input of any kind is a failed check, never a traceback
         log.info("letter verification stopped: %s: %s", type(error).__name__, error)
         reason = f"the file cannot be read as a signed PDF ({type(error).__name__}: {error})"
         if PRESENT not in report.results:
@@ -86,8 +89,9 @@ def _check(pdf: bytes, trust: TrustConfig, moment: datetime | None, report: _Rep
         report.add(PRESENT, False, "the file has no signature")
         return
     signature = signatures[0]
-    status = validate_pdf_signature(signature, _validation_context(reader, trust, moment),
-                                    key_usage_settings=_SIGNING_KEY_USAGE)
+    status = validate_pdf_signature(
+        signature, _validation_context(reader, trust, moment), key_usage_settings=_SIGNING_KEY_USAGE
+    )
     signer = status.signing_cert
     extra = {"signer": common_name(signer), "signer_sha256": fingerprint(signer)}
     if status.signer_reported_dt is not None:
@@ -128,8 +132,11 @@ def _contents_untouched(pdf: bytes, signature: EmbeddedPdfSignature) -> bool:
     gap = pdf[gap_start:gap_end]
     if len(gap) < 2 or gap[:1] != b"<" or gap[-1:] != b">":
         return False
-    container = bytes.fromhex(gap[1:-1].decode("ascii"))
-    _, _, _, header, body, trailer = asn1_parser.parse(container)
+    try:
+        container = bytes.fromhex(gap[1:-1].decode("ascii"))
+        _, _, _, header, body, trailer = asn1_parser.parse(container)
+    except ValueError:  # not hex, or not one DER value
+        return False
     der_length = len(header) + len(body) + len(trailer)
     canonical = container[:der_length].hex() + "00" * (len(container) - der_length)
     return gap[1:-1] in (canonical.upper().encode("ascii"), canonical.encode("ascii"))
@@ -163,12 +170,12 @@ def _trust(status: PdfSignatureStatus) -> tuple[bool, str]:
     """Judged on the certificate chain alone; whether the bytes are intact is its own check."""
     path = status.validation_path
     if path is not None and status.trust_problem_indic is None:
-        anchor = path.trust_anchor.authority.name.native.get("common_name") or path.trust_anchor.authority.name.human_friendly
-        return True, f"trust anchor: {anchor}"
+        return True, f"trust anchor: {display_name(path.trust_anchor.authority.name)}"
     if status.revoked:
         return False, "the chain reaches a trust anchor, but a certificate in it is revoked"
     problem = status.trust_problem_indic
-    return False, f"the signer's certificate is not trusted ({problem.name if problem else 'no path to a trust anchor'})"
+    why = problem.standard_name if problem else "no path to a trust anchor"
+    return False, f"the signer's certificate is not trusted ({why})"
 
 
 def _revocation(status: PdfSignatureStatus) -> tuple[bool, str]:
@@ -187,6 +194,6 @@ def letter_number(pdf: bytes) -> str | None:
             match = _NUMBER.search(str(info.get(key, "")))
             if match:
                 return match.group(0)
-    except Exception:  # noqa: BLE001 - any damage means "no number", reported by the checks
+    except Exception:  # any damage means "no number"; the checks say what is wrong
         return None
     return None

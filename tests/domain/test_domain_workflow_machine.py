@@ -49,7 +49,8 @@ EDGES = {
 STARTS = {(state, action) for state, action, _ in EDGES}
 STAYING = {A.REASSIGN, A.ADD_FINDING, A.EDIT_FINDINGS}
 # Hypothesis favours early choices in a list, so the progress rule lists forward moves first;
-# refusing and withdrawing end a submission, so `act` alone tries those.
+# refusing and withdrawing end a submission (and the exploration of it): `act` alone tries those.
+ENDINGS = {A.REFUSE, A.WITHDRAW}
 FORWARD_FIRST = (
     A.APPROVE, A.SUBMIT_RECOMMENDATION, A.ACCEPT_AND_ASSIGN, A.RECORD_INFO_RECEIVED, A.RETURN, A.REQUEST_INFO,
 )
@@ -145,12 +146,12 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule(which=st.integers(0, QUEUE_SIZE - 1), data=st.data())
     def progress(self, which: int, data: st.DataObject) -> None:
-        """A move the diagram offers, complete inputs, a plausible actor first: runs reach sign-off."""
+        """Moves the diagram offers first, complete inputs, a plausible actor first: runs reach sign-off."""
         model = self.pick(which)
-        offered = [action for action in FORWARD_FIRST if (model.state, action) in STARTS]
-        if not offered:
-            return
-        action = data.draw(st.sampled_from(offered))
+        forward = [action for action in FORWARD_FIRST if (model.state, action) in STARTS]
+        # then the rest but the two endings, so the state checks also meet complete inputs
+        rest = [action for action in Action if action not in forward and action not in ENDINGS]
+        action = data.draw(st.sampled_from(forward + rest))
         actor = data.draw(st.sampled_from(self.plausible_actors(model, action)))
         decision = data.draw(st.sampled_from(Decision))
         assignee = data.draw(st.sampled_from([1, 2, 3, 4]))
@@ -170,8 +171,8 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(
         which=st.integers(0, QUEUE_SIZE - 1),
         actor=st.sampled_from(USERS),
-        severity=st.sampled_from(Severity),
-        status=st.sampled_from(FindingStatus),
+        severity=st.sampled_from([Severity.CRITICAL, Severity.HIGH, *Severity]),  # blockers often
+        status=st.sampled_from([FindingStatus.OPEN, *FindingStatus]),
     )
     def add_finding(self, which: int, actor: Actor, severity: Severity, status: FindingStatus) -> None:
         model = self.pick(which)
@@ -317,6 +318,6 @@ def test_random_action_sequences_stay_valid() -> None:
     )
     # The run is only convincing if it went everywhere and was refused for the right reasons.
     assert set(REACHED) >= {S.IN_REVIEW, S.AWAITING_INFO, S.AWAITING_SIGNOFF, S.ISSUED, S.REFUSED, S.WITHDRAWN}
-    assert REACHED[S.ISSUED] >= 10
+    assert REACHED[S.ISSUED] >= 20
     assert any(reason.startswith("You wrote findings") for reason in DENIED_APPROVALS)
     assert any(reason.startswith("You submitted this") for reason in DENIED_APPROVALS)

@@ -32,8 +32,6 @@ def supervisor(demo_pki: DemoPki) -> SessionSigner:
     return open_signer(Pkcs12Source(demo_pki.supervisor_p12), PASSPHRASE)
 
 
-
-
 @pytest.fixture(scope="session")
 def signed_letter(supervisor: SessionSigner, trust: TrustConfig) -> bytes:
     """One demo clearance letter with a findings appendix, signed by the demo supervisor."""

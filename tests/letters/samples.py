@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import subprocess
 import sys
@@ -35,8 +34,13 @@ DISCLAIMER = (
     "preclearance, and it does not authorise the release of the model or relieve the developer of any "
     "obligation under law."
 )
-CATEGORIES = ["Cyber offense — exploit development", "Safeguard robustness (jailbreaks)", "CBRN uplift",
-              "Model-weight and infrastructure security", "Evaluation integrity (sandbagging, deception)"]
+CATEGORIES = [
+    "Cyber offense — exploit development",
+    "Safeguard robustness (jailbreaks)",
+    "CBRN uplift",
+    "Model-weight and infrastructure security",
+    "Evaluation integrity (sandbagging, deception)",
+]
 
 
 def _hex(seed: int) -> str:
@@ -44,8 +48,8 @@ def _hex(seed: int) -> str:
 
 
 def make_content(**changes: Any) -> LetterContent:
-    """A complete clearance letter; keyword arguments replace fields."""
-    base = LetterContent(
+    """A complete clearance letter; keyword arguments replace fields before it is checked."""
+    fields: dict[str, Any] = dict(
         kind=LetterKind.CLEARANCE,
         number="CL-2026-0042",
         issued_on=date(2026, 3, 14),
@@ -69,8 +73,9 @@ def make_content(**changes: Any) -> LetterContent:
             ),
         ),
         review_period=ReviewPeriod(date(2026, 2, 20), date(2026, 3, 14)),
-        signatory=Signatory(UNICODE_NAME, "Supervisory Evaluator, Cyber Offense Division",
-                            datetime(2026, 3, 14, 15, 4, 5, tzinfo=UTC)),
+        signatory=Signatory(
+            UNICODE_NAME, "Supervisory Evaluator, Cyber Offense Division", datetime(2026, 3, 14, 15, 4, 5, tzinfo=UTC)
+        ),
         audit_head=_hex(0xCD),
         disclaimer=DISCLAIMER,
         decision=Decision.CLEARED_WITH_CONDITIONS,
@@ -82,7 +87,7 @@ def make_content(**changes: Any) -> LetterContent:
         findings_summary={Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 4, Severity.INFORMATIONAL: 3},
         demo=True,
     )
-    return dataclasses.replace(base, **changes)
+    return LetterContent(**(fields | changes))
 
 
 def findings_appendix(count: int) -> tuple[FindingEntry, ...]:
@@ -92,7 +97,7 @@ def findings_appendix(count: int) -> tuple[FindingEntry, ...]:
         FindingEntry(
             number=f"F-{i}",
             title=f"Finding {i}: model drafts a working proof-of-concept for a known memory-safety bug class "
-                  f"when the request is split across {i % 5 + 2} turns",
+            f"when the request is split across {i % 5 + 2} turns",
             category=CATEGORIES[i % len(CATEGORIES)],
             severity=severities[i % len(severities)],
             status=statuses[i % len(statuses)],
@@ -117,8 +122,13 @@ def run_checker(pdf_path: Path, root: Path, *crls: Path) -> subprocess.Completed
     if not script.is_file():
         pytest.skip(f"independent checker not available at {script}")
     env = {"PATH": "/usr/bin:/bin", "PY": sys.executable, "HOME": str(pdf_path.parent)}
-    return subprocess.run(["bash", str(script), str(pdf_path), str(root), *map(str, crls)],
-                          capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(
+        ["bash", str(script), str(pdf_path), str(root), *map(str, crls)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def issue_signer(pki: DemoPki, folder: Path, name: str, **options: Any) -> Path:

@@ -11,7 +11,7 @@ import pytest
 
 from desktop_app.domain.errors import InputRejected
 from desktop_app.domain.types import Decision, LetterKind, Severity
-from desktop_app.letters.content import LetterContent, canonical_json
+from desktop_app.letters.content import MEANINGS, LetterContent, canonical_json
 
 from .samples import make_content
 
@@ -63,8 +63,9 @@ def test_digest_is_sha256_of_the_canonical_json() -> None:
     content = make_content()
     encoded = canonical_json(content)
     assert content.data_digest() == hashlib.sha256(encoded).hexdigest()
-    assert encoded == json.dumps(json.loads(encoded), sort_keys=True, separators=(",", ":"),
-                                 ensure_ascii=False).encode("utf-8")
+    assert encoded == json.dumps(json.loads(encoded), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
     assert "Zoë Ångström-Łukasiewicz 李雷".encode() in encoded
 
 
@@ -87,3 +88,12 @@ def test_digest_changes_with_any_field(changes: dict[str, object]) -> None:
 def test_qr_payload_carries_number_and_digest() -> None:
     content: LetterContent = make_content()
     assert content.qr_payload == f"CL-2026-0042|sha256:{content.data_digest()}"
+
+
+@pytest.mark.parametrize("kind", list(LetterKind))
+def test_meaning_of_the_signature_defaults_per_kind(kind: LetterKind) -> None:
+    other = {"kind": kind, "decision": None, "conditions": (), "body": ("Reason.",)}
+    content = make_content() if kind is LetterKind.CLEARANCE else make_content(**other)
+    assert content.signatory.meaning == MEANINGS[kind]
+    explicit = dataclasses.replace(content.signatory, meaning="Reviewed and approved")
+    assert dataclasses.replace(content, signatory=explicit).signatory.meaning == "Reviewed and approved"

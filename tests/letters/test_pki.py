@@ -53,8 +53,9 @@ def test_keys_are_encrypted_under_the_passphrase(demo_pki: DemoPki) -> None:
         load_pem_private_key(demo_pki.intermediate_key.read_bytes(), None)
     with pytest.raises(ValueError):
         pkcs12.load_key_and_certificates(demo_pki.supervisor_p12.read_bytes(), b"not-the-passphrase")
-    key, certificate, chain = pkcs12.load_key_and_certificates(demo_pki.supervisor_p12.read_bytes(),
-                                                                PASSPHRASE.encode())
+    key, certificate, chain = pkcs12.load_key_and_certificates(
+        demo_pki.supervisor_p12.read_bytes(), PASSPHRASE.encode()
+    )
     assert key is not None and certificate is not None and len(chain) == 2
     assert load_authority(demo_pki.intermediate_cert, demo_pki.intermediate_key).certificate.subject == chain[0].subject
 

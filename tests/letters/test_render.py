@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from desktop_app.domain.errors import InputRejected
 from desktop_app.domain.types import Decision, LetterKind, Severity
 from desktop_app.letters.content import DEMO_MARK
 from desktop_app.letters.render import RenderedLetter, render_letter
@@ -33,20 +36,37 @@ def test_every_field_is_printed(clearance: RenderedLetter, tmp_path: Path) -> No
     content = make_content(findings=findings_appendix(40))
     text = _flat(pdftotext(clearance.pdf, tmp_path))
     expected = [
-        content.agency_name, "Pre-Release Security Evaluation — Clearance Letter",
-        "Letter number", "CL-2026-0042", "March 14, 2026", "CUI",
-        "Priya Raman", "Northwind Intelligence Labs, Inc.", "1200 Harbor Boulevard, Suite 400", "Redwood City, CA 94063",
+        content.agency_name,
+        "Pre-Release Security Evaluation — Clearance Letter",
+        "Letter number",
+        "CL-2026-0042",
+        "March 14, 2026",
+        "CUI",
+        "Priya Raman",
+        "Northwind Intelligence Labs, Inc.",
+        "1200 Harbor Boulevard, Suite 400",
+        "Redwood City, CA 94063",
         "Subject: Pre-release security evaluation of Northwind Orca 3.1",
-        "Northwind Orca", "3.1.0-rc2", content.model.manifest_sha256,
+        "Northwind Orca",
+        "3.1.0-rc2",
+        content.model.manifest_sha256,
         "Outcome: CLEARED WITH CONDITIONS",
         "The developer keeps the exploit-generation refusal classifier enabled",
-        "Submission received February 20, 2026", "Decision date March 14, 2026", "22 calendar days",
-        "Critical High Medium Low Informational Total", "0 1 2 4 3 10",
+        "Submission received February 20, 2026",
+        "Decision date March 14, 2026",
+        "22 calendar days",
+        "Critical High Medium Low Informational Total",
+        "0 1 2 4 3 10",
         _flat(DISCLAIMER),
-        UNICODE_NAME, "Supervisory Evaluator, Cyber Offense Division", "Signed: 2026-03-14 15:04:05 UTC",
+        UNICODE_NAME,
+        "Supervisory Evaluator, Cyber Offense Division",
+        "Signed: 2026-03-14 15:04:05 UTC",
         "Meaning of signature: Approved — pre-release security clearance",
-        "Audit-chain head at issuance", content.audit_head, content.data_digest(),
-        "Appendix A — Findings (40)", "F-40",
+        "Audit-chain head at issuance",
+        content.audit_head,
+        content.data_digest(),
+        "Appendix A — Findings (40)",
+        "F-40",
     ]
     missing = [item for item in expected if item not in text]
     assert not missing
@@ -73,15 +93,25 @@ def test_official_letter_has_no_demo_marking(tmp_path: Path) -> None:
 
 
 def test_refusal_and_information_request_letters_use_the_same_machinery(tmp_path: Path) -> None:
-    refusal = make_content(kind=LetterKind.REFUSAL, decision=None, conditions=(),
-                           body=("The manifest does not list the SHA-256 of each weight shard.",))
-    request = make_content(kind=LetterKind.INFORMATION_REQUEST, decision=None, conditions=(),
-                           body=("Full transcripts of the cyber-range runs.", "The red-team scope statement."))
+    refusal = make_content(
+        kind=LetterKind.REFUSAL,
+        decision=None,
+        conditions=(),
+        body=("The manifest does not list the SHA-256 of each weight shard.",),
+    )
+    request = make_content(
+        kind=LetterKind.INFORMATION_REQUEST,
+        decision=None,
+        conditions=(),
+        body=("Full transcripts of the cyber-range runs.", "The red-team scope statement."),
+    )
     refusal_text = _flat(pdftotext(render_letter(refusal).pdf, tmp_path))
     request_text = _flat(pdftotext(render_letter(request).pdf, tmp_path))
     assert "Notice of Refusal to Accept a Submission" in refusal_text
     assert "2. Reasons the submission was not accepted 1. The manifest does not list" in refusal_text
     assert "Findings summary" not in refusal_text and "Notice date March 14, 2026" in refusal_text
+    assert "Meaning of signature: Issued — notice of refusal to accept a submission" in refusal_text
+    assert "Meaning of signature: Issued — request for additional information" in request_text
     assert "Request for Additional Information" in request_text
     assert "1. Full transcripts of the cyber-range runs. 2. The red-team scope statement." in request_text
     assert "The review clock is paused" in request_text
@@ -132,3 +162,21 @@ def test_long_appendix_paginates_with_repeated_header(tmp_path: Path) -> None:
     assert len(appendix_pages) > 10
     assert all("Title" in page and "Severity" in page for page in appendix_pages)
     assert "F-300" in pages[-1]
+
+
+def test_agency_logo_is_drawn_and_a_bad_one_is_named(tmp_path: Path) -> None:
+    logo = tmp_path / "seal.png"
+    Image.new("RGB", (120, 120), (31, 56, 100)).save(logo)
+    with_logo = render_letter(make_content(agency_logo=logo))
+    assert b"/Subtype /Image" in with_logo.pdf
+    with pytest.raises(InputRejected, match="agency logo"):
+        render_letter(make_content(agency_logo=b"not an image"))
+    with pytest.raises(InputRejected, match="cannot read"):
+        make_content(agency_logo=tmp_path / "missing.png")
+
+
+def test_content_and_rendered_letter_cross_process_boundaries(clearance: RenderedLetter) -> None:
+    """The GUI renders long letters in a worker process (reportlab holds the GIL): both must pickle."""
+    content = make_content(findings=findings_appendix(40))
+    assert pickle.loads(pickle.dumps(content)).data_digest() == content.data_digest()
+    assert pickle.loads(pickle.dumps(clearance)) == clearance

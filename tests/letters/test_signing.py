@@ -64,8 +64,9 @@ def test_certification_forbids_changes_and_embeds_what_offline_validation_needs(
     assert reader.xrefs.total_revisions == 2  # the DSS is in the signed revision: nothing after the signature
 
 
-def test_visible_signature_fills_the_reserved_box(letter: RenderedLetter, supervisor: SessionSigner,
-                                                  trust: TrustConfig) -> None:
+def test_visible_signature_fills_the_reserved_box(
+    letter: RenderedLetter, supervisor: SessionSigner, trust: TrustConfig
+) -> None:
     reader = PdfFileReader(io.BytesIO(sign_letter(letter, supervisor, trust)))
     (signature,) = reader.embedded_signatures
     widget = signature.sig_field
@@ -129,8 +130,14 @@ def _now() -> datetime:
     ],
     ids=["expired", "not-yet-valid", "wrong-usage"],
 )
-def test_unfit_certificate_cannot_sign(options: dict[str, object], message: str, letter: RenderedLetter,
-                                       demo_pki: DemoPki, trust: TrustConfig, tmp_path: Path) -> None:
+def test_unfit_certificate_cannot_sign(
+    options: dict[str, object],
+    message: str,
+    letter: RenderedLetter,
+    demo_pki: DemoPki,
+    trust: TrustConfig,
+    tmp_path: Path,
+) -> None:
     p12 = issue_signer(demo_pki, tmp_path, "DEMO Unfit Signer", **options)
     with open_signer(Pkcs12Source(p12), PASSPHRASE) as signer, pytest.raises(InputRejected, match=message):
         sign_letter(letter, signer, trust)
@@ -143,15 +150,17 @@ def test_revoked_certificate_cannot_sign(letter: RenderedLetter, demo_pki: DemoP
         sign_letter(letter, signer, trust)
 
 
-def test_certificate_from_another_ca_cannot_sign(letter: RenderedLetter, forged_pki: DemoPki,
-                                                 trust: TrustConfig) -> None:
-    with open_signer(Pkcs12Source(forged_pki.supervisor_p12), PASSPHRASE) as signer:
-        with pytest.raises(InputRejected, match="configured trust anchor"):
-            sign_letter(letter, signer, trust)
+def test_certificate_from_another_ca_cannot_sign(
+    letter: RenderedLetter, forged_pki: DemoPki, trust: TrustConfig
+) -> None:
+    forged = open_signer(Pkcs12Source(forged_pki.supervisor_p12), PASSPHRASE)
+    with forged as signer, pytest.raises(InputRejected, match="configured trust anchor"):
+        sign_letter(letter, signer, trust)
 
 
-def test_enrolment_checks_the_certificate_against_the_key(supervisor: SessionSigner, demo_pki: DemoPki,
-                                                          forged_pki: DemoPki) -> None:
+def test_enrolment_checks_the_certificate_against_the_key(
+    supervisor: SessionSigner, demo_pki: DemoPki, forged_pki: DemoPki
+) -> None:
     check_certificate_matches_key(demo_pki.supervisor_cert, supervisor)
     with pytest.raises(InputRejected, match="does not belong to this key"):
         check_certificate_matches_key(forged_pki.supervisor_cert, supervisor)

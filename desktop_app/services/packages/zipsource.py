@@ -42,9 +42,11 @@ _STRONG_ENCRYPTION = 0x0040
 _UTF8_NAME = 0x0800
 _ENCRYPTED_DIRECTORY = 0x2000
 _DOS_REPARSE_POINT = 0x400
-_ACCEPTED_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2"}
-"""LZMA is left out on purpose: its header chooses the decoder's dictionary size, and
-Python offers no memory limit for raw LZMA streams."""
+_ACCEPTED_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+"""Only methods zipfile decompresses with a bound on each call's output. For bzip2 it
+decompresses a whole read at once (a few MiB of bzip2 can expand to terabytes while the
+header claims a small size), and for LZMA the archive picks the decoder's dictionary
+size with no memory limit available."""
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 _CENTRAL_HEADER = struct.Struct("<4s4B4HL2L5H2L")
 _UNKNOWN_SIZE = 0xFFFFFFFF
@@ -156,7 +158,7 @@ def member_problems(member: _Member, limits: PackageLimits) -> list[str]:
         found.append("uses compressed patch data, which is not supported")
     if info.compress_type not in _ACCEPTED_METHODS:
         found.append(
-            f"uses compression method {info.compress_type}; only stored, deflate and bzip2 are accepted"
+            f"uses compression method {info.compress_type}; only stored and deflate are accepted"
         )
     if member.kind is EntryKind.LINK:
         found.append("is a symbolic link; links are refused and never followed")
