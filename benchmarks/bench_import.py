@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_WORK = Path("/work/tmp-bench")
@@ -91,12 +92,12 @@ def run_floor(artifact: Path, copy: Path) -> float:
     return time.perf_counter() - started
 
 
-def run_import(package: Path, blobs: Path, chunk: int, expected: str) -> dict[str, float]:
+def run_import(package: Path, blobs: Path, chunk: int, expected: str) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(package), str(blobs), str(chunk)],
         check=True, capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
     )
-    result = json.loads(done.stdout)
+    result: dict[str, Any] = json.loads(done.stdout)
     if result["sha256"] != expected:
         raise SystemExit("the import produced a different digest")
     return result

@@ -49,6 +49,8 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_p
 from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.letters.render import RenderedLetter
 from desktop_app.letters.trust import (
+    SIGNING_EXTENDED_USAGES,
+    SIGNING_KEY_USAGES,
     Source,
     TrustConfig,
     common_name,
@@ -71,19 +73,6 @@ logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineByDesign(
 
 SIGNATURE_FIELD = "ClearanceSignature"
 BYTES_RESERVED = 16384
-#: usages that allow a certificate to sign a document (RFC 5280 / RFC 9336 / Adobe)
-_SIGNING_KEY_USAGES = frozenset({"digital_signature", "non_repudiation"})
-_SIGNING_EXTENDED_USAGES = frozenset(
-    {
-        "1.3.6.1.5.5.7.3.36",
-        "document_signing",  # id-kp-documentSigning (RFC 9336)
-        "1.3.6.1.5.5.7.3.4",
-        "email_protection",
-        "1.2.840.113583.1.1.5",  # Adobe Authentic Documents Trust
-        "2.5.29.37.0",
-        "any_extended_key_usage",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -277,10 +266,10 @@ def check_signer(signer: SessionSigner, trust: TrustConfig, *, moment: datetime 
 
 def _check_usage(certificate: asn1_x509.Certificate, who: str) -> None:
     key_usage = certificate.key_usage_value
-    if key_usage is None or not _SIGNING_KEY_USAGES & set(key_usage.native):
+    if key_usage is None or not SIGNING_KEY_USAGES & set(key_usage.native):
         raise InputRejected(f"{who} is not for signatures (key usage needs digitalSignature or nonRepudiation)")
     extended = certificate.extended_key_usage_value
-    if extended is not None and not _SIGNING_EXTENDED_USAGES & set(extended.native):
+    if extended is not None and not SIGNING_EXTENDED_USAGES & set(extended.native):
         raise InputRejected(f"{who} is not for document signing (extended key usage: {', '.join(extended.native)})")
 
 
@@ -288,7 +277,7 @@ def sign_letter(letter: RenderedLetter, signer: SessionSigner, trust: TrustConfi
     """The signed PDF: one certification signature over the whole letter, nothing after it."""
     context = check_signer(signer, trust)
     log.info("signing letter %s as %s", letter.number, common_name(signer.certificate))
-    usages = set(signer.certificate.key_usage_value.native) & _SIGNING_KEY_USAGES
+    usages = set(signer.certificate.key_usage_value.native) & SIGNING_KEY_USAGES
     metadata = signers.PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD,
         md_algorithm="sha256",

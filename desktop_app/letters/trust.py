@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,16 @@ from pyhanko_certvalidator import ValidationContext
 from desktop_app.domain.errors import InputRejected, Problem
 
 Source = bytes | Path
+
+#: key usages that let a certificate sign a document: either suffices
+SIGNING_KEY_USAGES = frozenset({"digital_signature", "non_repudiation"})
+#: extended key usages that allow document signing, if the certificate has that extension at all
+SIGNING_EXTENDED_USAGES = frozenset({
+    "1.3.6.1.5.5.7.3.36", "document_signing",  # id-kp-documentSigning (RFC 9336), dotted or named
+    "email_protection",
+    "adobe_authentic_documents_trust",
+    "any_extended_key_usage",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,7 @@ class TrustConfig:
     """The trust anchors (agency roots) and the CRLs in force."""
 
     roots: tuple[asn1_x509.Certificate, ...]
-    crls: tuple[asn1_crl.CertificateList, ...] = field(default=())
+    crls: tuple[asn1_crl.CertificateList, ...] = ()
 
     @classmethod
     def load(cls, roots: Iterable[Source], crls: Iterable[Source] = ()) -> TrustConfig:

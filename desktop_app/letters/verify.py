@@ -29,7 +29,15 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import ValidationContext
 
 from desktop_app.domain.errors import CheckResult
-from desktop_app.letters.trust import Source, TrustConfig, common_name, display_name, fingerprint
+from desktop_app.letters.trust import (
+    SIGNING_EXTENDED_USAGES,
+    SIGNING_KEY_USAGES,
+    Source,
+    TrustConfig,
+    common_name,
+    display_name,
+    fingerprint,
+)
 
 log = logging.getLogger("clearance_desk.letters")
 
@@ -42,7 +50,9 @@ NOT_REVOKED = "signer not revoked"
 CHECKS = (PRESENT, INTACT, WHOLE_FILE, CERTIFIED, TRUSTED, NOT_REVOKED)
 
 _NUMBER = re.compile(r"\bCL-\d{4}-\d{4,}\b")
-_SIGNING_KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"})
+_SIGNING_USAGE = KeyUsageConstraints(
+    key_usage=SIGNING_KEY_USAGES, extd_key_usage=SIGNING_EXTENDED_USAGES, explicit_extd_key_usage_required=False
+)
 
 
 class _Report:
@@ -90,7 +100,7 @@ def _check(pdf: bytes, trust: TrustConfig, moment: datetime | None, report: _Rep
         return
     signature = signatures[0]
     status = validate_pdf_signature(
-        signature, _validation_context(reader, trust, moment), key_usage_settings=_SIGNING_KEY_USAGE
+        signature, _validation_context(reader, trust, moment), key_usage_settings=_SIGNING_USAGE
     )
     signer = status.signing_cert
     extra = {"signer": common_name(signer), "signer_sha256": fingerprint(signer)}

@@ -8,7 +8,8 @@ from pathlib import Path
 from desktop_app.services.context import Clock, ServiceContext, open_data_folder, system_clock
 from desktop_app.services.queue import QueueService
 from desktop_app.services.settings import SettingsService
-from desktop_app.services.submissions import SubmissionService
+from desktop_app.services.intake import IntakeService
+from desktop_app.services.submissions import ArtifactFiles, SubmissionService
 from desktop_app.services.users import UserService
 
 
@@ -19,11 +20,13 @@ class Services:
     settings: SettingsService
     queue: QueueService
     submissions: SubmissionService
+    intake: IntakeService
+    artifacts: ArtifactFiles
 
     @classmethod
     def from_context(cls, ctx: ServiceContext) -> Services:
         return cls(ctx=ctx, users=UserService(ctx), settings=SettingsService(ctx), queue=QueueService(ctx),
-                   submissions=SubmissionService(ctx))
+                   submissions=SubmissionService(ctx), intake=IntakeService(ctx), artifacts=ArtifactFiles(ctx))
 
     @classmethod
     def open(cls, data_dir: Path, *, db_url: str | None = None, clock: Clock = system_clock) -> Services:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -299,3 +300,72 @@ def _finding_info(f: Finding, names: dict[int, str], artifact_paths: dict[int, s
                                     artifact_paths.get(e.artifact_id or 0, ""), e.locator, e.produced_at,
                                     e.attached_at, names.get(e.attached_by_id, "")) for e in f.evidence),
     )
+
+
+TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".json", ".log", ".csv", ".yaml", ".yml", ".jsonl"}
+TEXT_VIEW_LIMIT = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ArtifactText:
+    path: str
+    text: str
+    truncated: bool
+    is_markdown: bool
+
+
+def safe_file_name(name: str) -> str:
+    """A package-supplied name reduced to one harmless path component."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(c if (c.isprintable() and c not in '/\\:*?"<>|\x00') else "_" for c in base)
+    cleaned = cleaned.strip(" .")[:150]
+    return cleaned or "artifact"
+
+
+def is_text_artifact(path: str) -> bool:
+    lowered = path.lower()
+    return any(lowered.endswith(suffix) for suffix in TEXT_SUFFIXES)
+
+
+class ArtifactFiles:
+    """Reading artifacts for the in-app viewer and exporting copies; nothing is executed."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.submissions = SubmissionService(ctx)
+
+    def read_text(self, artifact_id: int) -> ArtifactText:
+        from desktop_app.domain.errors import InputRejected, Problem
+
+        path, sha256, size = self.submissions.artifact_blob(artifact_id)
+        if not is_text_artifact(path):
+            raise InputRejected(Problem("is not a text artifact (Markdown, JSON or plain text); use Save a copy…",
+                                        file=path))
+        with self.ctx.blobs.open(sha256) as handle:
+            data = handle.read(TEXT_VIEW_LIMIT)
+        if b"\x00" in data:
+            raise InputRejected(Problem("contains binary data and is not shown", file=path))
+        text = data.decode("utf-8", errors="replace")
+        if path.lower().endswith(".json") and size <= TEXT_VIEW_LIMIT:
+            try:
+                text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+            except ValueError:
+                pass
+        return ArtifactText(path, text, size > TEXT_VIEW_LIMIT, path.lower().endswith((".md", ".markdown")))
+
+    def save_copy(self, artifact_id: int, folder: Path) -> Path:
+        """Copy the stored blob to `folder` under a sanitised name; never overwrites."""
+        import shutil
+
+        path, sha256, _size = self.submissions.artifact_blob(artifact_id)
+        self.ctx.blobs.verify(sha256)
+        name = safe_file_name(path)
+        target = Path(folder) / name
+        stem, suffix = Path(name).stem, Path(name).suffix
+        counter = 1
+        while target.exists():
+            counter += 1
+            target = Path(folder) / f"{stem} ({counter}){suffix}"
+        with self.ctx.blobs.open(sha256) as source, open(target, "xb") as out:
+            shutil.copyfileobj(source, out, 4 * 1024 * 1024)
+        return target

@@ -12,7 +12,9 @@ import json
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QLabel,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -115,6 +117,8 @@ class DetailPane(QTabWidget):
     """Read-only view of one submission; tabs are filled from a SubmissionDetail."""
 
     artifact_activated = Signal(int)
+    artifact_save_requested = Signal(int)
+    attach_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -140,10 +144,41 @@ class DetailPane(QTabWidget):
         layout.addWidget(self.overview)
         self.overview.hide()
         self.addTab(overview_page, "&Overview")
-        self.addTab(self.artifacts, "&Artifacts")
+        self.addTab(self._artifacts_page(), "&Artifacts")
         self.addTab(self.findings, "Fin&dings")
         self.addTab(self.history, "&History")
         self.addTab(self.letters, "&Letters")
+
+    def _artifacts_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        buttons = QHBoxLayout()
+        self.view_artifact_button = QPushButton("&View")
+        self.view_artifact_button.setToolTip("Show a text artifact (Markdown, JSON, plain text) read-only")
+        self.view_artifact_button.clicked.connect(lambda: self._emit_for_artifact(self.artifact_activated))
+        self.save_artifact_button = QPushButton("Save a &copy…")
+        self.save_artifact_button.clicked.connect(lambda: self._emit_for_artifact(self.artifact_save_requested))
+        self.attach_button = QPushButton("A&ttach files…")
+        self.attach_button.setToolTip("Attach files by hand (recorded in the audit trail as added by hand)")
+        self.attach_button.clicked.connect(lambda: self.detail and self.attach_requested.emit(self.detail.id))
+        for button in (self.view_artifact_button, self.save_artifact_button, self.attach_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.artifacts)
+        return page
+
+    def current_artifact_id(self) -> int | None:
+        row = self.artifacts.currentRow()
+        if row < 0:
+            return None
+        return self.artifacts.item(row, 0).data(Qt.ItemDataRole.UserRole)
+
+    def _emit_for_artifact(self, signal: object) -> None:
+        artifact_id = self.current_artifact_id()
+        if artifact_id is not None:
+            signal.emit(artifact_id)  # type: ignore[attr-defined]
 
     def clear(self) -> None:
         self.detail = None

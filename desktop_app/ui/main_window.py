@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -41,6 +42,33 @@ class QueueView(QTableView):
     """The queue table; Enter opens the current submission."""
 
     open_requested = Signal(int)
+    package_dropped = Signal(object)
+
+    @staticmethod
+    def _dropped_path(event) -> Path | None:  # noqa: ANN001
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if len(urls) != 1 or not urls[0].isLocalFile():
+            return None
+        path = Path(urls[0].toLocalFile())
+        return path if path.is_dir() or path.suffix.lower() == ".zip" else None
+
+    def dragEnterEvent(self, event) -> None:  # noqa: ANN001, N802
+        if self._dropped_path(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: ANN001, N802
+        if self._dropped_path(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: ANN001, N802
+        path = self._dropped_path(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.package_dropped.emit(path)
 
     def keyPressEvent(self, event) -> None:  # noqa: ANN001, N802
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
@@ -67,6 +95,11 @@ class MainWindow(QMainWindow):
         self._search_timer.timeout.connect(self.apply_filter)
         self.search.textChanged.connect(lambda _text: self._search_timer.start())
         self.detail = DetailPane()
+        self.detail.artifact_activated.connect(self.view_artifact)
+        self.detail.artifact_save_requested.connect(self.save_artifact)
+        self.detail.attach_requested.connect(self.attach_files)
+        self.queue.setAcceptDrops(True)
+        self.queue.package_dropped.connect(self.import_package)
         self.splitter = self._build_layout()
         self.status_user = QLabel(f"Signed in as {actor.label} ({actor.role.value})")
         self.status_count = QLabel()
@@ -149,6 +182,13 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         self.file_menu = file_menu
+        if self.actor.role is not Role.ADMIN:
+            file_menu.addAction(self._action("&Import package…", self.choose_package, "Ctrl+I",
+                                             "Import a submission package (folder or .zip)"))
+            file_menu.addAction(self._action("Import package &folder…", self.choose_package_folder, "Ctrl+Shift+I",
+                                             "Import a submission package delivered as a folder"))
+            file_menu.addAction(self._action("&Register submission by hand…", self.register_by_hand,
+                                             "Ctrl+Shift+N"))
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
         view_menu = bar.addMenu("&View")
@@ -253,6 +293,67 @@ class MainWindow(QMainWindow):
         detail = self.services.submissions.detail(submission_id)
         history = self.services.submissions.history(submission_id)
         self.detail.show_submission(detail, history)
+
+    # -- intake ------------------------------------------------------------------------
+    def choose_package(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Import package", "", "Submission packages (*.zip);;All files (*)")
+        if path:
+            self.import_package(Path(path))
+
+    def choose_package_folder(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        folder = QFileDialog.getExistingDirectory(self, "Import package folder")
+        if folder:
+            self.import_package(Path(folder))
+
+    def import_package(self, path: Path) -> None:
+        from desktop_app.ui.import_dialog import import_with_dialogs
+
+        if self.actor.role is Role.ADMIN:
+            QMessageBox.information(self, "Import package", "Administrators do not import submissions.")
+            return
+        result = import_with_dialogs(self, self.services.intake, self.actor, Path(path))
+        if result is not None:
+            self.select_submission(result.submission_id)
+            self.statusBar().showMessage(f"Imported {Path(path).name} as {result.reference}", 8000)
+
+    def register_by_hand(self) -> None:
+        from desktop_app.ui.register_dialog import RegisterDialog
+
+        dialog = RegisterDialog(self.services.intake, self.actor, self)
+        if dialog.exec() and dialog.result_value is not None:
+            self.select_submission(dialog.result_value.submission_id)
+
+    def view_artifact(self, artifact_id: int) -> None:
+        from desktop_app.ui.artifact_viewer import view_artifact
+
+        view_artifact(self, self.services.artifacts, artifact_id)
+
+    def save_artifact(self, artifact_id: int) -> None:
+        from desktop_app.ui.artifact_viewer import save_artifact_copy
+
+        target = save_artifact_copy(self, self.services.artifacts, artifact_id)
+        if target is not None:
+            self.statusBar().showMessage(f"Saved a copy as {target}", 8000)
+
+    def attach_files(self, submission_id: int) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from desktop_app.domain.errors import ClearanceDeskError
+        from desktop_app.ui.dialogs import show_problems
+
+        paths, _ = QFileDialog.getOpenFileNames(self, "Attach files to the submission")
+        if not paths:
+            return
+        try:
+            self.services.intake.attach_files(self.actor, submission_id, [(Path(p), "other") for p in paths])
+        except ClearanceDeskError as error:
+            show_problems(self, "Attach files", error)
+            return
+        self.show_row(self.queue.currentIndex().row())
 
     def open_users(self) -> None:
         from desktop_app.ui.users_dialog import UsersDialog

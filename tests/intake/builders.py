@@ -11,7 +11,7 @@ import io
 import json
 import struct
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,7 +71,10 @@ def make_folder(
     return folder
 
 
-def zip_bytes(members: list[tuple[str | zipfile.ZipInfo, bytes]], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+Members = Sequence[tuple[str | zipfile.ZipInfo, bytes]]
+
+
+def zip_bytes(members: Members, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as archive:
         for name, data in members:
@@ -83,7 +86,7 @@ def make_zip(
     root: Path,
     files: Files | None = None,
     manifest: dict[str, Any] | bytes | None = None,
-    extra: list[tuple[str | zipfile.ZipInfo, bytes]] = (),  # type: ignore[assignment]
+    extra: Members = (),
     name: str = "pkg.zip",
     compression: int = zipfile.ZIP_DEFLATED,
 ) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -180,3 +181,18 @@ def test_content_and_rendered_letter_cross_process_boundaries(clearance: Rendere
     content = make_content(findings=findings_appendix(40))
     assert pickle.loads(pickle.dumps(content)).data_digest() == content.data_digest()
     assert pickle.loads(pickle.dumps(clearance)) == clearance
+
+
+def test_qr_code_decodes_to_number_and_digest(clearance: RenderedLetter, tmp_path: Path) -> None:
+    if shutil.which("zbarimg") is None:
+        pytest.skip("zbarimg (Debian zbar-tools) is not installed to decode the QR code")
+    box = clearance.signature_box
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(clearance.pdf)
+    page = str(box.page_index + 1)
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-f", page, "-l", page, str(path), str(tmp_path / "page")], check=True
+    )
+    (image,) = tmp_path.glob("page*.png")
+    decoded = subprocess.run(["zbarimg", "-q", "--raw", str(image)], capture_output=True, text=True, check=True)
+    assert decoded.stdout.strip() == make_content(findings=findings_appendix(40)).qr_payload

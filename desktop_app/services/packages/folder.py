@@ -49,10 +49,8 @@ def _kind_of(mode: int, attributes: int = 0) -> EntryKind:
     return EntryKind.SPECIAL
 
 
-def _hard_link_problem(name: str, links: int) -> Problem:
-    return Problem(
-        f"is a hard link (the same file has {links} names); links are refused", file=shown_name(name)
-    )
+def _hard_link(links: int) -> str:
+    return f"is a hard link (the same file has {links} names); links are refused"
 
 
 class FolderSource(PackageSource):
@@ -85,9 +83,9 @@ class FolderSource(PackageSource):
             raise _Refused(Problem(f"the package holds more than {limit:,} files and folders; at most {limit:,} are accepted"))
         self._entries[name] = Entry(name, kind, size)
         if kind is EntryKind.LINK:
-            self.problems.append(Problem(LINK_REFUSED, file=shown_name(name)))
+            self.note(name, LINK_REFUSED)
         elif kind is EntryKind.FILE and links > 1:
-            self.problems.append(_hard_link_problem(name, links))
+            self.note(name, _hard_link(links))
 
     def _check_depth(self, name: str, depth: int) -> None:
         if depth > self._limits.max_folder_depth:
@@ -110,7 +108,7 @@ class FolderSource(PackageSource):
             try:
                 child = os.open(folder, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=dir_fd)
             except OSError as error:
-                self.problems.append(Problem(f"cannot be listed: {error.strerror}", file=shown_name(name)))
+                self.note(name, f"cannot be listed: {error.strerror}")
                 continue
             try:
                 self._walk_descriptor(child, name + "/", depth + 1)
@@ -134,7 +132,7 @@ class FolderSource(PackageSource):
             try:
                 self._walk_paths(folder / child, name + "/", depth + 1)
             except OSError as error:
-                self.problems.append(Problem(f"cannot be listed: {error.strerror}", file=shown_name(name)))
+                self.note(name, f"cannot be listed: {error.strerror}")
 
     @property
     def entries(self) -> Mapping[str, Entry]:
@@ -205,7 +203,7 @@ class FolderSource(PackageSource):
         if not stat.S_ISREG(info.st_mode):
             raise PackageReadError(name, "is not a regular file")
         if info.st_nlink > 1:
-            raise PackageReadError(name, f"is a hard link (the same file has {info.st_nlink} names); links are refused")
+            raise PackageReadError(name, _hard_link(info.st_nlink))
 
     def close(self) -> None:
         if self._root_fd is not None:

@@ -123,12 +123,7 @@ class _Reading:
         self.subject = str(source.path)
 
     def run(self) -> ValidatedPackage:
-        problems = list(self.source.problems)
-        manifest_bytes, manifest, more = self._read_manifest()
-        if manifest is not None:
-            more += listed_file_problems(self.source, manifest.artifacts)
-        self._refuse_if(problems + more)
-        assert manifest is not None
+        manifest_bytes, manifest = self._judge_before_hashing()
         warnings = kind_warnings(manifest.document) + unlisted_warnings(
             self.source, manifest.artifacts, self.limits.max_warnings
         )
@@ -150,6 +145,20 @@ class _Reading:
             warnings=tuple(warnings),
         )
 
+    def _judge_before_hashing(self) -> tuple[bytes, ManifestView]:
+        """Container, manifest and listed files, all problems at once; nothing is read but
+        the manifest and the listing."""
+        problems = list(self.source.problems)
+        manifest_bytes, manifest, more = self._read_manifest()
+        problems += more
+        if manifest is not None:
+            problems += listed_file_problems(self.source, manifest.artifacts)
+        elif not problems:
+            problems.append(problem("could not be read"))
+        self._refuse_if(problems)
+        assert manifest is not None  # for the type checker: _refuse_if raised otherwise
+        return manifest_bytes, manifest
+
     def _refuse_if(self, problems: list[Problem]) -> None:
         if not problems:
             return
@@ -170,7 +179,7 @@ class _Reading:
             return b"", None, []  # already refused as a link
         if entry is None or entry.kind is not EntryKind.FILE:
             return b"", None, [_missing_manifest(self.source, entry)]
-        if isinstance(self.source, ZipSource) and self.source.has_problem(MANIFEST_NAME):
+        if self.source.has_problem(MANIFEST_NAME):
             return b"", None, []  # the container problems already say what is wrong with it
         try:
             data = self.source.read_manifest(MANIFEST_NAME, self.limits.max_manifest_bytes)

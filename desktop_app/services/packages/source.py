@@ -130,6 +130,7 @@ class PackageSource(ABC):
         self.path = path
         self.problems: list[Problem] = []
         """What is wrong with the container itself (links, bombs, lying headers…)."""
+        self._troubled: set[str] = set()
 
     @property
     @abstractmethod
@@ -139,6 +140,15 @@ class PackageSource(ABC):
     @abstractmethod
     def open_file(self, name: str) -> GuardedReader:
         """A stream of a file entry; raises PackageReadError if it is not one any more."""
+
+    def note(self, name: str, message: str) -> None:
+        """Record a container problem about one entry."""
+        self.problems.append(Problem(message, file=shown_name(name)))
+        self._troubled.add(name)
+
+    def has_problem(self, name: str) -> bool:
+        """Whether a container problem already concerns this entry (so it is not read)."""
+        return name in self._troubled
 
     def read_manifest(self, name: str, limit: int) -> bytes:
         with self.open_file(name) as stream:

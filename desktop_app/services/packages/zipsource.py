@@ -211,7 +211,6 @@ class ZipSource(PackageSource):
         self._limits = limits
         self._members: dict[str, _Member] = {}
         self._entries: dict[str, Entry] = {}
-        self._troubled: set[str] = set()
         try:
             _prescan(handle, path, limits)
             self._zip = self._parse(handle, path)
@@ -233,21 +232,17 @@ class ZipSource(PackageSource):
         except Exception as error:
             raise _refuse(path, f"is not a valid zip archive ({shown_name(str(error), 120)})") from None
 
-    def _note(self, name: str, message: str) -> None:
-        self.problems.append(Problem(message, file=shown_name(name)))
-        self._troubled.add(name)
-
     def _inspect(self, infos: list[zipfile.ZipInfo]) -> None:
         members = [_Member(info, info.orig_filename, _raw_name(info), _member_kind(info)) for info in infos]
         duplicates = Counter(member.name for member in members)
         for member in members:
             for message in member_problems(member, self._limits):
-                self._note(member.name, message)
+                self.note(member.name, message)
             key = member.name.rstrip("/") if member.kind is EntryKind.FOLDER else member.name
             if member.name in self._members:
                 continue
             if duplicates[member.name] > 1:
-                self._note(member.name, f"appears {duplicates[member.name]} times in the zip; duplicate names are refused")
+                self.note(member.name, f"appears {duplicates[member.name]} times in the zip; duplicate names are refused")
             self._members[member.name] = member
             self._entries.setdefault(key, Entry(key, member.kind, member.info.file_size))
         self._check_totals(members)
@@ -272,22 +267,19 @@ class ZipSource(PackageSource):
             except (OSError, ValueError) as error:
                 problem, end = read_failure_reason(error), member.info.header_offset
             if problem:
-                self._note(member.name, problem)
+                self.note(member.name, problem)
             if member.info.header_offset < previous_end:
-                self._note(
+                self.note(
                     member.name,
                     f"overlaps member {shown_name(previous_name)} in the archive (a zip-bomb technique); refused",
                 )
             if end > self._zip.start_dir:
-                self._note(member.name, "its data runs into the central directory (the archive is damaged)")
+                self.note(member.name, "its data runs into the central directory (the archive is damaged)")
             previous_end, previous_name = max(previous_end, end), member.name
 
     @property
     def entries(self) -> Mapping[str, Entry]:
         return self._entries
-
-    def has_problem(self, name: str) -> bool:
-        return name in self._troubled
 
     def open_file(self, name: str) -> GuardedReader:
         member = self._members.get(name)
