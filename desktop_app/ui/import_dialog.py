@@ -27,7 +27,7 @@ from desktop_app.services.context import Actor
 from desktop_app.services.intake import ImportResult, IntakeService
 from desktop_app.services.packages import ImportProgress
 from desktop_app.ui.detail_pane import human_size
-from desktop_app.ui.workers import Task, run_task
+from desktop_app.ui.workers import CancelToken, Task, run_task
 
 PROGRESS_INTERVAL_S = 0.1
 
@@ -69,6 +69,7 @@ class ImportDialog(QDialog):
             layout.addWidget(widget)
         self._started = time.monotonic()
         self._task: Task | None = None
+        self._cancel = CancelToken()
 
     def start(self) -> None:
         last = [0.0]
@@ -80,8 +81,7 @@ class ImportDialog(QDialog):
                     last[0] = now
                     report(update)  # type: ignore[operator]
 
-            assert self._task is not None
-            return self.intake.import_package(self.actor, self.path, progress=progress, cancelled=self._task.cancel)
+            return self.intake.import_package(self.actor, self.path, progress=progress, cancelled=self._cancel)
 
         self._started = time.monotonic()
         self._task = run_task(work, with_progress=True, on_done=self._done, on_error=self._failed,
@@ -105,7 +105,7 @@ class ImportDialog(QDialog):
 
     def cancel(self) -> None:
         if self._task is not None and self.result_value is None and self.error is None:
-            self._task.cancel.cancel()
+            self._cancel.cancel()
             self.counts.setText("Cancelling… nothing will be kept")
             self.buttons.setEnabled(False)
         else:

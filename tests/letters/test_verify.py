@@ -46,9 +46,16 @@ def _checker_fails(pdf: bytes, root: Path, tmp_path: Path, *crls: Path) -> None:
 
 
 def _signed_offset(pdf: bytes) -> int:
-    """A byte inside the first page's content stream: covered by the signature, away from the xref."""
-    start = pdf.index(b"stream", pdf.index(b"/Filter")) + 40
-    return start
+    """A byte inside the first compressed stream: covered by the signature, away from the xref."""
+    return pdf.index(b"stream", pdf.index(b"/Filter")) + 40
+
+
+def _signed_offsets(pdf: bytes, count: int) -> list[int]:
+    """`count` offsets spread evenly over both signed ranges (everything but the signature value)."""
+    gap_start = pdf.index(b"/Contents <") + len(b"/Contents ")
+    gap_end = pdf.index(b">", gap_start) + 1
+    signed = [*range(0, gap_start), *range(gap_end, len(pdf))]
+    return [signed[i * (len(signed) - 1) // (count - 1)] for i in range(count)]
 
 
 def test_changed_signed_byte(signed_letter: bytes, demo_pki: DemoPki, trust: TrustConfig, tmp_path: Path) -> None:
@@ -57,6 +64,12 @@ def test_changed_signed_byte(signed_letter: bytes, demo_pki: DemoPki, trust: Tru
     failed = _failed(verify_signed_pdf(tampered, trust))
     assert "changed after signing" in failed[INTACT]
     _checker_fails(tampered, demo_pki.root_cert, tmp_path)
+
+
+def test_any_changed_byte_fails_verification(signed_letter: bytes, trust: TrustConfig) -> None:
+    for offset in _signed_offsets(signed_letter, 24):
+        tampered = signed_letter[:offset] + bytes([signed_letter[offset] ^ 0x20]) + signed_letter[offset + 1 :]
+        assert _failed(verify_signed_pdf(tampered, trust)), f"a change at byte {offset} went unnoticed"
 
 
 def test_changed_metadata_byte(signed_letter: bytes, trust: TrustConfig) -> None:
