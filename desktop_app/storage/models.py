@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -104,6 +105,12 @@ class Developer(Base):
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
 
 
+#: CD-YYYY-N… as a number (year, then sequence), and "release before due while open".
+REFERENCE_SORT_SQL = "CAST(substr(reference, 4, 4) AS INTEGER) * 1000000 + CAST(substr(reference, 9) AS INTEGER)"
+RELEASE_CONFLICT_SQL = ("CASE WHEN intended_release IS NOT NULL AND intended_release < due_date AND state IN "
+                        "('RECEIVED', 'IN_REVIEW', 'AWAITING_INFO', 'AWAITING_SIGNOFF') THEN 1 ELSE 0 END")
+
+
 class Submission(Base):
     __tablename__ = "submissions"
     __table_args__ = (
@@ -113,6 +120,11 @@ class Submission(Base):
         Index("ix_submissions_received", "received_at"),
         Index("ix_submissions_developer", "developer_id"),
         Index("ix_submissions_severity", "highest_open_severity"),
+        # One index per queue sort column (the rowid makes each one (column, id)).
+        Index("ix_submissions_reference_sort", "reference_sort"),
+        Index("ix_submissions_model", "model_name", "model_version"),
+        Index("ix_submissions_open_findings", "open_findings"),
+        Index("ix_submissions_release_conflict", "release_conflict"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -146,6 +158,10 @@ class Submission(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(64), default="")
     version_id: Mapped[int] = mapped_column(Integer, default=1)
+    # Computed by the database so the queue sorts by them through an index: references
+    # in numeric order (CD-2026-10000 after CD-2026-9999) and the release-conflict flag.
+    reference_sort: Mapped[int] = mapped_column(Integer, Computed(REFERENCE_SORT_SQL))
+    release_conflict: Mapped[int] = mapped_column(Integer, Computed(RELEASE_CONFLICT_SQL))
 
     __mapper_args__ = {"version_id_col": version_id}
 
