@@ -23,6 +23,8 @@ from desktop_app.domain.errors import IntegrityFailure, OperationCancelled
 CHUNK_SIZE = 4 * 1024 * 1024
 """Large enough that hashing runs at OpenSSL speed; small enough for flat memory."""
 
+_FADVISE = hasattr(os, "posix_fadvise")
+
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just processed."""
 CancelCheck = Callable[[], bool]
@@ -170,6 +172,8 @@ class StagingArea:
                     break
                 digest.update(view[:read])
                 out.write(view[:read])
+                if _FADVISE:  # start writing back now: the final fsync has little left, the cache stays small
+                    os.posix_fadvise(out.fileno(), size, read, os.POSIX_FADV_DONTNEED)
                 size += read
                 if progress is not None:
                     progress(read)

@@ -266,3 +266,23 @@ def test_listed_directory_member_is_refused(tmp_path: Path, importer: Importer) 
     assert importer.reject(make_zip(tmp_path, manifest=manifest, extra=[("docs/", b"")])) == [
         "docs: is a folder, not a file"
     ]
+
+
+def test_missing_member_and_wrong_digest_are_all_reported(tmp_path: Path, importer: Importer) -> None:
+    manifest = manifest_for(DEFAULT_FILES)
+    manifest["artifacts"][1]["sha256"] = "e" * 64
+    files = {path: data for path, data in DEFAULT_FILES.items() if path != "model-card.md"}
+    problems = importer.reject(make_zip(tmp_path, files=files, manifest=manifest))
+    assert problems == ["model-card.md: is listed in the manifest but not in the package"]
+    problems = importer.reject(make_zip(tmp_path, manifest=manifest, name="second.zip"), hashed=True)
+    assert problems == [
+        f"evals/cyber.json: SHA-256 is {sha256(DEFAULT_FILES['evals/cyber.json'])}, the manifest says {'e' * 64}"
+    ]
+
+
+def test_wrong_size_in_a_zip_is_refused_before_hashing(tmp_path: Path, importer: Importer) -> None:
+    manifest = manifest_for(DEFAULT_FILES)
+    manifest["artifacts"][2]["bytes"] = 262144
+    assert importer.reject(make_zip(tmp_path, manifest=manifest)) == [
+        f"{SHARD}: size is 16,384 bytes, the manifest says 262,144"
+    ]

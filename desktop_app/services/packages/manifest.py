@@ -163,7 +163,7 @@ def parse_json(text: str) -> Any:
 def load_manifest(data: bytes, limits: PackageLimits) -> Any:
     if len(data) > limits.max_manifest_bytes:
         raise ManifestRejected(
-            [problem(f"is larger than {limits.max_manifest_bytes:,} bytes; a manifest is at most 1 MiB")]
+            [problem(f"is larger than {limits.max_manifest_bytes:,} bytes, the most a manifest may be")]
         )
     text = decode_manifest(data)
     check_depth(text, limits.max_json_depth)
@@ -309,7 +309,10 @@ def schema_problems(document: Any, limit: int) -> list[Problem]:
 
 def _natural(text: str) -> list[tuple[int, int | str]]:
     """Sort `artifacts[2]` before `artifacts[10]`."""
-    return [(1, int(part)) if part.isdigit() else (0, part) for part in re.split(r"([0-9]+)", text)]
+    # re.split with a group puts the digit runs at odd positions (str.isdigit would also
+    # accept "¹", which int() refuses)
+    parts = re.split(r"([0-9]+)", text)
+    return [(1, int(part)) if index % 2 else (0, part) for index, part in enumerate(parts)]
 
 
 def _describe(error: ValidationError, done: set[tuple[str, str]]) -> list[Problem]:
