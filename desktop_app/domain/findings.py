@@ -194,7 +194,7 @@ def _check_length(raw: str, limit: int, field: str, problems: list[Problem]) -> 
     return text
 
 
-def _coerce[E: (Severity, FindingStatus)](enum: type[E], raw: object, field: str, problems: list[Problem]) -> E | None:
+def _coerce[E: (Severity, FindingStatus)](enum: type[E], raw: str, field: str, problems: list[Problem]) -> E | None:
     try:
         return enum(raw)
     except ValueError:

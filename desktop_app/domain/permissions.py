@@ -58,7 +58,9 @@ def may_administer(role: Role) -> bool:
 def require_reviewer(actor: ActingUser) -> None:
     """Raise unless the actor reviews (reviewer or supervisor)."""
     if not may_review(actor.role):
-        raise PermissionDenied(ADMIN_REVIEWS if actor.role == Role.ADMIN else "Only reviewers and supervisors can do this.")
+        if actor.role == Role.ADMIN:
+            raise PermissionDenied(ADMIN_REVIEWS)
+        raise PermissionDenied("Only reviewers and supervisors can do this.")
 
 
 def require_supervisor(actor: ActingUser, doing: str = "do this") -> None:

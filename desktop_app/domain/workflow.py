@@ -24,12 +24,12 @@ from desktop_app.domain.permissions import ADMIN_REVIEWS, ActingUser, Actor, Use
 from desktop_app.domain.types import Decision, Role, SubmissionState
 
 __all__ = [
+    "REQUIRED_INPUTS",
+    "TRANSITIONS",
     "Action",
     "ActionInputs",
     "Actor",
-    "REQUIRED_INPUTS",
     "SubmissionFacts",
-    "TRANSITIONS",
     "Verdict",
     "allowed_actions",
     "available_actions",
@@ -257,6 +257,9 @@ def _check_role(actor: ActingUser, action: Action) -> None:
         raise PermissionDenied(f"Only a supervisor can {_SUPERVISOR_ONLY[action]}.")
 
 
+_FINDINGS_FROZEN = (
+    "Findings can be changed only while the submission is in review or awaiting information; it is {state}."
+)
 _WRONG_STATE: Mapping[Action, str] = {
     Action.ACCEPT_AND_ASSIGN: "Only a newly received submission can be accepted; this one is {state}.",
     Action.REFUSE: "Only a newly received submission can be refused; this one is {state}.",
@@ -269,8 +272,8 @@ _WRONG_STATE: Mapping[Action, str] = {
     Action.RETURN: "No recommendation awaits sign-off; the submission is {state}.",
     Action.WITHDRAW: "The submission is {state}; it can no longer be withdrawn.",
     Action.REASSIGN: "Only a submission under review can be reassigned; this one is {state}.",
-    Action.ADD_FINDING: "Findings can be changed only while the submission is in review or awaiting information; it is {state}.",
-    Action.EDIT_FINDINGS: "Findings can be changed only while the submission is in review or awaiting information; it is {state}.",
+    Action.ADD_FINDING: _FINDINGS_FROZEN,
+    Action.EDIT_FINDINGS: _FINDINGS_FROZEN,
 }
 
 
@@ -324,8 +327,7 @@ def _refuse_cleared_if_blocked(facts: SubmissionFacts, verb: str) -> None:
     which = f" ({', '.join(label(n) for n in numbers)})" if numbers else ""
     count = "a Critical or High finding is" if len(blocking) == 1 else f"{len(blocking)} Critical or High findings are"
     raise TransitionNotAllowed(
-        f"Cleared cannot be {verb} while {count} still open{which}; "
-        "resolve them or choose another decision."
+        f"Cleared cannot be {verb} while {count} still open{which}; resolve them or choose another decision."
     )
 
 

@@ -1,4 +1,4 @@
-"""Every persona × action × state: exactly the allowed set, written out by hand.
+"""Every persona, action and state: exactly the allowed set, written out by hand.
 
 The table is the specification; it is deliberately not derived from workflow.py's own
 tables, so a slip in either shows up here.
@@ -188,7 +188,9 @@ def signoff_facts(**changes: object) -> SubmissionFacts:
 
 def test_recommending_supervisor_may_not_approve_but_may_return() -> None:
     facts = signoff_facts(assignee_id=3, recommender_id=3)
-    with pytest.raises(PermissionDenied, match="You submitted this recommendation, so another supervisor must approve it."):
+    with pytest.raises(
+        PermissionDenied, match=r"You submitted this recommendation, so another supervisor must approve it\."
+    ):
         require(SUPERVISOR, A.APPROVE, facts)
     assert allowed_actions(SUPERVISOR, facts) == {A.RETURN, A.WITHDRAW, A.REASSIGN}
 
@@ -238,7 +240,8 @@ def test_cleared_refused_while_critical_or_high_open(findings: tuple[FindingFact
 
 def test_cleared_guard_names_the_findings() -> None:
     facts = SubmissionFacts(S.IN_REVIEW, assignee_id=1, findings=(REQUESTED_CRITICAL, OPEN_HIGH))
-    verdict = evaluate(ASSIGNED_REVIEWER, A.SUBMIT_RECOMMENDATION, facts, ActionInputs(decision=Decision.CLEARED, rationale="x"))
+    cleared = ActionInputs(decision=Decision.CLEARED, rationale="x")
+    verdict = evaluate(ASSIGNED_REVIEWER, A.SUBMIT_RECOMMENDATION, facts, cleared)
     assert verdict.reason == (
         "Cleared cannot be recommended while 2 Critical or High findings are still open (F-2, F-5); "
         "resolve them or choose another decision."
@@ -299,7 +302,9 @@ def test_require_without_inputs_treats_them_as_empty() -> None:
 
 
 def test_cleared_with_conditions_accepted_with_a_condition() -> None:
-    inputs = ActionInputs(decision=Decision.CLEARED_WITH_CONDITIONS, rationale="ok", conditions=("", "Keep F-1 mitigations"))
+    inputs = ActionInputs(
+        decision=Decision.CLEARED_WITH_CONDITIONS, rationale="ok", conditions=("", "Keep F-1 mitigations")
+    )
     assert require(ASSIGNED_REVIEWER, A.SUBMIT_RECOMMENDATION, facts_in(S.IN_REVIEW), inputs) is S.AWAITING_SIGNOFF
 
 
