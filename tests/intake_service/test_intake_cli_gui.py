@@ -106,7 +106,7 @@ def test_refused_package_shows_every_problem(qtbot, window, samples_dir, tmp_pat
     qtbot.addWidget(refusal)
     texts = [refusal.problems.item(i).text() for i in range(refusal.problems.count())]
     assert any("intended_release" in t for t in texts)
-    assert window.services.queue.ordered_ids() == []
+    assert len(window.services.queue.ordered_ids()) == 0
 
 
 def test_dropping_a_package_on_the_queue_imports_it(qtbot, window, samples_dir, monkeypatch) -> None:  # noqa: ANN001

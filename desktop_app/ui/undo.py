@@ -1,0 +1,60 @@
+"""Undo and redo of saved finding edits within the session (QUndoStack, Ctrl+Z / Ctrl+Shift+Z).
+
+An undo is not a rollback: it saves the earlier values as a new version of the finding,
+audited like any edit, carrying the version this session last saved. If someone else
+changed the finding meanwhile, the undo is refused (ConcurrentEdit, shown to the user)
+and the command leaves the stack, so nothing is ever silently overwritten.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QUndoCommand
+
+from desktop_app.domain.errors import ClearanceDeskError
+from desktop_app.domain.findings import FindingDraft
+from desktop_app.ui.workflow_actions import Change
+
+if TYPE_CHECKING:
+    from desktop_app.ui.workflow_actions import WorkflowController
+
+FIELDS = ("title", "category", "severity", "status", "description", "condition")
+
+
+def changed_fields(before: FindingDraft, after: FindingDraft) -> list[str]:
+    return [name for name in FIELDS if getattr(before, name) != getattr(after, name)]
+
+
+class EditFindingCommand(QUndoCommand):
+    """One saved edit of a finding. Pushed after the save, so the first redo does nothing."""
+
+    def __init__(self, controller: WorkflowController, submission_id: int, finding_id: int, label: str,
+                 before: FindingDraft, after: FindingDraft, version: int) -> None:
+        changed = changed_fields(before, after)
+        super().__init__(f"edit of {label} ({', '.join(changed) or 'no change'})")
+        self.controller = controller
+        self.submission_id, self.finding_id, self.label = submission_id, finding_id, label
+        self.before, self.after = before, after
+        self.version = version  # the version this session last saved
+        self._pushed = True
+
+    def redo(self) -> None:
+        if self._pushed:  # QUndoStack.push() calls redo(); the edit was saved already
+            self._pushed = False
+            return
+        self._save(self.after, "Redo")
+
+    def undo(self) -> None:
+        self._save(self.before, "Undo")
+
+    def _save(self, values: FindingDraft, verb: str) -> None:
+        try:
+            saved = self.controller.services.findings.edit(self.controller.actor, self.finding_id, values,
+                                                           expected_version=self.version)
+        except ClearanceDeskError as error:
+            self.setObsolete(True)  # the stack drops it: it can no longer be applied
+            self.controller.report(f"{verb} failed", error)
+            return
+        self.version = saved.version
+        self.controller.announce(Change(self.submission_id, "finding", f"{verb}: {self.text()}"))
