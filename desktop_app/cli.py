@@ -63,9 +63,25 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("path", type=Path)
     imp.add_argument("--as", dest="as_user", required=True, metavar="USER")
 
+    letters_cmd = commands.add_parser("letters", help="letter register commands")
+    letters_sub = letters_cmd.add_subparsers(dest="letters_command", metavar="export", required=True)
+    export = letters_sub.add_parser("export", help="write every issued letter as CL-….pdf")
+    export.add_argument("folder", type=Path, metavar="DIR")
+
+    verify = commands.add_parser("verify", help="verify a letter: signature, trust anchor, register")
+    verify.add_argument("pdf", type=Path, metavar="PDF")
+    verify.add_argument("--trust", type=Path, action="append", default=[], metavar="PEM",
+                        help="also trust this root certificate (may be repeated)")
+
     audit_cmd = commands.add_parser("audit", help="audit trail commands")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", metavar="verify", required=True)
     audit_sub.add_parser("verify", help="recompute the audit chain")
+
+    backup_cmd = commands.add_parser("backup", help="write one backup archive: database snapshot, blobs, digests")
+    backup_cmd.add_argument("file", type=Path, metavar="FILE")
+    restore_cmd = commands.add_parser("restore", help="verify a backup archive, then restore it into the data folder "
+                                                      "(the replaced database is kept in backups/)")
+    restore_cmd.add_argument("file", type=Path, metavar="FILE")
     return parser
 
 
@@ -150,11 +166,104 @@ def cmd_audit(args: argparse.Namespace) -> int:
         ctx.close()
 
 
+LETTER_SIZE_LIMIT = 64 * 1024 * 1024
+
+
+def _open_register(args: argparse.Namespace):  # noqa: ANN202
+    """The data folder whose letter register is consulted; never created as a side effect."""
+    from desktop_app.infra.paths import DataPaths
+
+    folder = data_dir_of(args)
+    if db_url_of(args) is None and not DataPaths(folder).database.is_file():
+        raise InputRejected(f"{folder}: no Clearance Desk data folder here; the letter register is needed "
+                            f"(use --data-dir)")
+    return _open(args)
+
+
+def cmd_letters(args: argparse.Namespace) -> int:
+    from desktop_app.services.letters import LetterService
+
+    ctx = _open_register(args)
+    try:
+        written = LetterService(ctx).export(args.folder)
+        for path in written:
+            print(path)
+        print(f"{len(written)} letter{'s' if len(written) != 1 else ''} in {args.folder}", file=sys.stderr)
+        return EXIT_OK
+    finally:
+        ctx.close()
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Print every check; exit 1 naming each failing check on stderr."""
+    from desktop_app.services.letters import LetterService
+
+    path: Path = args.pdf
+    try:
+        if path.stat().st_size > LETTER_SIZE_LIMIT:
+            raise InputRejected(f"{path}: larger than {LETTER_SIZE_LIMIT // (1024 * 1024)} MiB; not a letter")
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputRejected(f"{path}: cannot read: {error.strerror}") from None
+    ctx = _open_register(args)
+    try:
+        results = LetterService(ctx).verify(data, list(args.trust))
+    finally:
+        ctx.close()
+    for result in results:
+        print(f"{'ok  ' if result.ok else 'FAIL'}  {result.name}: {result.detail}")
+    failed = [result for result in results if not result.ok]
+    number = next((r.extra["number"] for r in results if "number" in r.extra), None) or path.name
+    if not failed:
+        print(f"{path}: letter {number} verifies")
+        return EXIT_OK
+    reached = [result for result in failed if not result.detail.startswith("not checked")] or failed
+    for result in reached:
+        print(f"error: {path}: {result.name}: {result.detail}", file=sys.stderr)
+    return EXIT_REJECTED
+
+
+def _stage_printer() -> Callable[[str, int, int], None]:
+    """Progress for long commands: each stage once on stderr, not every chunk."""
+    seen: set[str] = set()
+
+    def show(message: str, _done: int, _total: int) -> None:
+        stage = message.split(" (", 1)[0]
+        if stage not in seen:
+            seen.add(stage)
+            print(stage, file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from desktop_app.infra.paths import DataPaths
+    from desktop_app.services.backup import backup
+
+    result = backup(DataPaths(data_dir_of(args)), args.file, db_url=db_url_of(args), progress=_stage_printer())
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(result.summary())
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from desktop_app.services.backup import restore
+
+    result = restore(args.file, data_dir_of(args), db_url=db_url_of(args), progress=_stage_printer())
+    print(result.summary())
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "init": cmd_init,
     "demo": cmd_demo,
     "import": cmd_import,
     "audit": cmd_audit,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+    "letters": cmd_letters,
+    "verify": cmd_verify,
 }
 
 

@@ -35,6 +35,66 @@ def _isolated_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch
     monkeypatch.delenv("CLEARANCE_DESK_PASSWORD", raising=False)
 
 
+class NetworkBlocked(OSError):
+    """A test tried to use an Internet socket: the product must never touch the network."""
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+@pytest.fixture(autouse=True)
+def _no_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs with AF_INET/AF_INET6 sockets refused (Unix sockets stay allowed).
+
+    Tests marked `postgres` may reach loopback addresses only (the server .ci/run starts);
+    anything else is refused there too, as is resolving a non-loopback name.
+    """
+    import socket
+
+    loopback_only = request.node.get_closest_marker("postgres") is not None
+    real_socket, real_getaddrinfo, real_create_connection = socket.socket, socket.getaddrinfo, socket.create_connection
+    internet = (socket.AF_INET, socket.AF_INET6)
+
+    def check_host(host: object, what: str) -> None:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if not loopback_only or (name not in _LOOPBACK and not name.startswith("127.")):
+            raise NetworkBlocked(f"network access blocked in tests: {what} {name!r}")
+
+    class GuardedSocket(real_socket):  # type: ignore[misc, valid-type]
+        def __init__(self, family: int = -1, type: int = -1, proto: int = -1, fileno: int | None = None) -> None:
+            if fileno is None and (socket.AF_INET if family == -1 else family) in internet and not loopback_only:
+                raise NetworkBlocked(f"network access blocked in tests: socket(family={family})")
+            super().__init__(family, type, proto, fileno)
+
+        def connect(self, address: object) -> None:  # noqa: D102
+            if self.family in internet:
+                check_host(address[0], "connect to")  # type: ignore[index]
+            super().connect(address)
+
+        def connect_ex(self, address: object) -> int:  # noqa: D102
+            if self.family in internet:
+                check_host(address[0], "connect to")  # type: ignore[index]
+            return super().connect_ex(address)
+
+        def sendto(self, data: bytes, *args: object) -> int:  # noqa: D102
+            if self.family in internet:
+                check_host(args[-1][0], "send to")  # type: ignore[index]
+            return super().sendto(data, *args)
+
+    def guarded_getaddrinfo(host: object, *args: object, **kwargs: object):  # noqa: ANN202
+        if host is not None:
+            check_host(host, "resolve")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def guarded_create_connection(address: tuple[str, int], *args: object, **kwargs: object):  # noqa: ANN202
+        check_host(address[0], "connect to")
+        return real_create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "socket", GuardedSocket)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+    monkeypatch.setattr(socket, "create_connection", guarded_create_connection)
+
+
 @pytest.fixture
 def samples_dir() -> Path:
     """The shared sample packages (../shared/samples), or tests/data/samples in a bundle."""

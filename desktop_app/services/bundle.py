@@ -6,11 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop_app.services.context import Clock, ServiceContext, open_data_folder, system_clock
+from desktop_app.services.findings import FindingService
 from desktop_app.services.queue import QueueService
 from desktop_app.services.settings import SettingsService
 from desktop_app.services.intake import IntakeService
+from desktop_app.services.letters import LetterService
 from desktop_app.services.submissions import ArtifactFiles, SubmissionService
 from desktop_app.services.users import UserService
+from desktop_app.services.workflow import WorkflowService
+from desktop_app.services.reports import ReportService
 
 
 @dataclass
@@ -22,11 +26,17 @@ class Services:
     submissions: SubmissionService
     intake: IntakeService
     artifacts: ArtifactFiles
+    letters: LetterService
+    workflow: WorkflowService
+    findings: FindingService
+    reports: ReportService
 
     @classmethod
     def from_context(cls, ctx: ServiceContext) -> Services:
         return cls(ctx=ctx, users=UserService(ctx), settings=SettingsService(ctx), queue=QueueService(ctx),
-                   submissions=SubmissionService(ctx), intake=IntakeService(ctx), artifacts=ArtifactFiles(ctx))
+                   submissions=SubmissionService(ctx), intake=IntakeService(ctx), artifacts=ArtifactFiles(ctx),
+                   letters=LetterService(ctx), workflow=WorkflowService(ctx), findings=FindingService(ctx),
+                   reports=ReportService(ctx))
 
     @classmethod
     def open(cls, data_dir: Path, *, db_url: str | None = None, clock: Clock = system_clock) -> Services:

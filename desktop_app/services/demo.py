@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import random
 from collections.abc import Callable
+from pathlib import Path
 
 from desktop_app.domain.errors import PermissionDenied
 from desktop_app.domain.types import Role
@@ -28,7 +29,9 @@ DEMO_USERS = (
     ("reviewer2", "Jordan Okafor (DEMO)", Role.REVIEWER, "Security reviewer"),
     ("supervisor", "Dana Whitfield (DEMO)", Role.SUPERVISOR, "Supervisory reviewer"),
 )
-SAMPLE_ORDER = ("northwind-orca-3.1", "helix-sparrow-2.0.zip", "northwind-orca-3.1-supplement")
+#: Imported first; the Orca supplement arrives later, as the answer to an information request.
+SAMPLE_ORDER = ("northwind-orca-3.1", "helix-sparrow-2.0.zip")
+GENERATED = 8
 
 DEVELOPERS = ("Northwind Labs, Inc.", "Helix Intelligence GmbH", "Cobalt Reasoning Corp.", "Aster AI Ltd.",
               "Meridian Machine Learning", "Tessellate Research", "Kestrel Systems", "Lumen Frontier AI",
@@ -58,13 +61,38 @@ class DemoBuilder:
         progress("Importing the sample packages…")
         references = self._samples(actors["reviewer"])
         progress("Registering generated submissions…")
-        references += self._generated(actors, 12)
+        references += self._generated(actors, GENERATED)
+        reviewed = list(references)  # the workflow step works on these, not on the bulk extras
         if extra_submissions:
             progress(f"Generating {extra_submissions:,} more submissions…")
-            references += self._generated(actors, extra_submissions)
+            from desktop_app.services import demo_bulk  # bulk Core inserts: 100,000 in seconds, not hours
+
+            references += demo_bulk.generate(
+                self.ctx, extra_submissions, progress=progress, seed=self.random.randint(0, 2**31),
+                reviewers=[demo_bulk.Person(actors[u].user_id, u) for u in ("reviewer", "reviewer2")],
+                supervisors=[demo_bulk.Person(actors["supervisor"].user_id, "supervisor")])
+        progress("Running submissions through the review…")
+        self._reviews(actors, reviewed, progress)
+        # Keep this step last: it signs letters for what the steps above brought to sign-off.
+        letters = self._letters(actors, progress)
         return (f"demo data folder ready: {self.ctx.paths.root}\n"
                 f"users: {', '.join(u for u, *_ in DEMO_USERS)} (password {DEMO_PASSWORD})\n"
-                f"submissions: {len(references)}")
+                f"submissions: {len(references)}\n"
+                f"signed letters: {len(letters)} (trust anchor demo-pki/root-ca.pem; "
+                f"supervisor key demo-pki/supervisor.p12, passphrase {DEMO_PASSWORD})")
+
+    def _reviews(self, actors: dict[str, Actor], references: list[str], progress: Progress) -> None:
+        """Every state but issued: findings, evidence, requests, recommendations (see demo_review)."""
+        from desktop_app.services.demo_review import run_reviews
+
+        run_reviews(self.ctx, actors, references, resource_root() / "samples", progress)
+
+    def _letters(self, actors: dict[str, Actor], progress: Progress) -> list[object]:
+        """The demo PKI in demo-pki/, trust and enrolment by the admin, letters signed by the supervisor."""
+        from desktop_app.services.letters import issue_demo_letters
+
+        return list(issue_demo_letters(self.ctx, actors["admin"], actors["supervisor"], password=DEMO_PASSWORD,
+                                       progress=progress))
 
     def _users(self) -> dict[str, Actor]:
         first, *others = DEMO_USERS
@@ -82,6 +110,13 @@ class DemoBuilder:
         for name in SAMPLE_ORDER:
             result = self.intake.import_package(reviewer, folder / name)
             references.append(result.reference)
+        import tempfile
+
+        from desktop_app.services.demo_review import variant_packages
+
+        with tempfile.TemporaryDirectory(prefix="clearance-desk-demo-") as scratch:
+            for path in variant_packages(folder, Path(scratch)):  # later Orca builds: more letters to sign
+                references.append(self.intake.import_package(reviewer, path).reference)
         return references
 
     def _generated(self, actors: dict[str, Actor], count: int) -> list[str]:

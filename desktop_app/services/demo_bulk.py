@@ -133,6 +133,12 @@ OPEN_STATUSES = (FindingStatus.OPEN, FindingStatus.OPEN, FindingStatus.OPEN, Fin
 CLOSED_STATUSES = (FindingStatus.MITIGATED, FindingStatus.MITIGATED, FindingStatus.RISK_ACCEPTED,
                    FindingStatus.WITHDRAWN)
 EVIDENCE_NOTES = 8  # distinct small evidence blobs shared by all evidence rows
+PHASES = ("the agentic evaluation", "red-team testing", "the capture-the-flag suite", "static review")
+#: Every (category, title, target) a finding can get, and severities by weight (100 slots).
+TITLES = tuple(dict.fromkeys((category, template.format(t=target), target)
+                             for category, templates in FINDING_TEMPLATES.items()
+                             for template in templates for target in TARGETS))
+SEVERITY_TABLE = tuple(severity for severity, weight in SEVERITY_WEIGHTS for _ in range(weight))
 
 
 def _light(name: str, *columns: str) -> Any:
@@ -169,7 +175,7 @@ class _Values:
     def time(self, value: dt.datetime | None) -> Any:
         if value is None or not self.sqlite:
             return value
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value.astimezone(dt.UTC).isoformat(" ", "microseconds")[:26]
 
     def date(self, value: dt.date | None) -> Any:
         return value.isoformat() if self.sqlite and value is not None else value
@@ -283,59 +289,63 @@ class BulkDemo:
     def _submission(self, rows: _Batch, sid: int, reference: str, received: dt.datetime, state: SubmissionState,
                     developers: list[tuple[int, str]], notes: list[tuple[str, int, str]], now: dt.datetime,
                     finding_id: int, recommendation_id: int, events: list[audit.PendingEvent]) -> tuple[int, int]:
+        # A million findings: picks are by index from precomputed tables (random.choice and
+        # per-row datetime arithmetic would triple the time of the whole run).
         rnd, v = self.random, self.values
-        developer_id, developer = rnd.choice(developers)
-        model, version = rnd.choice(MODEL_NAMES), f"{rnd.randint(1, 7)}.{rnd.randint(0, 9)}"
-        family = f"{model} {version.split('.')[0]}"
-        reviewer = rnd.choice(self.reviewers)
+        r = rnd.random
+        developer_id, developer = developers[int(r() * len(developers))]
+        model, major, minor = MODEL_NAMES[int(r() * len(MODEL_NAMES))], 1 + int(r() * 7), int(r() * 10)
+        version = f"{major}.{minor}"
+        reviewer = self.reviewers[int(r() * len(self.reviewers))]
         received_date = review_clock.agency_date(received, self.zone)
         today = review_clock.agency_date(now, self.zone)
-        paused_days = rnd.choice((0, 0, 0, 0, 2, 3, 5)) if state is not SubmissionState.RECEIVED else 0
+        paused_days = (0, 0, 0, 0, 2, 3, 5)[int(r() * 7)] if state is not SubmissionState.RECEIVED else 0
         paused_since = None
         if state is SubmissionState.AWAITING_INFO:
-            paused_since = max(received, now - dt.timedelta(days=rnd.randint(0, 9), hours=rnd.randint(0, 23)))
+            paused_since = max(received, now - dt.timedelta(days=int(r() * 10), hours=int(r() * 24)))
         ongoing = (today - review_clock.agency_date(paused_since, self.zone)).days if paused_since else 0
         due = received_date + dt.timedelta(days=self.window + paused_days + ongoing)
-        release = received_date + dt.timedelta(days=rnd.randint(12, 80))
-        decided_at = (received + dt.timedelta(days=rnd.randint(4, 34), hours=rnd.randint(0, 8))
+        release = received_date + dt.timedelta(days=12 + int(r() * 69))
+        decided_at = (received + dt.timedelta(days=4 + int(r() * 31), hours=int(r() * 9))
                       if not state.is_open else None)
         assignee = None if state in (SubmissionState.RECEIVED, SubmissionState.REFUSED) else reviewer
         author = reviewer
-        touched = decided_at or min(now, received + dt.timedelta(days=rnd.randint(0, 3), hours=rnd.randint(1, 9)))
+        touched = decided_at or min(now, received + dt.timedelta(days=int(r() * 4), hours=1 + int(r() * 9)))
 
-        findings_count = 0 if state in (SubmissionState.RECEIVED, SubmissionState.REFUSED) else rnd.randint(6, 16)
+        findings_count = 0 if state in (SubmissionState.RECEIVED, SubmissionState.REFUSED) else 6 + int(r() * 11)
         statuses = OPEN_STATUSES if state.is_open else CLOSED_STATUSES
+        issued = state is SubmissionState.ISSUED
         highest, open_count, evidence_count = 0, 0, 0
-        categories = list(FINDING_TEMPLATES)
+        description = f"Seen in {PHASES[int(r() * len(PHASES))]} (DEMO)."
+        times = [v.time(min(now, received + dt.timedelta(days=1 + day, minutes=int(r() * 600)))) for day in (0, 2, 5, 9)]
+        findings, evidence = rows.findings, rows.evidence
+        n_titles, n_statuses, n_notes = len(TITLES), len(statuses), len(notes)
         for number in range(1, findings_count + 1):
-            category = rnd.choice(categories)
-            target = rnd.choice(TARGETS)
-            title = rnd.choice(FINDING_TEMPLATES[category]).format(t=target)
-            severity = rnd.choices(SEVERITY_WEIGHTS, [w for _, w in SEVERITY_WEIGHTS])[0][0]
-            status = rnd.choice(statuses)
-            if state is SubmissionState.ISSUED and severity in (Severity.CRITICAL, Severity.HIGH):
-                status = rnd.choice((FindingStatus.MITIGATED, FindingStatus.RISK_ACCEPTED))
+            category, title, target = TITLES[int(r() * n_titles)]
+            severity = SEVERITY_TABLE[int(r() * 100)]
+            status = statuses[int(r() * n_statuses)]
+            if issued and severity.rank >= 4:  # a letter was issued: nothing serious left open
+                status = FindingStatus.MITIGATED
             if status.is_open:
                 open_count += 1
-                highest = max(highest, severity.rank)
-            created = min(now, received + dt.timedelta(days=rnd.randint(1, 20), minutes=rnd.randint(0, 600)))
-            rows.findings.append((
-                finding_id, sid, number, title, category, severity.value, status.value,
-                f"Observed during the {rnd.choice(('agentic', 'red-team', 'capture-the-flag', 'static'))} evaluation "
-                f"of {model} {version} (DEMO data).",
-                rnd.choice(CONDITIONS) if severity.rank >= 3 and rnd.random() < 0.3 else "",
-                author.id, v.time(created), v.time(created), author.username, 1))
-            if rnd.random() < 0.35:
-                sha, size, name = rnd.choice(notes)
-                n = rnd.randint(1, 400)
-                rows.evidence.append((
-                    finding_id, "file", rnd.choice(EVIDENCE_TITLES).format(n=n, t=target), sha, name, size,
-                    f"{name}#L{n}", None, v.time(created), author.id))
+                if severity.rank > highest:
+                    highest = severity.rank
+            created = times[int(r() * 4)]
+            findings.append((
+                finding_id, sid, number, title, category, severity.value, status.value, description,
+                CONDITIONS[int(r() * len(CONDITIONS))] if severity.rank >= 3 and r() < 0.3 else "",
+                author.id, created, created, author.username, 1))
+            if r() < 0.35:
+                sha, size, name = notes[int(r() * n_notes)]
+                n = 1 + int(r() * 400)
+                evidence.append((
+                    finding_id, "file", EVIDENCE_TITLES[int(r() * len(EVIDENCE_TITLES))].format(n=n, t=target), sha,
+                    name, size, f"{name}#L{n}", None, created, author.id))
                 evidence_count += 1
             finding_id += 1
 
         rows.submissions.append((
-            sid, reference, developer_id, model, version, family, v.json(rnd.choice(MODALITIES)),
+            sid, reference, developer_id, model, version, f"{model} {major}", v.json(rnd.choice(MODALITIES)),
             v.json(rnd.choice(DEPLOYMENT)), float(rnd.choice((7, 13, 34, 70, 180, 405, 1200))), v.date(release),
             f"{model} {version}: {rnd.choice(KINDS)} model for {rnd.choice(CAPABILITIES)} (DEMO data).",
             v.json({}), v.time(received - dt.timedelta(days=1)), v.time(received), True, state.value,
@@ -348,8 +358,10 @@ class BulkDemo:
                                   reviewer.id, v.time(paused_since), ""))
         if state in (SubmissionState.AWAITING_SIGNOFF, SubmissionState.ISSUED):
             decision = rnd.choice(("CLEARED", "CLEARED_WITH_CONDITIONS", "CLEARED_WITH_CONDITIONS", "NOT_CLEARED"))
+            if decision == "CLEARED" and highest >= Severity.HIGH.rank:  # refused by the rules: recommend conditions
+                decision = "CLEARED_WITH_CONDITIONS"
             conditions = [rnd.choice(CONDITIONS)] if decision == "CLEARED_WITH_CONDITIONS" else []
-            outcome = "approved" if state is SubmissionState.ISSUED else "pending"
+            outcome = "approved" if issued else "pending"
             submitted = decided_at - dt.timedelta(days=1) if decided_at else touched
             rows.recommendations.append((recommendation_id, sid, decision, "Generated recommendation (DEMO data).",
                                          v.json(conditions), reviewer.id, v.time(submitted), outcome))

@@ -1,26 +1,52 @@
-"""The review queue as SQL: ordered id lists, pages of rows by id, and live counts.
+"""The review queue as SQL: ordered id lists, pages of rows by id, counts, saved filters.
 
-The queue model asks for the full id list in sort order (one indexed query, a few
-hundred kilobytes even at 100,000 submissions) and then only for the rows on screen,
-so sorting and filtering cost one query and scrolling costs one small page.
-SQLAlchemy Core, not the ORM: a page of rows is read tens of times a second.
+The queue model asks for the full id list in sort order (one indexed query, under a
+megabyte even at 100,000 submissions) and then only for the rows on screen, so sorting
+and filtering cost one query and scrolling costs one small page. Every sort column has
+an index (migration 0002), so the id list is read in index order, never sorted.
+SQLAlchemy Core, not the ORM: a page of rows is read tens of times a second, and the
+id list is read straight from the DBAPI cursor (SQLAlchemy's per-row objects would
+double its cost at 100,000 rows).
+
+Bulk assignment lives here too: it changes only who works on a submission (received,
+in review or awaiting information), never its state, and writes one audit event per
+submission. Accepting a submission is the workflow service's transition.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Select, and_, case, delete, func, insert, select, update
+from sqlalchemy.orm import Session
 
-from desktop_app.domain.types import Severity, SubmissionState
-from desktop_app.services.context import ServiceContext
-from desktop_app.storage.models import Developer, Submission, User
+from desktop_app.domain import clock as review_clock
+from desktop_app.domain.errors import InputRejected, NotFound, PermissionDenied, Problem
+from desktop_app.domain.permissions import ADMIN_REVIEWS, REVIEWING_ROLES, may_review
+from desktop_app.domain.types import Role, Severity, SubmissionState
+from desktop_app.services import audit
+from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.search import SearchQuery, backend_for
+from desktop_app.services.settings import SettingsService
+from desktop_app.storage.models import AuditEvent, Developer, Evidence, Finding, SavedFilter, Submission, User
 
 OPEN_STATES = tuple(s.value for s in SubmissionState if s.is_open)
+#: States whose assignee bulk assignment may set or change.
+ASSIGNABLE_STATES = (SubmissionState.RECEIVED, SubmissionState.IN_REVIEW, SubmissionState.AWAITING_INFO)
+SAVED_FILTER_NAME_MAX = 100
+_CHUNK = 500  # ids per IN (…) list: well under SQLite's variable limit
+
+S = Submission.__table__
+D = Developer.__table__
+A = User.__table__.alias("assignee")
+F = Finding.__table__
+E = Evidence.__table__
 
 
 class QueueColumn(enum.IntEnum):
@@ -55,9 +81,27 @@ _TITLES = {
     QueueColumn.RELEASE_CONFLICT: "Release conflict",
 }
 
+# Sort keys per column, each backed by an index (the row id, last, breaks ties). Status
+# sorts by due date within a state, as the (state, due_date, assignee_id) index holds it.
+_SORT_KEYS: dict[QueueColumn, tuple[Any, ...]] = {
+    QueueColumn.REFERENCE: (S.c.reference_sort,),
+    QueueColumn.DEVELOPER: (D.c.name,),
+    QueueColumn.MODEL: (S.c.model_name, S.c.model_version),
+    QueueColumn.STATUS: (S.c.state, S.c.due_date, S.c.assignee_id),
+    QueueColumn.ASSIGNEE: (A.c.display_name, S.c.due_date),
+    QueueColumn.RECEIVED: (S.c.received_at,),
+    QueueColumn.DUE: (S.c.due_sort,),  # open ones by due date, closed ones (no due date shown) last
+    QueueColumn.DAYS_LEFT: (S.c.due_sort,),
+    QueueColumn.SEVERITY: (S.c.highest_open_severity,),
+    QueueColumn.OPEN_FINDINGS: (S.c.open_findings,),
+    QueueColumn.RELEASE_CONFLICT: (S.c.release_conflict,),
+}
+
 
 @dataclass(frozen=True)
 class QueueFilter:
+    """What the queue shows; every field set narrows it (they combine with AND)."""
+
     states: frozenset[SubmissionState] = frozenset()
     assignee_id: int | None = None
     overdue: bool = False
@@ -65,6 +109,29 @@ class QueueFilter:
     developer_id: int | None = None
     min_severity: Severity | None = None
     text: str = ""
+
+    def with_changes(self, **changes: Any) -> QueueFilter:
+        return replace(self, **changes)
+
+    def to_spec(self) -> dict[str, Any]:
+        """JSON for the saved_filters table (versioned, so later fields can be added)."""
+        spec = asdict(self)
+        spec["states"] = sorted(s.value for s in self.states)
+        spec["min_severity"] = self.min_severity.value if self.min_severity else None
+        return {"version": 1, **spec}
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> QueueFilter:
+        """Read a stored spec, ignoring what this version does not know."""
+        def whole(value: Any) -> int | None:
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        states = frozenset(SubmissionState(s) for s in spec.get("states", ()) if s in SubmissionState.__members__)
+        severity = spec.get("min_severity")
+        return cls(states=states, assignee_id=whole(spec.get("assignee_id")), overdue=bool(spec.get("overdue")),
+                   due_within_days=whole(spec.get("due_within_days")), developer_id=whole(spec.get("developer_id")),
+                   min_severity=Severity(severity) if severity in {s.value for s in Severity} else None,
+                   text=str(spec.get("text") or ""))
 
 
 @dataclass(frozen=True)
@@ -83,102 +150,323 @@ class QueueRow:
     release_conflict: bool
     intended_release: dt.date | None
     is_open: bool = True
+    #: Where a search matched when it was not in a visible column ("F-3: …", "Summary: …").
+    match: str = ""
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """Counts for the sidebar under the filter bar's refinements (one query)."""
+
+    total: int = 0
+    states: dict[SubmissionState, int] = field(default_factory=dict)
+    mine: int = 0
+    overdue: int = 0
+    due_soon: int = 0
+
+
+@dataclass(frozen=True)
+class SavedFilterInfo:
+    id: int
+    name: str
+    filter: QueueFilter
+
+
+@dataclass(frozen=True)
+class BulkAssignResult:
+    assigned: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...]  # (reference, reason)
+
+
+def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start:start + size])
+
+
+def _id_array(session: Session, stmt: Select[Any]) -> array[int]:
+    """The ids the statement selects, read row by row from the DBAPI cursor into an array.
+
+    8 bytes an id, and no 100,000-row list of tuples on the way: on a worker thread
+    that transient list would stay in the thread's malloc arena as resident memory.
+    """
+    result = session.connection().execute(stmt)
+    try:
+        return array("q", (row[0] for row in result.cursor))
+    finally:
+        result.close()
 
 
 class QueueService:
     def __init__(self, ctx: ServiceContext, today: dt.date | None = None) -> None:
         self.ctx = ctx
         self.today = today
-        self._assignee = aliased(User, name="assignee")
+        self.search = backend_for(ctx.engine.dialect.name)
+        self._zone: tuple[float, str] | None = None
+
+    # -- dates ------------------------------------------------------------------------
+    def _zone_name(self) -> str:
+        """The agency time zone setting, re-read at most once a minute."""
+        if self._zone is None or time.monotonic() - self._zone[0] > 60:
+            self._zone = (time.monotonic(), str(SettingsService(self.ctx).get("agency_time_zone")))
+        return self._zone[1]
 
     def _today(self) -> dt.date:
-        return self.today or self.ctx.now().date()
+        """The agency's calendar date (due dates are agency dates, not UTC ones)."""
+        if self.today is not None:
+            return self.today
+        return review_clock.agency_date(self.ctx.now(), self._zone_name())
 
-    def _sort_expression(self, column: QueueColumn) -> ColumnElement:
-        s, d, a = Submission, Developer, self._assignee
-        return {
-            QueueColumn.REFERENCE: s.reference,
-            QueueColumn.DEVELOPER: d.name,
-            QueueColumn.MODEL: s.model_name,
-            QueueColumn.STATUS: s.state,
-            QueueColumn.ASSIGNEE: a.display_name,
-            QueueColumn.RECEIVED: s.received_at,
-            QueueColumn.DUE: s.due_date,
-            QueueColumn.DAYS_LEFT: s.due_date,
-            QueueColumn.SEVERITY: s.highest_open_severity,
-            QueueColumn.OPEN_FINDINGS: s.open_findings,
-            QueueColumn.RELEASE_CONFLICT: case((s.intended_release < s.due_date, 1), else_=0),
-        }[column]
-
+    # -- filtering ----------------------------------------------------------------------
     def _where(self, flt: QueueFilter) -> list[ColumnElement[bool]]:
-        s, d = Submission, Developer
         today = self._today()
         clauses: list[ColumnElement[bool]] = []
         if flt.states:
-            clauses.append(s.state.in_(sorted(st.value for st in flt.states)))
+            clauses.append(S.c.state.in_(sorted(st.value for st in flt.states)))
         if flt.assignee_id is not None:
-            clauses.append(s.assignee_id == flt.assignee_id)
+            clauses.append(S.c.assignee_id == flt.assignee_id)
         if flt.overdue:
-            clauses.append(and_(s.due_date < today, s.state.in_(OPEN_STATES)))
+            clauses.append(and_(S.c.due_date < today, S.c.state.in_(OPEN_STATES)))
         if flt.due_within_days is not None:
-            clauses.append(and_(s.due_date <= today + dt.timedelta(days=flt.due_within_days),
-                                s.state.in_(OPEN_STATES)))
+            clauses.append(and_(S.c.due_date <= today + dt.timedelta(days=flt.due_within_days),
+                                S.c.state.in_(OPEN_STATES)))
         if flt.developer_id is not None:
-            clauses.append(s.developer_id == flt.developer_id)
+            clauses.append(S.c.developer_id == flt.developer_id)
         if flt.min_severity is not None:
-            clauses.append(s.highest_open_severity >= flt.min_severity.rank)
-        text = flt.text.strip()
-        if text:
-            like = f"%{text.replace('%', '').replace('_', '')}%"
-            clauses.append(or_(s.reference.ilike(like), s.model_name.ilike(like), d.name.ilike(like),
-                               s.model_version.ilike(like)))
+            clauses.append(S.c.highest_open_severity >= flt.min_severity.rank)
+        query = SearchQuery.parse(flt.text)
+        if query:
+            clauses.append(S.c.id.in_(self.search.matching_ids(query)))
         return clauses
 
-    def ordered_ids(self, flt: QueueFilter = QueueFilter(), sort: QueueColumn = QueueColumn.DUE,
-                    descending: bool = False) -> list[int]:
-        key = self._sort_expression(sort)
-        order = key.desc() if descending else key.asc()
-        tiebreak = Submission.id.desc() if descending else Submission.id.asc()
-        stmt = (select(Submission.id).join(Developer, Developer.id == Submission.developer_id)
-                .where(*self._where(flt)).order_by(order, tiebreak))
-        if sort is QueueColumn.ASSIGNEE:
-            stmt = stmt.outerjoin(self._assignee, self._assignee.id == Submission.assignee_id)
+    def ordered_ids(self, flt: QueueFilter = QueueFilter(), sort: QueueColumn = QueueColumn.DUE,  # noqa: B008
+                    descending: bool = False) -> array[int]:
+        """Every matching submission id in display order (one indexed query), as a compact array."""
         with self.ctx.reading() as session:
-            return list(session.scalars(stmt))
+            return _id_array(session, self.id_statement(flt, sort, descending))
 
-    def rows(self, ids: Sequence[int]) -> list[QueueRow]:
-        """The rows for these ids, in the order given."""
+    def id_statement(self, flt: QueueFilter, sort: QueueColumn, descending: bool) -> Select[Any]:
+        """The id query itself (for ordered_ids, and for benchmarks to run it bare)."""
+        keys = _SORT_KEYS[sort]
+        order = [k.desc() if descending else k.asc() for k in keys]
+        order.append(S.c.id.desc() if descending else S.c.id.asc())
+        source: Any = S
+        if sort is QueueColumn.DEVELOPER:
+            source = source.join(D, D.c.id == S.c.developer_id)
+        elif sort is QueueColumn.ASSIGNEE:
+            source = source.outerjoin(A, A.c.id == S.c.assignee_id)
+        return select(S.c.id).select_from(source).where(*self._where(flt)).order_by(*order)
+
+    def total(self) -> int:
+        with self.ctx.reading() as session:
+            return int(session.execute(select(func.count()).select_from(S)).scalar_one())
+
+    def change_marker(self) -> int:
+        """Moves whenever anything is written: every change appends an audit event."""
+        with self.ctx.reading() as session:
+            return int(session.execute(select(func.max(AuditEvent.seq))).scalar() or 0)
+
+    # -- rows ---------------------------------------------------------------------------
+    def rows(self, ids: Sequence[int], *, search: str = "") -> list[QueueRow]:
+        """The rows for these ids, in the order given; `search` fills QueueRow.match (slower)."""
         if not ids:
             return []
-        s, d, a = Submission, Developer, self._assignee
-        stmt = (select(s.id, s.reference, d.name, s.model_name, s.model_version, s.state, a.display_name,
-                       s.received_at, s.due_date, s.highest_open_severity, s.open_findings, s.intended_release)
-                .join(d, d.id == s.developer_id).outerjoin(a, a.id == s.assignee_id).where(s.id.in_(list(ids))))
-        today = self._today()
+        stmt = (select(S.c.id, S.c.reference, D.c.name, S.c.model_name, S.c.model_version, S.c.state,
+                       A.c.display_name, S.c.received_at, S.c.due_date, S.c.highest_open_severity,
+                       S.c.open_findings, S.c.intended_release)
+                .select_from(S.join(D, D.c.id == S.c.developer_id).outerjoin(A, A.c.id == S.c.assignee_id)))
+        today, zone = self._today(), self._zone_name()
+        found: dict[int, QueueRow] = {}
         with self.ctx.reading() as session:
-            found = {}
-            for (sid, ref, dev, name, version, state, assignee, received, due, sev, open_count,
-                 release) in session.execute(stmt):
-                state = SubmissionState(state)
-                received_at = received if isinstance(received, dt.datetime) else dt.datetime.fromisoformat(str(received))
-                found[sid] = QueueRow(
-                    id=sid, reference=ref, developer=dev, model=f"{name} {version}", state=state,
-                    assignee=assignee or "", received=received_at.date(), due=due, days_left=(due - today).days,
-                    severity=Severity.from_rank(sev), open_findings=open_count,
-                    release_conflict=bool(release and release < due and state.is_open),
-                    intended_release=release, is_open=state.is_open,
-                )
+            for chunk in _chunks(ids):
+                for (sid, ref, dev, name, version, state_value, assignee, received, due, sev, open_count,
+                     release) in session.execute(stmt.where(S.c.id.in_(chunk))):
+                    state = SubmissionState(state_value)
+                    found[sid] = QueueRow(
+                        id=sid, reference=ref, developer=dev, model=f"{name} {version}", state=state,
+                        assignee=assignee or "", received=review_clock.agency_date(received, zone), due=due,
+                        days_left=(due - today).days, severity=Severity.from_rank(sev), open_findings=open_count,
+                        release_conflict=bool(release and release < due and state.is_open),
+                        intended_release=release, is_open=state.is_open)
+            query = SearchQuery.parse(search)
+            if query:
+                found = self._with_matches(session, found, query)
         return [found[i] for i in ids if i in found]
 
-    def status_counts(self, flt: QueueFilter = QueueFilter()) -> dict[SubmissionState, int]:
-        """Rows per state under every filter but the state one (for the sidebar)."""
-        without_states = QueueFilter(**{**flt.__dict__, "states": frozenset()})
-        stmt = (select(Submission.state, func.count()).join(Developer, Developer.id == Submission.developer_id)
-                .where(*self._where(without_states)).group_by(Submission.state))
-        with self.ctx.reading() as session:
-            counts = {SubmissionState(state): n for state, n in session.execute(stmt)}
-        return {state: counts.get(state, 0) for state in SubmissionState}
+    def match_context(self, submission_id: int, search: str) -> str:
+        """Where a search matches one submission outside its visible columns ("" if nowhere else)."""
+        return self.match_contexts([submission_id], search).get(submission_id, "")
 
+    def match_contexts(self, ids: Sequence[int], search: str) -> dict[int, str]:
+        """`match_context` for many submissions at once (a page of the queue)."""
+        return {row.id: row.match for row in self.rows(ids, search=search) if row.match}
+
+    def _with_matches(self, session: Session, rows: dict[int, QueueRow],
+                      query: SearchQuery) -> dict[int, QueueRow]:
+        """Say where the search matched for rows whose visible columns do not show it."""
+        hidden = [sid for sid, row in rows.items()
+                  if not any(query.matches(v) for v in (row.reference, row.developer, row.model))]
+        if not hidden:
+            return rows
+        # the text that matches the most words wins; on a tie, findings before evidence before summary
+        best: dict[int, tuple[int, str]] = {}
+
+        def consider(sid: int, text: str, label: str) -> None:
+            score = query.score(text)
+            if score and score > best.get(sid, (0, ""))[0]:
+                best[sid] = (score, f"{label}: {text}")
+
+        for chunk in _chunks(hidden):
+            for sid, number, title in session.execute(
+                    select(F.c.submission_id, F.c.number, F.c.title).where(F.c.submission_id.in_(chunk))
+                    .order_by(F.c.submission_id, F.c.number)):
+                consider(sid, title, f"F-{number}")
+            for sid, number, title in session.execute(
+                    select(F.c.submission_id, F.c.number, E.c.title).join(E, E.c.finding_id == F.c.id)
+                    .where(F.c.submission_id.in_(chunk)).order_by(F.c.submission_id, F.c.number, E.c.id)):
+                consider(sid, title, f"F-{number} evidence")
+            for sid, summary in session.execute(select(S.c.id, S.c.description).where(S.c.id.in_(chunk))):
+                consider(sid, summary or "", "Summary")
+        return {sid: replace(row, match=best[sid][1]) if sid in best else row for sid, row in rows.items()}
+
+    # -- counts -------------------------------------------------------------------------
+    def status_counts(self, flt: QueueFilter = QueueFilter()) -> dict[SubmissionState, int]:  # noqa: B008
+        """Rows per state under every filter but the state one (for the sidebar)."""
+        return self.counts(flt).states
+
+    def counts(self, flt: QueueFilter = QueueFilter(), *, me: int | None = None,  # noqa: B008
+               due_within_days: int = 7) -> QueueCounts:
+        """Per state, and for the "mine", overdue and due-soon views, under `flt` without its states.
+
+        One pass (so a search runs once) over the (state, due_date, assignee_id) index,
+        which holds every column the counts look at.
+        """
+        today = self._today()
+        is_open = S.c.state.in_(OPEN_STATES)
+
+        def how_many(condition: ColumnElement[bool]) -> Any:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        stmt = (select(S.c.state, func.count(), how_many(S.c.assignee_id == (me if me is not None else -1)),
+                       how_many(and_(is_open, S.c.due_date < today)),
+                       how_many(and_(is_open, S.c.due_date <= today + dt.timedelta(days=due_within_days))))
+                .where(*self._where(flt.with_changes(states=frozenset()))).group_by(S.c.state))
+        states = {state: 0 for state in SubmissionState}
+        mine = overdue = due_soon = 0
+        with self.ctx.reading() as session:
+            for state, n, n_mine, n_overdue, n_soon in session.execute(stmt):
+                states[SubmissionState(state)] = n
+                mine, overdue, due_soon = mine + n_mine, overdue + n_overdue, due_soon + n_soon
+        return QueueCounts(total=sum(states.values()), states=states, mine=mine, overdue=overdue, due_soon=due_soon)
+
+    # -- choices for the filter bar -------------------------------------------------------
     def developers(self) -> list[tuple[int, str]]:
         with self.ctx.reading() as session:
-            return [(i, n) for i, n in session.execute(select(Developer.id, Developer.name).order_by(Developer.name))]
+            return [(i, n) for i, n in session.execute(select(D.c.id, D.c.name).order_by(D.c.name))]
+
+    def assignees(self) -> list[tuple[int, str]]:
+        """Active reviewers and supervisors: who can be assigned a submission."""
+        users = User.__table__
+        with self.ctx.reading() as session:
+            return [(i, n) for i, n in session.execute(
+                select(users.c.id, users.c.display_name)
+                .where(users.c.active.is_(True), users.c.role.in_([r.value for r in REVIEWING_ROLES]))
+                .order_by(users.c.display_name))]
+
+    # -- saved filters ------------------------------------------------------------------
+    def saved_filters(self, actor: Actor) -> list[SavedFilterInfo]:
+        table = SavedFilter.__table__
+        with self.ctx.reading() as session:
+            return [SavedFilterInfo(i, name, QueueFilter.from_spec(spec or {})) for i, name, spec in session.execute(
+                select(table.c.id, table.c.name, table.c.spec).where(table.c.user_id == actor.user_id)
+                .order_by(table.c.name))]
+
+    def save_filter(self, actor: Actor, name: str, flt: QueueFilter) -> SavedFilterInfo:
+        """Save (or replace) one of the actor's named filters; audited."""
+        name = " ".join(name.split())
+        if not name:
+            raise InputRejected(Problem("must not be empty", field="name"))
+        if len(name) > SAVED_FILTER_NAME_MAX:
+            raise InputRejected(Problem(f"at most {SAVED_FILTER_NAME_MAX} characters", field="name"))
+        table = SavedFilter.__table__
+        spec = flt.to_spec()
+        with self.ctx.transaction() as session:
+            row = session.execute(select(table.c.id, table.c.spec).where(
+                table.c.user_id == actor.user_id, table.c.name == name)).first()
+            if row is None:
+                filter_id = session.execute(insert(table).values(user_id=actor.user_id, name=name, spec=spec)
+                                            .returning(table.c.id)).scalar_one()
+                before = None
+            else:
+                filter_id, before = row
+                session.execute(update(table).where(table.c.id == filter_id).values(spec=spec))
+            audit.record(session, actor=actor.username, action="saved_filter.save", entity_type="saved_filter",
+                         entity_id=filter_id, before=before and {"name": name, "spec": before},
+                         after={"name": name, "spec": spec}, now=self.ctx.now())
+        return SavedFilterInfo(filter_id, name, flt)
+
+    def delete_filter(self, actor: Actor, filter_id: int) -> None:
+        table = SavedFilter.__table__
+        with self.ctx.transaction() as session:
+            row = session.execute(select(table.c.name, table.c.spec).where(
+                table.c.id == filter_id, table.c.user_id == actor.user_id)).first()
+            if row is None:
+                raise NotFound(f"no saved filter {filter_id} of {actor.username}")
+            session.execute(delete(table).where(table.c.id == filter_id))
+            audit.record(session, actor=actor.username, action="saved_filter.delete", entity_type="saved_filter",
+                         entity_id=filter_id, before={"name": row.name, "spec": row.spec}, now=self.ctx.now())
+
+    # -- bulk assignment ------------------------------------------------------------------
+    def bulk_assign(self, actor: Actor, submission_ids: Sequence[int], assignee_id: int) -> BulkAssignResult:
+        """Set the assignee of many submissions at once, one audit event per submission.
+
+        Only received, in-review and awaiting-information submissions are assigned here;
+        the others are reported as skipped. Administrators do not review, so they cannot
+        assign (the refusal is audited).
+        """
+        if not may_review(actor.role):
+            reason = ADMIN_REVIEWS if actor.role is Role.ADMIN else "only reviewers and supervisors assign submissions"
+            audit.record_refusal(self.ctx, actor=actor.username, attempted="assign submissions",
+                                 entity_type="submission", entity_id=f"{len(submission_ids)} submissions",
+                                 reason=reason)
+            raise PermissionDenied(reason)
+        users = User.__table__
+        now = self.ctx.now()
+        assigned: list[str] = []
+        unchanged: list[str] = []
+        skipped: list[tuple[str, str]] = []
+        with self.ctx.transaction() as session:
+            target = session.execute(select(users.c.username, users.c.role, users.c.active)
+                                     .where(users.c.id == assignee_id)).first()
+            if target is None or not target.active or Role(target.role) not in REVIEWING_ROLES:
+                raise InputRejected(Problem("must be an active reviewer or supervisor", field="assignee"))
+            names = dict(session.execute(select(users.c.id, users.c.username)).all())
+            events: list[audit.PendingEvent] = []
+            changing: list[int] = []
+            ids = list(dict.fromkeys(submission_ids))
+            for chunk in _chunks(ids):
+                for sid, reference, state, current in session.execute(
+                        select(S.c.id, S.c.reference, S.c.state, S.c.assignee_id).where(S.c.id.in_(chunk))
+                        .order_by(S.c.id)):
+                    if SubmissionState(state) not in ASSIGNABLE_STATES:
+                        skipped.append((reference, f"is {SubmissionState(state).label.lower()}; only received, "
+                                                   "in-review and awaiting-information submissions are assigned"))
+                    elif current == assignee_id:
+                        unchanged.append(reference)
+                    else:
+                        changing.append(sid)
+                        assigned.append(reference)
+                        events.append(audit.PendingEvent(
+                            actor=actor.username, action="submission.assign", entity_type="submission",
+                            entity_id=reference, before={"assignee": names.get(current)},
+                            after={"assignee": target.username}))
+            missing = len(ids) - len(assigned) - len(unchanged) - len(skipped)
+            if missing:
+                raise NotFound(f"{missing} of the selected submissions no longer exist; refresh the queue")
+            for chunk in _chunks(changing):
+                session.execute(update(S).where(S.c.id.in_(chunk), S.c.state.in_([s.value for s in ASSIGNABLE_STATES]))
+                                .values(assignee_id=assignee_id, updated_at=now, updated_by=actor.username,
+                                        version_id=S.c.version_id + 1))
+            if events:
+                audit.record_many(session, events, now=now)
+        return BulkAssignResult(tuple(assigned), tuple(unchanged), tuple(skipped))

@@ -1,12 +1,168 @@
-"""placeholder"""
+"""Full-text search of the queue: one query language, one backend per database.
+
+What a search means is decided here, once: the text is split into words; a word
+matches a submission when its tokens appear, in order, at the start of words in the
+reference, developer, model, summary, finding titles or evidence titles (so "orc"
+finds "Orca" and "CD-2026-00" finds "CD-2026-0042"); every word must match. Words
+shorter than two characters are ignored: a one-letter prefix matches nearly every row
+and would only make the keystroke slow. `SearchQuery.spans` applies the same rule to
+a piece of text, so the queue highlights exactly what the database matched.
+
+SQLite implements it with the FTS5 table `queue_search` (unicode61 tokens, prefix
+queries), which migration 0002 creates and its triggers keep in step. This is the one
+module that holds SQLite-only SQL. Another database plugs in by implementing
+`SearchBackend`; until PostgreSQL has its full-text twin, `LikeSearch` answers the same
+queries (more slowly) with portable ILIKE.
+"""
+
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Protocol
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, ColumnElement, Integer, Select, and_, column, exists, or_, select, table, text
+
+from desktop_app.storage.models import Developer, Evidence, Finding, Submission
+
+MIN_WORD = 2
+_TOKEN = re.compile(r"[^\W_]+")  # what unicode61 calls a token: letters and digits
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """Parsed search text: each word is its tokens; a word's last token is a prefix."""
+
+    words: tuple[tuple[str, ...], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> SearchQuery:
+        words = []
+        for raw in text.split():
+            tokens = tuple(t.casefold() for t in _TOKEN.findall(raw))
+            if tokens and sum(map(len, tokens)) >= MIN_WORD:
+                words.append(tokens)
+        return cls(tuple(dict.fromkeys(words)))
+
+    def __bool__(self) -> bool:
+        return bool(self.words)
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str] | None:
+        if not self.words:
+            return None
+        alternatives = (r"[\W_]+".join(re.escape(t) for t in tokens) for tokens in self.words)
+        # A match starts at a word start (no letter or digit just before it).
+        return re.compile(r"(?<![^\W_])(?:" + "|".join(sorted(alternatives, key=len, reverse=True)) + ")",
+                          re.IGNORECASE)
+
+    def spans(self, value: str) -> list[tuple[int, int]]:
+        """(start, end) of every match in `value`, for highlighting."""
+        pattern = self._pattern
+        if pattern is None or not value:
+            return []
+        return [m.span() for m in pattern.finditer(value)]
+
+    def matches(self, value: str) -> bool:
+        return bool(self.spans(value))
+
+    def score(self, value: str) -> int:
+        """How many of the words match somewhere in `value` (to pick the most telling snippet)."""
+        folded = value.casefold()
+        return sum(1 for pattern in self._word_patterns if pattern.search(folded))
+
+    @cached_property
+    def _word_patterns(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(r"(?<![^\W_])" + r"[\W_]+".join(re.escape(t) for t in tokens))
+                     for tokens in self.words)
+
+
+class SearchBackend(Protocol):
+    """What the queue needs from a full-text index."""
+
+    def matching_ids(self, query: SearchQuery) -> Select[tuple[int]]:
+        """A SELECT of the ids of submissions that match (used as `id IN (…)`)."""
+        ...
+
+
+class Fts5Search:
+    """SQLite FTS5 over `queue_search` (one document per submission, rowid = submission id)."""
+
+    TABLE = table("queue_search", column("rowid", Integer))
+
+    def expression(self, query: SearchQuery) -> str:
+        """The FTS5 MATCH expression: every word as a phrase whose last token is a prefix."""
+        return " AND ".join('"' + " ".join(tokens) + '"*' for tokens in query.words)
+
+    def matching_ids(self, query: SearchQuery) -> Select[tuple[int]]:
+        return select(self.TABLE.c.rowid).where(
+            text("queue_search MATCH :search_expression").bindparams(search_expression=self.expression(query)))
+
+
+class LikeSearch:
+    """Portable fallback: the same matching rule with ILIKE (no index; for small databases)."""
+
+    def matching_ids(self, query: SearchQuery) -> Select[tuple[int]]:
+        s, d, f, e = Submission.__table__, Developer.__table__, Finding.__table__, Evidence.__table__
+        clauses: list[ColumnElement[bool]] = []
+        for tokens in query.words:
+            like = "%" + "%".join(tokens) + "%"
+            clauses.append(or_(
+                s.c.reference.ilike(like), s.c.model_name.ilike(like), s.c.model_version.ilike(like),
+                s.c.model_family.ilike(like), s.c.description.ilike(like), d.c.name.ilike(like),
+                exists().where(f.c.submission_id == s.c.id, f.c.title.ilike(like)),
+                exists().where(f.c.submission_id == s.c.id, e.c.finding_id == f.c.id, e.c.title.ilike(like))))
+        return select(s.c.id).join(d, d.c.id == s.c.developer_id).where(and_(*clauses))
+
+
+def backend_for(dialect_name: str) -> SearchBackend:
+    return Fts5Search() if dialect_name == "sqlite" else LikeSearch()
+
+
+# -- bulk loading ---------------------------------------------------------------------
+
+_DOCUMENT = (
+    "INSERT INTO queue_search(rowid, reference, developer, model, summary, findings, evidence) "
+    "SELECT s.id, s.reference, d.name, s.model_name || ' ' || s.model_version || ' ' || s.model_family, "
+    "s.description, "
+    "(SELECT group_concat(f.title, char(10)) FROM findings f WHERE f.submission_id = s.id), "
+    "(SELECT group_concat(e.title, char(10)) FROM findings f JOIN evidence e ON e.finding_id = f.id "
+    "WHERE f.submission_id = s.id) "
+    "FROM submissions s JOIN developers d ON d.id = s.developer_id WHERE s.id >= :first"
+)
 
 
 @contextlib.contextmanager
 def bulk_load(conn: Connection, *, first_submission_id: int) -> Iterator[None]:
+    """Suspend the search triggers around a bulk insert, then index the new rows at once.
+
+    The triggers rebuild a submission's document on every finding insert: right for
+    one finding, ruinous for a million. Inside the caller's transaction they are
+    dropped, the block inserts submissions (ids from `first_submission_id` on) and their
+    findings and evidence, and one INSERT … SELECT indexes them; the triggers are then
+    recreated from their own stored SQL. If anything fails the transaction rolls back,
+    triggers included. On databases without the FTS5 table this does nothing.
+    """
+    if conn.dialect.name != "sqlite" or not conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'queue_search'").first():
+        yield
+        return
+    triggers = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'queue\\_search\\_%' ESCAPE '\\'"
+    ).all()
+    for name, _sql in triggers:
+        conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
     yield
+    conn.execute(text(_DOCUMENT), {"first": first_submission_id})
+    for _name, sql in triggers:
+        conn.exec_driver_sql(sql)
+
+
+def rebuild(conn: Connection) -> None:
+    """Re-index every submission (repair after a restore from an old backup, say)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("DELETE FROM queue_search")
+        conn.execute(text(_DOCUMENT), {"first": 0})

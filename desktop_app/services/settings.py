@@ -49,3 +49,32 @@ class SettingsService:
                 row.updated_at = self.ctx.now()
             audit.record(session, actor=actor.username, action="setting.change", entity_type="setting",
                          entity_id=key, before={"value": before}, after={"value": value}, now=self.ctx.now())
+
+    # -- the letterhead logo (stored in the blob store; the setting holds its digest) ---------
+    LOGO_MAX_BYTES = 2 * 1024 * 1024
+
+    def logo(self) -> bytes | None:
+        digest = str(self.get("agency_logo_blob") or "")
+        if not digest or not self.ctx.blobs.exists(digest):
+            return None
+        return self.ctx.blobs.read_bytes(digest)
+
+    def set_logo(self, actor: Actor, image: bytes | None) -> str:
+        """Store a PNG or JPEG as the letterhead logo (None removes it); audited like any setting."""
+        key = "agency_logo_blob"
+        if actor.role is not Role.ADMIN:
+            reason = "only an administrator may change settings"
+            audit.record_refusal(self.ctx, actor=actor.username, attempted=f"change setting {key}",
+                                 entity_type="setting", entity_id=key, reason=reason)
+            raise PermissionDenied(reason)
+        if image is None:
+            self.set(actor, key, "")
+            return ""
+        if not (image.startswith(b"\x89PNG\r\n\x1a\n") or image.startswith(b"\xff\xd8\xff")):
+            raise InputRejected(Problem("must be a PNG or JPEG image", field="agency logo"))
+        if len(image) > self.LOGO_MAX_BYTES:
+            raise InputRejected(Problem(f"must be at most {self.LOGO_MAX_BYTES // (1024 * 1024)} MiB",
+                                        field="agency logo"))
+        digest = self.ctx.blobs.put_bytes(image)
+        self.set(actor, key, digest)
+        return digest

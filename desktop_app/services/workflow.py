@@ -511,7 +511,8 @@ class WorkflowService:
     def _load(session: Session, submission_id: int, *, for_update: bool = False) -> Submission:
         stmt = select(Submission).where(Submission.id == submission_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            # OF submissions: PostgreSQL cannot lock the outer-joined developer row (SQLite ignores it)
+            stmt = stmt.with_for_update(of=Submission)
         sub = session.scalar(stmt)
         if sub is None:
             raise NotFound(f"no submission with id {submission_id}")

@@ -105,16 +105,19 @@ class Developer(Base):
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
 
 
-#: CD-YYYY-N… as a number (year, then sequence), and "release before due while open".
+#: CD-YYYY-N… as a number (year, then sequence); "release before due while open"; and the
+#: due date of open submissions, closed ones last (they show no due date).
 REFERENCE_SORT_SQL = "CAST(substr(reference, 4, 4) AS INTEGER) * 1000000 + CAST(substr(reference, 9) AS INTEGER)"
 RELEASE_CONFLICT_SQL = ("CASE WHEN intended_release IS NOT NULL AND intended_release < due_date AND state IN "
                         "('RECEIVED', 'IN_REVIEW', 'AWAITING_INFO', 'AWAITING_SIGNOFF') THEN 1 ELSE 0 END")
+DUE_SORT_SQL = ("CASE WHEN state IN ('RECEIVED', 'IN_REVIEW', 'AWAITING_INFO', 'AWAITING_SIGNOFF') "
+                "THEN due_date ELSE '9999-12-31' END")
 
 
 class Submission(Base):
     __tablename__ = "submissions"
     __table_args__ = (
-        Index("ix_submissions_state_due", "state", "due_date"),
+        Index("ix_submissions_state_due", "state", "due_date", "assignee_id"),  # covers the sidebar counts
         Index("ix_submissions_assignee_due", "assignee_id", "due_date"),
         Index("ix_submissions_due", "due_date"),
         Index("ix_submissions_received", "received_at"),
@@ -125,6 +128,7 @@ class Submission(Base):
         Index("ix_submissions_model", "model_name", "model_version"),
         Index("ix_submissions_open_findings", "open_findings"),
         Index("ix_submissions_release_conflict", "release_conflict"),
+        Index("ix_submissions_due_sort", "due_sort"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -159,9 +163,11 @@ class Submission(Base):
     updated_by: Mapped[str] = mapped_column(String(64), default="")
     version_id: Mapped[int] = mapped_column(Integer, default=1)
     # Computed by the database so the queue sorts by them through an index: references
-    # in numeric order (CD-2026-10000 after CD-2026-9999) and the release-conflict flag.
-    reference_sort: Mapped[int] = mapped_column(Integer, Computed(REFERENCE_SORT_SQL))
-    release_conflict: Mapped[int] = mapped_column(Integer, Computed(RELEASE_CONFLICT_SQL))
+    # in numeric order (CD-2026-10000 after CD-2026-9999), the release-conflict flag, and
+    # due dates with closed submissions last.
+    reference_sort: Mapped[int | None] = mapped_column(Integer, Computed(REFERENCE_SORT_SQL))
+    release_conflict: Mapped[int | None] = mapped_column(Integer, Computed(RELEASE_CONFLICT_SQL))
+    due_sort: Mapped[dt.date | None] = mapped_column(Date, Computed(DUE_SORT_SQL))
 
     __mapper_args__ = {"version_id_col": version_id}
 

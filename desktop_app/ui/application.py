@@ -68,6 +68,9 @@ def _build_demo_with_progress(data_dir: Path, db_url: str | None) -> None:
 def run_gui(args: argparse.Namespace, *, data_dir: Path, db_url: str | None, started: float) -> int:
     app = make_application()
     from desktop_app.services.bundle import Services
+    from desktop_app.ui import theme
+
+    theme.apply_saved()  # before the first window, so sign-in already has the chosen palette
 
     is_demo = bool(args.demo)
     if is_demo and not (data_dir / "clearance-desk.sqlite3").exists() and db_url is None:
@@ -85,6 +88,7 @@ def run_gui(args: argparse.Namespace, *, data_dir: Path, db_url: str | None, sta
         from desktop_app.ui.main_window import MainWindow
 
         window = MainWindow(services, actor)
+        window.auto_backup_on_close = not args.smoke_test
         window.show()
         if args.smoke_test:
             return _smoke(app, window, started, opened)

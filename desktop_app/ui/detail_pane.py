@@ -23,7 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.domain.types import Decision
+from desktop_app.services.findings import category_title
 from desktop_app.services.submissions import HistoryEntry, SubmissionDetail
+from desktop_app.services.workflow import ActionChoices
+from desktop_app.ui.findings_editor import FindingsPage
+from desktop_app.ui.workflow_actions import ActionPanel
 
 
 def esc(value: object) -> str:
@@ -90,6 +95,7 @@ def overview_html(d: SubmissionDetail) -> str:
     parts = [f"<h2>{esc(d.reference)} — {esc(d.model_label)}</h2>", f"<table>{table}</table>"]
     if d.registered_by_hand:
         parts.append("<p><i>Registered by hand: no package manifest was imported.</i></p>")
+    parts.append(review_html(d))  # what a supervisor signs off comes before the developer's claims
     if d.description:
         parts.append(f"<h3>Description</h3><p>{esc(d.description)}</p>")
     if claims.get("cyber_capability_summary"):
@@ -98,6 +104,29 @@ def overview_html(d: SubmissionDetail) -> str:
         parts.append(f"<h3>Safeguards claimed</h3><ul>{safeguards}</ul>")
     if claims.get("known_limitations"):
         parts.append(f"<h3>Known limitations</h3><p>{esc(claims['known_limitations'])}</p>")
+    return "".join(parts)
+
+
+_OUTCOMES = {"pending": "awaiting sign-off", "approved": "approved", "returned": "returned to the reviewer",
+             "withdrawn": "withdrawn with the submission"}
+
+
+def review_html(d: SubmissionDetail) -> str:
+    """Recommendations (newest first) and information requests: what a supervisor signs off."""
+    parts = []
+    for rec in reversed(d.recommendations):
+        conditions = "".join(f"<li>{esc(c)}</li>" for c in rec.conditions)
+        parts.append(
+            f"<h3>Recommendation: {esc(Decision(rec.decision).label)} ({esc(_OUTCOMES.get(rec.outcome, rec.outcome))})"
+            f"</h3><p>By {esc(rec.reviewer)}, {rec.submitted_at:%Y-%m-%d %H:%M} UTC.</p><p>{esc(rec.rationale)}</p>"
+            + (f"<p><b>Conditions</b></p><ol>{conditions}</ol>" if conditions else ""))
+    if d.requests:
+        items = "".join(
+            f"<li><b>Request {r.number}</b> by {esc(r.requested_by)}, {r.requested_at:%Y-%m-%d}: {esc(r.text)}<br>"
+            + (f"<i>Answered {r.answered_at:%Y-%m-%d}</i>" + (f": {esc(r.answer_note)}" if r.answer_note else "")
+               if r.answered_at else "<i>Awaiting the answer; the review clock is paused.</i>") + "</li>"
+            for r in d.requests)
+        parts.append(f"<h3>Information requests</h3><ul>{items}</ul>")
     return "".join(parts)
 
 
@@ -119,6 +148,15 @@ class DetailPane(QTabWidget):
     artifact_activated = Signal(int)
     artifact_save_requested = Signal(int)
     attach_requested = Signal(int)
+    # Letters tab: the letter's register id (notice: submission id and letter kind)
+    letter_open_requested = Signal(int)
+    letter_save_requested = Signal(int)
+    letter_print_requested = Signal(int)
+    letter_verify_requested = Signal(int)
+    letter_revoke_requested = Signal(int)
+    notice_requested = Signal(int, str)
+    # History tab: a finding as it stood after an event (finding id, event sequence number)
+    finding_version_requested = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -140,14 +178,20 @@ class DetailPane(QTabWidget):
         overview_page = QWidget()
         layout = QVBoxLayout(overview_page)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.action_panel = ActionPanel()  # the review actions open to the signed-in user (workflow_actions)
+        self.action_panel.hide()
         layout.addWidget(self.placeholder)
+        layout.addWidget(self.action_panel)
         layout.addWidget(self.overview)
         self.overview.hide()
+        self.findings_page = FindingsPage(self.findings)
+        self.history_entries: list[HistoryEntry] = []
         self.addTab(overview_page, "&Overview")
         self.addTab(self._artifacts_page(), "&Artifacts")
-        self.addTab(self.findings, "Fin&dings")
-        self.addTab(self.history, "&History")
-        self.addTab(self.letters, "&Letters")
+        self.addTab(self.findings_page, "Fin&dings")
+        self.addTab(self._history_page(), "&History")
+        self.can_sign_letters = False
+        self.addTab(self._letters_page(), "&Letters")
 
     def _artifacts_page(self) -> QWidget:
         page = QWidget()
@@ -169,6 +213,101 @@ class DetailPane(QTabWidget):
         layout.addWidget(self.artifacts)
         return page
 
+    def _history_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        buttons = QHBoxLayout()
+        self.version_button = QPushButton("Show this &version…")
+        self.version_button.setToolTip("Show the finding as it stood right after the selected event")
+        self.version_button.clicked.connect(self._request_version)
+        self.version_button.setEnabled(False)
+        buttons.addWidget(self.version_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.history)
+        self.history.itemSelectionChanged.connect(
+            lambda: self.version_button.setEnabled(self._version_target() is not None))
+        self.history.itemActivated.connect(lambda _item: self._request_version())
+        return page
+
+    def _version_target(self) -> tuple[int, int] | None:
+        """(finding id, seq) of the selected history row, when it is about a finding or its evidence."""
+        row = self.history.currentRow()
+        if not 0 <= row < len(self.history_entries):
+            return None
+        entry = self.history_entries[row]
+        if entry.entity_type == "finding" and entry.entity_id.isdigit():
+            return int(entry.entity_id), entry.seq
+        finding_id = (entry.after or {}).get("finding_id") if entry.entity_type == "evidence" else None
+        return (int(finding_id), entry.seq) if isinstance(finding_id, int) else None
+
+    def _request_version(self) -> None:
+        target = self._version_target()
+        if target is not None:
+            self.finding_version_requested.emit(*target)
+
+    def _letters_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        buttons = QHBoxLayout()
+        self.letter_buttons: dict[str, QPushButton] = {}
+        for key, text, tip, signal in (
+                ("open", "&Open", "Show the signed letter", self.letter_open_requested),
+                ("save", "Sa&ve…", "Save the signed PDF exactly as issued", self.letter_save_requested),
+                ("print", "&Print…", "Print the letter", self.letter_print_requested),
+                ("verify", "&Verify", "Check the signature, trust anchor and register", self.letter_verify_requested),
+                ("revoke", "&Revoke…", "Record that the letter no longer stands (supervisors)",
+                 self.letter_revoke_requested)):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(lambda _checked=False, signal=signal: self._emit_for_letter(signal))
+            self.letter_buttons[key] = button
+            buttons.addWidget(button)
+        self.notice_button = QPushButton("Issue &notice letter…")
+        self.notice_button.setToolTip("Sign the refusal notice or the request for information (supervisors)")
+        self.notice_button.clicked.connect(self._request_notice)
+        buttons.addStretch(1)
+        buttons.addWidget(self.notice_button)
+        layout.addLayout(buttons)
+        layout.addWidget(self.letters)
+        self.letters.itemActivated.connect(lambda _item: self._emit_for_letter(self.letter_open_requested))
+        self.letters.itemSelectionChanged.connect(self._update_letter_buttons)
+        self._update_letter_buttons()
+        return page
+
+    def set_letter_signing(self, allowed: bool) -> None:
+        """Supervisors revoke letters and sign notices; others see those buttons hidden."""
+        self.can_sign_letters = allowed
+        self.letter_buttons["revoke"].setVisible(allowed)
+        self._update_letter_buttons()
+
+    def current_letter_id(self) -> int | None:
+        row = self.letters.currentRow()
+        item = self.letters.item(row, 0) if row >= 0 else None
+        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
+
+    def _emit_for_letter(self, signal: object) -> None:
+        letter_id = self.current_letter_id()
+        if letter_id is not None:
+            signal.emit(letter_id)  # type: ignore[attr-defined]
+
+    def _notice_kind(self) -> str | None:
+        state = self.detail.state.value if self.detail else None
+        return {"REFUSED": "refusal", "AWAITING_INFO": "information-request"}.get(state or "")
+
+    def _request_notice(self) -> None:
+        kind = self._notice_kind()
+        if self.detail is not None and kind is not None:
+            self.notice_requested.emit(self.detail.id, kind)
+
+    def _update_letter_buttons(self) -> None:
+        chosen = self.current_letter_id() is not None
+        for button in self.letter_buttons.values():
+            button.setEnabled(chosen)
+        self.notice_button.setVisible(self.can_sign_letters and self._notice_kind() is not None)
+
     def current_artifact_id(self) -> int | None:
         row = self.artifacts.currentRow()
         if row < 0:
@@ -186,9 +325,23 @@ class DetailPane(QTabWidget):
         self.placeholder.show()
         for table in (self.artifacts, self.findings, self.history, self.letters):
             table.setRowCount(0)
+        self.action_panel.clear()
+        self.action_panel.hide()
+        self.findings_page.clear()
+        self.history_entries = []
+        self._update_letter_buttons()
 
-    def show_submission(self, d: SubmissionDetail, history: list[HistoryEntry]) -> None:
+    def show_submission(self, d: SubmissionDetail, history: list[HistoryEntry],
+                        choices: ActionChoices | None = None) -> None:
+        """Fill every tab; `choices` (the user's verdicts) fills the action panel and finding buttons."""
+        shown = self.findings_page.current_finding()
+        keep = shown.id if shown is not None and self.detail is not None and self.detail.id == d.id else None
         self.detail = d
+        if choices is not None:
+            self.action_panel.show_choices(d, choices)
+            self.action_panel.show()
+        else:
+            self.action_panel.hide()
         self.placeholder.hide()
         self.overview.show()
         self.overview.setHtml(overview_html(d))
@@ -197,14 +350,20 @@ class DetailPane(QTabWidget):
              a.package_id or ("added by hand" if a.added_by_hand else "")] for a in d.artifacts],
             [a.id for a in d.artifacts])
         fill_table(self.findings, [
-            [f.label, f.title, f.severity.value, f.status, f.category, f.author] for f in d.findings],
+            [f.label, f.title, f.severity.value, f.status, category_title(f.category), f.author] for f in d.findings],
             [f.id for f in d.findings])
+        self.findings_page.show_findings(d, choices, keep=keep)
+        self.history_entries = list(history)
         fill_table(self.history, [
             [str(e.seq), e.occurred_at[:19].replace("T", " "), e.actor, e.action, f"{e.entity_type} {e.entity_id}",
              describe_change(e)] for e in history])
         fill_table(self.letters, [
-            [letter.number, letter.kind, letter.decision or "", letter.issued_at.strftime("%Y-%m-%d %H:%M"),
+            [letter.number, letter.kind.replace("-", " ").capitalize(),
+             Decision(letter.decision).label if letter.decision else "", letter.issued_at.strftime("%Y-%m-%d %H:%M"),
              letter.signer, "revoked" if letter.revoked else (f"superseded by {letter.superseded_by}"
                                                               if letter.superseded_by else "valid"),
              letter.pdf_sha256] for letter in d.letters],
             [letter.id for letter in d.letters])
+        if d.letters and self.letters.currentRow() < 0:
+            self.letters.selectRow(len(d.letters) - 1)
+        self._update_letter_buttons()

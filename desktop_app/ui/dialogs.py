@@ -21,6 +21,7 @@ from desktop_app import APP_NAME
 from desktop_app.domain.errors import ClearanceDeskError, InputRejected
 from desktop_app.services.context import Actor
 from desktop_app.services.users import UserService
+from desktop_app.ui import theme
 
 
 def _password_field(name: str) -> QLineEdit:
@@ -34,7 +35,7 @@ def _error_label() -> QLabel:
     label = QLabel()
     label.setObjectName("errorLabel")
     label.setWordWrap(True)
-    label.setStyleSheet("color: #b3261e;")
+    label.setStyleSheet(f"color: {theme.colour('error').name()};")  # per palette: dark red is unreadable on dark
     label.setAccessibleName("Error message")
     label.hide()
     return label

@@ -1,4 +1,11 @@
-"""The main window: status sidebar, the queue, and the selected submission's detail."""
+"""The main window: status sidebar, the queue, and the selected submission's detail.
+
+The queue's parts live beside it: the paged model, the selection keeper and the
+highlighting delegate in `queue_model`, the sidebar, filter bar and bulk-assign dialog
+in `queue_filters`. The window wires them: any filter change reloads the queue (on a
+worker thread when it is large), the sidebar counts follow a moment later, and a cheap
+poll of the audit chain's head reloads it when someone else changed something.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +13,16 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
     QHeaderView,
+    QInputDialog,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSplitter,
     QTableView,
@@ -24,18 +31,23 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import APP_NAME, __version__
-from desktop_app.domain.types import Role, SubmissionState
+from desktop_app.domain.errors import ClearanceDeskError
+from desktop_app.domain.types import Role
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
-from desktop_app.services.queue import QueueColumn, QueueFilter
+from desktop_app.services.queue import BulkAssignResult, QueueColumn, QueueCounts, QueueFilter, SavedFilterInfo
 from desktop_app.ui import icons
 from desktop_app.ui.detail_pane import DetailPane
-from desktop_app.ui.queue_model import QueueModel
+from desktop_app.ui.queue_filters import DUE_SOON_DAYS, BulkAssignDialog, FilterBar, QueueSidebar, combine
+from desktop_app.ui.queue_model import HighlightDelegate, QueueModel, SelectionKeeper
 
 log = logging.getLogger("clearance_desk.ui")
 
-SEARCH_DEBOUNCE_MS = 150
-_VIEW_ROLE = Qt.ItemDataRole.UserRole + 10
+#: No fixed delay: keystrokes typed while a search runs collapse into one query (QueueModel),
+#: so a short search answers at once and a slow one is never queued behind stale ones.
+SEARCH_DEBOUNCE_MS = 0
+COUNTS_DELAY_MS = 120  # sidebar counts wait until typing pauses (large queues only)
+CHANGE_POLL_MS = 3000  # look for changes made elsewhere (another window, another reviewer)
 
 
 class QueueView(QTableView):
@@ -78,6 +90,9 @@ class QueueView(QTableView):
 
 
 class MainWindow(QMainWindow):
+    auto_backup_on_close = False
+    """Set by the application (not by tests or --smoke-test): the daily backup when the window closes."""
+
     def __init__(self, services: Services, actor: Actor) -> None:
         super().__init__()
         self.services, self.actor = services, actor
@@ -85,19 +100,36 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icons.icon("app"))
         self.resize(1440, 880)
         self.model = QueueModel(services.queue, self)
+        self.model.hold = True  # one load once the window is set up (header state restored)
         self.queue = self._build_queue_view()
+        self.keeper = SelectionKeeper(self.queue, self.model)
         self.sidebar = self._build_sidebar()
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search reference, developer or model (Ctrl+F)")
-        self.search.setClearButtonEnabled(True)
-        self.search.setAccessibleName("Search the queue")
+        self.filter_bar = self._build_filter_bar()
+        self.search = self.filter_bar.search
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DEBOUNCE_MS)
         self._search_timer.timeout.connect(self.apply_filter)
-        self.search.textChanged.connect(lambda _text: self._search_timer.start())
+        self.filter_bar.text_edited.connect(self._search_timer.start)
+        self._shown_id: int | None = None
+        self._detail_wanted: int | None = None
+        self._detail_loading = False
+        #: A filter chosen elsewhere (a dashboard chart) until the user picks a view or refinement.
+        self._external_filter: QueueFilter | None = None
+        self._counts_running = False
+        self._counts_again = False
+        self._counts_timer = QTimer(self, singleShot=True, interval=COUNTS_DELAY_MS)
+        self._counts_timer.timeout.connect(self._refresh_counts)
+        self._marker = 0
+        self._poll_timer = QTimer(self, interval=CHANGE_POLL_MS)
+        self._poll_timer.timeout.connect(self._check_for_changes)
         self.detail = DetailPane()
         self.detail.artifact_activated.connect(self.view_artifact)
         self.detail.artifact_save_requested.connect(self.save_artifact)
         self.detail.attach_requested.connect(self.attach_files)
+        self._connect_letters()
+        from desktop_app.ui.report_actions import ReportActions
+
+        self.report_actions = ReportActions(self, services, actor)
+        self._connect_review()
         self.queue.setAcceptDrops(True)
         self.queue.package_dropped.connect(self.import_package)
         self.splitter = self._build_layout()
@@ -106,10 +138,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_user)
         self.statusBar().addPermanentWidget(self.status_count)
         self._build_menus()
+        self._add_review_menus()
         self._restore_state()
-        self.reload()
-        if self.model.rowCount() and not self.queue.currentIndex().isValid():
-            self.queue.selectRow(0)
+        self.model.reloaded.connect(self._after_reload)
+        self.model.failed.connect(self._queue_failed)
+        self._start_queue()
         self.queue.setFocus()
 
     # -- construction --------------------------------------------------------------
@@ -128,35 +161,39 @@ class MainWindow(QMainWindow):
         view.verticalHeader().hide()
         view.setWordWrap(False)
         view.setAlternatingRowColors(True)
-        for column, width in ((QueueColumn.REFERENCE, 110), (QueueColumn.DEVELOPER, 190), (QueueColumn.MODEL, 140),
-                              (QueueColumn.STATUS, 120), (QueueColumn.ASSIGNEE, 130), (QueueColumn.RECEIVED, 90),
-                              (QueueColumn.DUE, 90), (QueueColumn.DAYS_LEFT, 110), (QueueColumn.SEVERITY, 110),
-                              (QueueColumn.OPEN_FINDINGS, 100)):
+        # Narrow enough that the due date and days left show beside the detail pane at 1440 px.
+        for column, width in ((QueueColumn.REFERENCE, 118), (QueueColumn.DEVELOPER, 140), (QueueColumn.MODEL, 190),
+                              (QueueColumn.STATUS, 110), (QueueColumn.ASSIGNEE, 120), (QueueColumn.RECEIVED, 84),
+                              (QueueColumn.DUE, 84), (QueueColumn.DAYS_LEFT, 110), (QueueColumn.SEVERITY, 100),
+                              (QueueColumn.OPEN_FINDINGS, 95)):
             view.setColumnWidth(column, width)
-        view.selectionModel().currentRowChanged.connect(lambda current, _prev: self.show_row(current.row()))
-        view.open_requested.connect(self.show_row)
+        view.selectionModel().currentRowChanged.connect(lambda current, _prev: self._current_changed(current.row()))
+        view.open_requested.connect(self.open_row)
+        self.highlighter = HighlightDelegate(self.model, view)
+        self.model.reloaded.connect(lambda _ms: self.highlighter.follow(view))
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(self._queue_menu)
         return view
 
-    def _build_sidebar(self) -> QListWidget:
-        sidebar = QListWidget()
-        sidebar.setAccessibleName("Queue views")
-        sidebar.setMaximumWidth(240)
-        views: list[tuple[str, object]] = [("All submissions", "all"), ("Assigned to me", "mine"),
-                                           ("Overdue", "overdue"), ("Due within 7 days", "week")]
-        views += [(state.label, f"state:{state.value}") for state in SubmissionState]
-        for label, key in views:
-            item = QListWidgetItem(label)
-            item.setData(_VIEW_ROLE, key)
-            sidebar.addItem(item)
-        sidebar.setCurrentRow(0)
-        sidebar.currentRowChanged.connect(lambda _row: self.apply_filter())
+    def _build_sidebar(self) -> QueueSidebar:
+        sidebar = QueueSidebar(self.actor.user_id)
+        sidebar.set_saved(self.services.queue.saved_filters(self.actor))
+        sidebar.currentRowChanged.connect(lambda _row: self._view_changed())
+        sidebar.delete_requested.connect(self.delete_saved_filter)
         return sidebar
+
+    def _build_filter_bar(self) -> FilterBar:
+        bar = FilterBar(self.actor.user_id, self.services.queue.assignees(), self.services.queue.developers())
+        bar.changed.connect(self.apply_filter)
+        bar.leave_requested.connect(self._leave_search)
+        bar.save_requested.connect(self.save_current_filter)
+        return bar
 
     def _build_layout(self) -> QSplitter:
         centre = QWidget()
         layout = QVBoxLayout(centre)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.search)
+        layout.addWidget(self.filter_bar)
         layout.addWidget(self.queue)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setObjectName("mainSplitter")
@@ -189,6 +226,11 @@ class MainWindow(QMainWindow):
                                              "Import a submission package delivered as a folder"))
             file_menu.addAction(self._action("&Register submission by hand…", self.register_by_hand,
                                              "Ctrl+Shift+N"))
+        file_menu.addAction(self._action("&Verify a letter…", self.letter_actions.verify_file, "Ctrl+Shift+V",
+                                         "Check a signed letter: signature, trust anchor and the letter register"))
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Back up now…", self.back_up_now, None,
+                                         "Write a backup archive of the database and the files it refers to"))
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
         view_menu = bar.addMenu("&View")
@@ -196,13 +238,151 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self._action("&Find…", self.focus_search, QKeySequence.StandardKey.Find))
         view_menu.addAction(self._action("Go to &queue", lambda: self.queue.setFocus(), "Ctrl+1"))
         view_menu.addAction(self._action("Go to &detail", lambda: self.detail.setFocus(), "Ctrl+2"))
+        view_menu.addSeparator()
+        view_menu.addAction(self._action("Dash&board", self.report_actions.open_dashboard, "Ctrl+D",
+                                         "Charts and figures: queue health, decisions, findings, workload"))
+        self._add_palette_menu(view_menu)
+        queue_menu = bar.addMenu("&Queue")
+        queue_menu.addAction(self._action("&Open submission", lambda: self.open_row(self.queue.currentIndex().row()),
+                                          None, "Show the current submission and move to its detail"))
+        queue_menu.addAction(self._action("Select &all", self.queue.selectAll, QKeySequence.StandardKey.SelectAll))
+        if self.actor.role is not Role.ADMIN:
+            queue_menu.addAction(self._action("A&ssign selected to…", self.assign_selected, "Ctrl+Shift+A",
+                                              "Give the selected submissions to a reviewer"))
+        queue_menu.addSeparator()
+        queue_menu.addAction(self._action("&Save current filter…", self.save_current_filter, None,
+                                          "Save this view, refinements and search under a name"))
+        queue_menu.addAction(self._action("&Clear filters", self.clear_filters, None,
+                                          "Show all submissions: no view, refinements or search"))
+        reports_menu = bar.addMenu("&Reports")
+        reports_menu.addAction(self._action("&Periodic report…", self.report_actions.periodic_report, "Ctrl+Shift+P",
+                                            "A PDF (and CSV) of the figures for a date range, for leadership"))
+        reports_menu.addAction(self._action("&Export queue as CSV…", self.report_actions.export_queue_csv,
+                                            "Ctrl+Shift+E", "Every row of the queue as shown now, in its order"))
+        reports_menu.addAction(self._action("Review &record…", self.report_actions.review_record, "Ctrl+Shift+R",
+                                            "The selected submission's whole record as PDF, for auditors"))
         if self.actor.role is Role.ADMIN:
             admin_menu = bar.addMenu("&Admin")
             admin_menu.addAction(self._action("&Users…", self.open_users, "Ctrl+Shift+U"))
+            admin_menu.addAction(self._action("&Settings…", self.open_settings, "Ctrl+,",
+                                              "Every agency setting: letterhead, marking, review window, lock-out…"))
+            admin_menu.addAction(self._action("&Trust anchors and certificates…", self.letter_actions.trust_admin,
+                                              None, "Agency root certificates, CRLs and supervisors' certificates"))
+            admin_menu.addAction(self._action("&Restore…", self.restore_backup, None,
+                                              "Replace the data with a verified backup"))
         account_menu = bar.addMenu("A&ccount")
         account_menu.addAction(self._action("Change &password…", self.change_password))
         help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self._action("&About Clearance Desk", self.about, "F1"))
+        help_menu.addAction(self._action("&User guide", self.show_user_guide, "F1"))
+        help_menu.addAction(self._action("&Keyboard shortcuts", self.show_shortcuts, "Ctrl+/",
+                                         "Every command and its keys"))
+        help_menu.addAction(self._action("&About Clearance Desk", self.about, "Shift+F1"))
+        help_menu.addAction(self._action("Show &log folder", self.show_log_folder, None,
+                                         "Where the log files are, to attach to a support request"))
+
+    # -- letters ---------------------------------------------------------------------
+    def _connect_letters(self) -> None:
+        """The Letters tab's buttons and the letter menu entries (ui.letter_actions)."""
+        from desktop_app.ui.letter_actions import LetterActions
+
+        self.letter_actions = LetterActions(self, self.services, self.actor)
+        self.letter_actions.changed.connect(lambda _submission_id: self.reload())
+        self.detail.set_letter_signing(self.letter_actions.can_sign)
+        self.detail.letter_open_requested.connect(self.letter_actions.open_letter)
+        self.detail.letter_save_requested.connect(self.letter_actions.save_letter)
+        self.detail.letter_print_requested.connect(self.letter_actions.print_letter)
+        self.detail.letter_verify_requested.connect(self.letter_actions.verify_letter)
+        self.detail.letter_revoke_requested.connect(self.letter_actions.revoke_letter)
+        self.detail.notice_requested.connect(self.letter_actions.issue_notice)
+
+    def approve_and_sign(self, submission_id: int) -> bool:
+        """Approve with the letter: preview, sign, then the letter is in the Letters tab."""
+        return self.letter_actions.approve(submission_id)
+
+    # -- review work: actions, findings, undo, my work (ui.workflow_actions, findings_editor) --
+    def _connect_review(self) -> None:
+        from PySide6.QtGui import QUndoStack
+
+        from desktop_app.ui.workflow_actions import WorkflowController
+
+        self.undo_stack = QUndoStack(self)
+        self.review = WorkflowController(self, self.services, self.actor, self.undo_stack)
+        self.review.approver = self.approve_and_sign
+        self.review.changed.connect(self._review_changed)
+        findings, page = self.review.findings, self.detail.findings_page
+        self.detail.action_panel.action_requested.connect(
+            lambda key: self.detail.detail and self.review.perform(key, self.detail.detail))
+        page.new_requested.connect(lambda: self.detail.detail and findings.new(self.detail.detail))
+        page.edit_requested.connect(lambda fid: self.detail.detail and findings.edit(self.detail.detail, fid))
+        page.withdraw_requested.connect(lambda fid: self.detail.detail and findings.withdraw(self.detail.detail, fid))
+        page.attach_requested.connect(lambda fid: self.detail.detail and findings.attach_file(self.detail.detail, fid))
+        page.cite_requested.connect(lambda fid: self.detail.detail and findings.cite_artifact(self.detail.detail, fid))
+        page.save_evidence_requested.connect(self._save_evidence)
+        self.detail.finding_version_requested.connect(findings.show_version)
+        self.my_work = None
+
+    def _add_review_menus(self) -> None:
+        """Edit (undo and redo of finding edits) after File; My work in View."""
+        bar = self.menuBar()
+        view_action = next((a for a in bar.actions() if a.text() == "&View"), None)
+        edit_menu = QMenu("&Edit", self)
+        if view_action is not None:
+            bar.insertMenu(view_action, edit_menu)
+        else:
+            bar.addMenu(edit_menu)
+        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence("Ctrl+Z"))
+        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit_menu.addAction(undo)
+        edit_menu.addAction(redo)
+        self.undo_action, self.redo_action = undo, redo
+        if view_action is not None and view_action.menu() is not None and self.actor.role is not Role.ADMIN:
+            view_action.menu().addSeparator()
+            view_action.menu().addAction(self._action("My &work…", self.open_my_work, "Ctrl+Shift+M",
+                                                      "What is assigned to you, awaits your sign-off, or is due soon"))
+
+    def _review_changed(self, change: object) -> None:
+        """After any saved review change: refresh the queue row and the detail, keeping the selection."""
+        from desktop_app.ui.workflow_actions import Change
+
+        assert isinstance(change, Change)
+        if change.message:
+            self.statusBar().showMessage(change.message, 8000)
+        shown = self.detail.detail.id if self.detail.detail is not None else None
+        self.reload()  # re-shows the current row's detail; the pane keeps its tab and finding
+        if shown == change.submission_id and self.current_id() != shown:
+            self._show_submission(shown)  # it left the filtered view: keep showing what was acted on
+        if self.my_work is not None:
+            self.my_work.refresh()
+
+    def _show_submission(self, submission_id: int) -> None:
+        detail = self.services.submissions.detail(submission_id)
+        history = self.services.submissions.history(submission_id)
+        self.detail.show_submission(detail, history, self.services.workflow.choices(self.actor, submission_id))
+        self._shown_id = submission_id
+
+    def _save_evidence(self, evidence_id: int) -> None:
+        target = self.review.findings.save_evidence(evidence_id)
+        if target is not None:
+            self.statusBar().showMessage(f"Saved a copy as {target}", 8000)
+
+    def open_my_work(self) -> None:
+        from desktop_app.ui.my_work import MyWorkDialog
+
+        if self.my_work is None:
+            self.my_work = MyWorkDialog(self.services, self.actor, self)
+            self.my_work.open_requested.connect(self._open_from_my_work)
+        else:
+            self.my_work.refresh()
+        self.my_work.show()
+        self.my_work.raise_()
+        self.my_work.activateWindow()
+
+    def _open_from_my_work(self, submission_id: int) -> None:
+        self.select_submission(submission_id)
+        self.activateWindow()
+        self.detail.setCurrentIndex(0)
 
     # -- behaviour -----------------------------------------------------------------
     def focus_search(self) -> None:
@@ -210,89 +390,285 @@ class MainWindow(QMainWindow):
         self.search.selectAll()
 
     def current_filter(self) -> QueueFilter:
-        item = self.sidebar.currentItem()
-        key = str(item.data(_VIEW_ROLE)) if item else "all"
-        kwargs: dict[str, object] = {"text": self.search.text()}
-        if key.startswith("state:"):
-            kwargs["states"] = frozenset({SubmissionState(key.removeprefix("state:"))})
-        elif key == "mine":
-            kwargs["assignee_id"] = self.actor.user_id
-        elif key == "overdue":
-            kwargs["overdue"] = True
-        elif key == "week":
-            kwargs["due_within_days"] = 7
-        return QueueFilter(**kwargs)  # type: ignore[arg-type]
+        """The sidebar's view combined with the filter bar's refinements and search."""
+        if self._external_filter is not None:
+            return self._external_filter
+        return combine(self.sidebar.view_filter(), self.filter_bar.refinements())
 
     def apply_filter(self) -> None:
-        self._reload_keeping_selection(self.current_filter())
+        self._external_filter = None  # the user chose a view or refinement: theirs wins
+        self.model.set_filter(self.current_filter())
+
+    def apply_external_filter(self, flt: QueueFilter, description: str = "") -> None:
+        """Show the queue under a filter chosen elsewhere (a dashboard chart).
+
+        The sidebar and the filter bar show what they can of it; it stays until the user
+        picks a view or changes a refinement.
+        """
+        from desktop_app.ui.queue_filters import VIEW_ROLE
+
+        key = f"state:{next(iter(flt.states)).value}" if len(flt.states) == 1 else "all"
+        self.sidebar.blockSignals(True)
+        try:
+            for row in range(self.sidebar.count()):
+                if self.sidebar.item(row).data(VIEW_ROLE) == key:
+                    self.sidebar.setCurrentRow(row)
+        finally:
+            self.sidebar.blockSignals(False)
+        self.filter_bar.load(flt)
+        self._external_filter = flt
+        self.model.set_filter(flt)
+        if description:
+            self.statusBar().showMessage(f"Showing: {description}. Choose a view in the sidebar to go back.", 20000)
 
     def reload(self) -> None:
-        self._reload_keeping_selection(self.current_filter())
+        """Re-read the queue (keeping selection and scroll position) and the detail shown."""
+        self._marker = self.services.queue.change_marker()
+        self.model.filter = self.current_filter()
+        self.model.request_reload(recount=True)
+        self._shown_id = None
+        if not self.model.loading:
+            self._current_changed(self.queue.currentIndex().row())
 
-    def _reload_keeping_selection(self, flt: QueueFilter) -> None:
-        started = time.perf_counter()
-        selected = self.selected_ids()
-        current_id = self.current_id()
-        scroll = self.queue.verticalScrollBar().value()
-        self.model.set_filter(flt)
-        self._restore_selection(selected, current_id)
-        if current_id is None:
-            self.queue.verticalScrollBar().setValue(scroll)
-        self._update_counts(flt)
-        log.debug("queue reloaded in %.1f ms", (time.perf_counter() - started) * 1000)
+    def _start_queue(self) -> None:
+        """The first load, on this thread: the first paint must already show rows."""
+        header = self.queue.horizontalHeader()
+        self.model.sort_column = QueueColumn(header.sortIndicatorSection() % len(QueueColumn))
+        self.model.descending = header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+        self.model.hold = False
+        self._marker = self.services.queue.change_marker()
+        self.model.filter = self.current_filter()
+        self.model.reload()
+        if self.model.rowCount() and not self.queue.currentIndex().isValid():
+            if self.model.in_background:  # a large queue: paint it first, fill the detail pane just after
+                self._shown_id = self.model.id_at(0)
+                self.queue.viewport().installEventFilter(self)
+            self.queue.selectRow(0)
+        self._poll_timer.start()
 
-    def _restore_selection(self, ids: list[int], current_id: int | None) -> None:
-        selection = self.queue.selectionModel()
-        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-        for sid in ids:
-            row = self.model.row_for_id(sid)
-            if row is not None:
-                selection.select(self.model.index(row, 0), flags)
-        if current_id is not None:
-            row = self.model.row_for_id(current_id)
-            if row is not None:
-                selection.setCurrentIndex(self.model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate)
-                self.queue.scrollTo(self.model.index(row, 0))
-            else:
-                self.detail.clear()
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.queue.viewport() and event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            self._shown_id = None
+            QTimer.singleShot(0, lambda: self._current_changed(self.queue.currentIndex().row()))
+        return super().eventFilter(watched, event)
 
-    def _update_counts(self, flt: QueueFilter) -> None:
-        counts = self.services.queue.status_counts(flt)
-        for i in range(self.sidebar.count()):
-            item = self.sidebar.item(i)
-            key = str(item.data(_VIEW_ROLE))
-            if key.startswith("state:"):
-                state = SubmissionState(key.removeprefix("state:"))
-                item.setText(f"{state.label}  ({counts[state]:,})")
-        self.status_count.setText(f"{self.model.rowCount():,} submissions shown")
+    def _view_changed(self) -> None:
+        saved = self.sidebar.current_saved()
+        if saved is not None:
+            self.filter_bar.load(saved.filter)
+        self.apply_filter()
+
+    def _after_reload(self, elapsed_ms: float) -> None:
+        shown, total = self.model.rowCount(), self.model.total
+        self.status_count.setText(f"{shown:,} of {total:,} submissions" if shown != total else f"{total:,} submissions")
+        if self.keeper.current_id() is None:
+            self._shown_id = None
+            self.detail.clear()
+        if self.model.in_background:
+            self._counts_timer.start()
+        else:
+            self._refresh_counts()
+        log.debug("queue shown %.1f ms after the request", elapsed_ms)
+
+    def _refresh_counts(self) -> None:
+        """Sidebar counts under the filter bar; off the GUI thread for a large queue."""
+        base, me, queue = self.filter_bar.refinements(), self.actor.user_id, self.services.queue
+        if not self.model.in_background:
+            self.sidebar.set_counts(queue.counts(base, me=me, due_within_days=DUE_SOON_DAYS))
+            return
+        if self._counts_running:
+            self._counts_again = True
+            return
+        from desktop_app.ui.workers import run_task
+
+        self._counts_running = True
+
+        def done(counts: QueueCounts | None) -> None:
+            self._counts_running = False
+            if counts is not None:
+                self.sidebar.set_counts(counts)
+            if self._counts_again:
+                self._counts_again = False
+                self._refresh_counts()
+
+        run_task(lambda: queue.counts(base, me=me, due_within_days=DUE_SOON_DAYS), on_done=done,
+                 on_error=lambda error: (log.warning("sidebar counts failed: %s", error), done(None)))
+
+    def _check_for_changes(self) -> None:
+        if self.model.loading:
+            return
+        marker = self.services.queue.change_marker()
+        if marker != self._marker:
+            self.reload()
+
+    def _queue_failed(self, error: Exception) -> None:
+        log.error("queue query failed: %s", error)
+        self.statusBar().showMessage(f"The queue could not be read: {error}", 10000)
+
+    def clear_filters(self) -> None:
+        self.sidebar.blockSignals(True)
+        self.sidebar.setCurrentRow(0)
+        self.sidebar.blockSignals(False)
+        self.filter_bar.clear()
+
+    def _leave_search(self) -> None:
+        self.queue.setFocus()
+        if self.model.rowCount() and not self.queue.currentIndex().isValid():
+            self.queue.selectRow(0)
 
     def selected_ids(self) -> list[int]:
-        return [self.model.id_at(index.row()) for index in self.queue.selectionModel().selectedRows()]
+        return self.keeper.selected_ids()
 
     def current_id(self) -> int | None:
-        index = self.queue.currentIndex()
-        return self.model.id_at(index.row()) if index.isValid() else None
+        return self.keeper.current_id()
 
     def select_submission(self, submission_id: int) -> None:
-        self.reload()
+        self.model.filter = self.current_filter()
+        self.model.reload()
         row = self.model.row_for_id(submission_id)
         if row is None:
-            self.sidebar.setCurrentRow(0)
-            self.search.clear()
-            self.reload()
+            self.clear_filters()
+            self.model.filter = self.current_filter()
+            self.model.reload()
             row = self.model.row_for_id(submission_id)
         if row is not None:
             self.queue.selectRow(row)
             self.queue.scrollTo(self.model.index(row, 0))
 
+    def _current_changed(self, row: int) -> None:
+        submission_id = self.model.id_at(row) if 0 <= row < self.model.rowCount() else None
+        if submission_id is not None and submission_id == self._shown_id:
+            return  # the same submission after a re-sort or refresh: keep the pane as it is
+        if submission_id is not None and self.model.in_background:
+            self._load_detail(submission_id)
+        else:
+            self.show_row(row)
+        match = self.model.match_text(row) if submission_id is not None else ""
+        if match:
+            self.statusBar().showMessage(f"Search matched {match}", 8000)
+
+    def _detail_parts(self, submission_id: int) -> tuple[object, ...]:
+        """What the detail pane shows, read from the services (any thread)."""
+        return (self.services.submissions.detail(submission_id), self.services.submissions.history(submission_id),
+                self.services.workflow.choices(self.actor, submission_id))
+
+    def _load_detail(self, submission_id: int) -> None:
+        """Read the detail on a worker (large queues): holding an arrow key never stalls the window.
+
+        One read at a time; rows passed over while it ran are skipped, the last one is shown.
+        """
+        self._detail_wanted = submission_id
+        if self._detail_loading:
+            return
+        from desktop_app.ui.workers import run_task
+
+        self._detail_loading = True
+
+        def done(parts: tuple[object, ...] | None) -> None:
+            self._detail_loading = False
+            if self._detail_wanted != submission_id:
+                self._load_detail(self._detail_wanted)
+            elif parts is not None and self.current_id() == submission_id:
+                self.detail.show_submission(*parts)  # type: ignore[arg-type]
+                self._shown_id = submission_id
+
+        def failed(error: Exception) -> None:
+            log.warning("detail of submission %s could not be read: %s", submission_id, error)
+            done(None)
+
+        run_task(lambda: self._detail_parts(submission_id), on_done=done, on_error=failed)
+
+    def open_row(self, row: int) -> None:
+        """Enter on a row: show it and move to its detail."""
+        if 0 <= row < self.model.rowCount():
+            self.show_row(row)
+            self.detail.setFocus()
+
     def show_row(self, row: int) -> None:
         if row < 0 or row >= self.model.rowCount():
+            self._shown_id = None
             self.detail.clear()
             return
         submission_id = self.model.id_at(row)
-        detail = self.services.submissions.detail(submission_id)
-        history = self.services.submissions.history(submission_id)
-        self.detail.show_submission(detail, history)
+        self.detail.show_submission(*self._detail_parts(submission_id))  # type: ignore[arg-type]
+        self._shown_id = submission_id
+
+    # -- saved filters and bulk assignment ---------------------------------------------
+    def save_current_filter(self) -> None:
+        current = self.sidebar.current_saved()
+        name, ok = QInputDialog.getText(self, "Save filter", "Name of the filter:",
+                                        text=current.name if current else "")
+        if not ok or not name.strip():
+            return
+        try:
+            saved = self.services.queue.save_filter(self.actor, name, self.current_filter())
+        except ClearanceDeskError as error:
+            from desktop_app.ui.dialogs import show_problems
+
+            show_problems(self, "Save filter", error)
+            return
+        self.sidebar.set_saved(self.services.queue.saved_filters(self.actor), select_id=saved.id)
+        self.statusBar().showMessage(f"Saved the filter “{saved.name}”", 5000)
+
+    def delete_saved_filter(self, saved: SavedFilterInfo) -> None:
+        answer = QMessageBox.question(self, "Delete saved filter", f"Delete the saved filter “{saved.name}”?")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        was_current = self.sidebar.current_saved() == saved
+        self.services.queue.delete_filter(self.actor, saved.id)
+        self.sidebar.set_saved(self.services.queue.saved_filters(self.actor))
+        if was_current:
+            self.sidebar.setCurrentRow(0)
+
+    def assign_selected(self) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            self.statusBar().showMessage("Select the submissions to assign first", 5000)
+            return
+        dialog = BulkAssignDialog(len(ids), self.services.queue.assignees(), self)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.assignee_id() is None:
+            return
+        self.bulk_assign(ids, dialog.assignee_id())  # type: ignore[arg-type]
+
+    def bulk_assign(self, ids: list[int], assignee_id: int) -> None:
+        """Assign off the GUI thread (a select-all can be thousands of audited changes)."""
+        from desktop_app.ui.workers import run_task
+
+        queue, actor = self.services.queue, self.actor
+        self.statusBar().showMessage(f"Assigning {len(ids):,} submissions…")
+        self.setCursor(Qt.CursorShape.BusyCursor)
+        run_task(lambda: queue.bulk_assign(actor, ids, assignee_id), on_done=self._assigned,
+                 on_error=self._assign_failed)
+
+    def _assigned(self, result: BulkAssignResult) -> None:
+        self.unsetCursor()
+        parts = [f"Assigned {len(result.assigned):,}"]
+        if result.unchanged:
+            parts.append(f"{len(result.unchanged):,} already theirs")
+        if result.skipped:
+            parts.append(f"{len(result.skipped):,} skipped ({result.skipped[0][0]} {result.skipped[0][1]})")
+        self.statusBar().showMessage("; ".join(parts), 10000)
+        self.reload()
+
+    def _assign_failed(self, error: Exception) -> None:
+        from desktop_app.ui.dialogs import show_problems
+
+        self.unsetCursor()
+        self.statusBar().clearMessage()
+        show_problems(self, "Assign submissions", error)
+
+    def _queue_menu(self, position: QPoint) -> None:
+        menu = QMenu(self)
+        index = self.queue.indexAt(position)
+        if index.isValid():
+            menu.addAction("Open", lambda: self.open_row(index.row()))
+        if self.actor.role is not Role.ADMIN:
+            count = self.keeper.selected_count()
+            assign = menu.addAction(f"Assign selected ({count:,}) to…", self.assign_selected)
+            assign.setEnabled(count > 0)
+        menu.addAction("Select all", self.queue.selectAll)
+        menu.exec(self.queue.viewport().mapToGlobal(position))
 
     # -- intake ------------------------------------------------------------------------
     def choose_package(self) -> None:
@@ -367,11 +743,45 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Password changed", 5000)
 
     def about(self) -> None:
-        QMessageBox.about(self, f"About {APP_NAME}",
-                          f"<h3>{APP_NAME} {__version__}</h3>"
-                          f"<p>Pre-release security review of frontier AI models.</p>"
-                          f"<p>Data folder: {self.services.data_dir}<br>"
-                          f"Database: {self.services.database_label}</p>")
+        from desktop_app.ui.help import about_html
+
+        QMessageBox.about(self, f"About {APP_NAME} {__version__}",
+                          about_html(self.services.data_dir, self.services.database_label, self.services.ctx.paths.logs))
+
+    # -- settings, palette and help (ui/settings_dialog.py, ui/theme.py, ui/help.py) ----------
+    def open_settings(self) -> None:
+        from desktop_app.ui.settings_dialog import SettingsDialog
+
+        SettingsDialog(self.services, self.actor, self).exec()
+
+    def _add_palette_menu(self, view_menu: QMenu) -> None:
+        from PySide6.QtGui import QActionGroup
+
+        from desktop_app.ui import theme
+
+        menu = view_menu.addMenu("&Palette")
+        group = QActionGroup(menu)
+        self.palette_actions: dict[theme.PaletteChoice, QAction] = {}
+        for choice in theme.PaletteChoice:
+            action = self._action(choice.title, lambda _checked=False, c=choice: theme.apply(c), None,
+                                  f"Use the {choice.value} palette (kept for next time)")
+            action.setCheckable(True)
+            action.setChecked(choice is theme.current_choice())
+            group.addAction(action)
+            menu.addAction(action)
+            self.palette_actions[choice] = action
+
+    def show_user_guide(self) -> None:
+        from desktop_app.ui.help import UserGuide
+
+        guide = UserGuide(self)
+        guide.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        guide.show()
+
+    def show_shortcuts(self) -> None:
+        from desktop_app.ui.help import ShortcutsDialog
+
+        ShortcutsDialog(self.menuBar(), self).exec()
 
     # -- persistence of window state ---------------------------------------------------
     def _restore_state(self) -> None:
@@ -386,7 +796,32 @@ class MainWindow(QMainWindow):
         if isinstance(header, QByteArray):
             self.queue.horizontalHeader().restoreState(header)
 
+    # -- backups and logs (ui/backup_dialogs.py) ---------------------------------------
+    def back_up_now(self) -> None:
+        from desktop_app.ui.backup_dialogs import back_up_now
+
+        result = back_up_now(self, self.services)
+        if result is not None:
+            self.statusBar().showMessage(f"Backed up to {result.path}", 8000)
+
+    def restore_backup(self) -> None:
+        from desktop_app.ui.backup_dialogs import restore_backup
+
+        if restore_backup(self, self.services, self.actor) is not None:
+            self.auto_backup_on_close = False  # the data it would back up was just replaced
+            self.close()
+
+    def show_log_folder(self) -> None:
+        from desktop_app.ui.backup_dialogs import LogFolderDialog
+
+        LogFolderDialog(self.services.ctx.paths.logs, self).exec()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.auto_backup_on_close:
+            from desktop_app.ui.backup_dialogs import automatic_backup_on_close
+
+            self.auto_backup_on_close = False  # once, even if closing is asked again meanwhile
+            automatic_backup_on_close(self, self.services)
         settings = QSettings()
         settings.setValue("main/geometry", self.saveGeometry())
         settings.setValue("main/splitter", self.splitter.saveState())

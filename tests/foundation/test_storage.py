@@ -15,7 +15,7 @@ from sqlalchemy import text
 from desktop_app.domain.errors import OperationCancelled
 from desktop_app.storage.blobstore import BlobStore
 from desktop_app.storage.database import make_engine
-from desktop_app.storage.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
+from desktop_app.storage.migrate import alembic_config, current_revision, head_revision, include_object, upgrade_to_head
 from desktop_app.storage.models import Base
 
 
@@ -35,7 +35,8 @@ def test_fresh_upgrade_matches_the_models(tmp_path: Path) -> None:
     assert upgrade_to_head(engine) is True
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": include_object}), Base.metadata)
     assert diff == []
     assert upgrade_to_head(engine) is False  # idempotent
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from desktop_app.storage import models  # noqa: F401  (every model registers its table)
+from desktop_app.storage.migrate import include_object
 from desktop_app.storage.models import Base
 
 config = context.config
@@ -20,6 +21,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_object=include_object,
 )
 with context.begin_transaction():
     context.run_migrations()

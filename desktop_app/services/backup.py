@@ -1,0 +1,899 @@
+"""Backups that restore: one zip archive of the database snapshot, its blobs and a manifest.
+
+`backup()` takes the SQLite database through the online backup API in one step, which
+reads one consistent snapshot even while other connections keep writing (WAL readers
+do not block writers), then archives exactly the blobs that snapshot refers to, and
+last a manifest of SHA-256 digests. The archive is written to a hidden temporary file
+beside the target and renamed into place, so a half-written backup never has the
+final name.
+
+`restore()` checks everything before it replaces anything: the zip's structure and
+CRCs, every member's SHA-256 against the manifest, `PRAGMA integrity_check`, the
+schema revision, the audit chain and the blob references of the archived database.
+Only then does it migrate the restored copy (a backup from an older version), move
+the blobs into the store, keep the replaced database aside in `backups/`, and rename
+the restored database into place. A refused archive leaves the data folder as it was.
+
+PostgreSQL databases are not backed up here: that is the DBA's `pg_dump` job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, cast
+
+from desktop_app import APP_ID, APP_NAME, __version__
+from desktop_app.domain.errors import ClearanceDeskError, InputRejected, OperationCancelled, Problem
+from desktop_app.infra.paths import DataPaths
+from desktop_app.services import audit
+from desktop_app.services.context import SYSTEM_ACTOR, ServiceContext
+from desktop_app.storage.blobstore import is_sha256_hex
+
+log = logging.getLogger("clearance_desk.backup")
+
+FORMAT = "clearance-desk-backup"
+FORMAT_VERSION = 1
+MANIFEST_MEMBER = "manifest.json"
+DATABASE_MEMBER = "database.sqlite3"
+BLOB_PREFIX = "blobs/"
+AUTO_PREFIX = "clearance-desk-auto-"
+ARCHIVE_SUFFIX = ".zip"
+CHUNK = 1024 * 1024
+MANIFEST_LIMIT = 256 * 1024 * 1024
+STORE_ABOVE = 64 * 1024 * 1024
+"""Blobs larger than this (weight shards) are stored uncompressed: deflating them costs time for little gain."""
+
+BLOB_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("artifacts", "sha256"),
+    ("evidence", "blob_sha256"),
+    ("letters", "pdf_sha256"),
+    ("packages", "manifest_blob"),
+)
+"""Every column that names a blob. Settings whose key ends in `_blob` name one too."""
+
+Progress = Callable[[str, int, int], None]
+"""Called with what is being done, bytes done so far, and bytes in all."""
+CancelCheck = Callable[[], bool]
+
+
+class PostgresNotBackedUp(ClearanceDeskError):
+    """The database is PostgreSQL: backing it up is the DBA's pg_dump job."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            f"the database is PostgreSQL ({url}): back it up with pg_dump, which is the database "
+            f"administrator's job; {APP_NAME} backs up and restores SQLite data folders only")
+
+
+class DatabaseInUse(ClearanceDeskError):
+    """Another connection has the database open, so it cannot be replaced now."""
+
+
+# -- results -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    created_at: str
+    schema_revision: str | None
+    database_bytes: int
+    blobs: int
+    blob_bytes: int
+    archive_bytes: int
+    audit_events: int
+    seconds: float
+    warnings: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        return (f"backup written: {self.path} ({_size(self.archive_bytes)}; database {_size(self.database_bytes)}, "
+                f"{self.blobs} blobs {_size(self.blob_bytes)}, {self.audit_events} audit events) "
+                f"in {self.seconds:.2f} s")
+
+
+@dataclass(frozen=True)
+class ArchiveInfo:
+    """What an archive's manifest says, for the confirmation before a restore."""
+
+    path: Path
+    created_at: str
+    app_version: str
+    schema_revision: str | None
+    database_bytes: int
+    blobs: int
+    blob_bytes: int
+    audit_events: int
+    manifest: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    def summary(self) -> str:
+        return (f"backup of {self.created_at} made by {APP_NAME} {self.app_version} (schema {self.schema_revision}): "
+                f"database {_size(self.database_bytes)}, {self.blobs} blobs {_size(self.blob_bytes)}, "
+                f"{self.audit_events} audit events")
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    data_dir: Path
+    info: ArchiveInfo
+    kept_aside: Path | None
+    migrated_from: str | None
+    blobs_added: int
+    audit_events: int
+    seconds: float
+
+    def summary(self) -> str:
+        lines = [f"restored {self.info.path} ({self.info.created_at}, {APP_NAME} {self.info.app_version}) "
+                 f"into {self.data_dir}: {self.audit_events} audit events verified, {self.blobs_added} blobs added "
+                 f"in {self.seconds:.2f} s"]
+        if self.migrated_from:
+            lines.append(f"the backup's schema {self.migrated_from} was migrated to the current one")
+        if self.kept_aside is not None:
+            lines.append(f"the replaced database is kept as {self.kept_aside}")
+        return "\n".join(lines)
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} bytes"  # pragma: no cover
+
+
+def _utc_stamp(now: dt.datetime) -> str:
+    return now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _check(cancelled: CancelCheck | None, what: str) -> None:
+    if cancelled is not None and cancelled():
+        raise OperationCancelled(f"{what} cancelled by the user; nothing was changed")
+
+
+def _quiet(_message: str, _done: int, _total: int) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class _Source:
+    database: Path
+    blobs: Path
+    backups: Path
+    now: Callable[[], dt.datetime]
+
+
+def _source_of(source: ServiceContext | DataPaths | Path, db_url: str | None) -> _Source:
+    if isinstance(source, ServiceContext):
+        url = source.engine.url
+        if url.get_backend_name() != "sqlite":
+            raise PostgresNotBackedUp(url.render_as_string(hide_password=True))
+        database = Path(url.database or source.paths.database)
+        return _Source(database, source.blobs.root, source.paths.backups, source.now)
+    if db_url and not db_url.startswith("sqlite"):
+        raise PostgresNotBackedUp(_hide_password(db_url))
+    paths = source if isinstance(source, DataPaths) else DataPaths(Path(source))
+    database = Path(db_url.split("///", 1)[1]) if db_url and "///" in db_url else paths.database
+    return _Source(database, paths.blobs, paths.backups, lambda: dt.datetime.now(dt.UTC))
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only for a message
+        return url.split("@")[-1]
+
+
+def referenced_blobs(conn: sqlite3.Connection) -> set[str]:
+    """The blob digests a database refers to (tables and columns that exist in its schema)."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    found: set[str] = set()
+    for table, column in BLOB_COLUMNS:
+        if table not in tables:
+            continue
+        columns = {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
+        if column in columns:
+            found.update(row[0] for row in conn.execute(
+                f'SELECT DISTINCT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL'))
+    if "settings" in tables:
+        for _key, value in conn.execute("SELECT key, value FROM settings WHERE key LIKE '%\\_blob' ESCAPE '\\'"):
+            with contextlib.suppress(TypeError, ValueError):
+                found.add(json.loads(value))
+    return {digest for digest in found if isinstance(digest, str) and is_sha256_hex(digest)}
+
+
+def _schema_revision(conn: sqlite3.Connection) -> str | None:
+    try:
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    return row[0] if row else None
+
+
+@dataclass(frozen=True)
+class _EventRow:
+    seq: int
+    occurred_at: str
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    before: str | None
+    after: str | None
+    prev_hash: str
+    hash: str
+
+
+def _audit_report(conn: sqlite3.Connection) -> audit.ChainReport:
+    """Recompute the chain with plain SQL, independent of the schema revision's other tables."""
+    cursor = conn.execute("SELECT seq, occurred_at, actor, action, entity_type, entity_id, before, after, prev_hash, "
+                          "hash FROM audit_events ORDER BY seq")
+    return audit.verify_chain(cast(Any, (_EventRow(*row) for row in cursor)))
+
+
+def _snapshot(database: Path, target: Path) -> None:
+    """One-step online backup: a single read transaction, so one consistent snapshot."""
+    source = sqlite3.connect(database, timeout=30)
+    try:
+        dest = sqlite3.connect(target)
+        try:
+            source.backup(dest, pages=-1)
+            dest.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dest.close()
+    finally:
+        source.close()
+
+
+# -- backup ------------------------------------------------------------------------------
+
+
+def backup(source: ServiceContext | DataPaths | Path, file: Path, *, progress: Progress | None = None,
+           cancelled: CancelCheck | None = None, db_url: str | None = None) -> BackupResult:
+    """Write one archive of the data folder's database snapshot and the blobs it refers to.
+
+    Safe while the application is writing. Raises OperationCancelled (nothing written),
+    PostgresNotBackedUp, or InputRejected when there is no database to back up.
+    """
+    started = time.perf_counter()
+    report = progress or _quiet
+    src = _source_of(source, db_url)
+    file = Path(file)
+    if not src.database.is_file():
+        raise InputRejected(Problem("no database to back up", file=str(src.database)))
+    if file.is_dir():
+        raise InputRejected(Problem("is a folder; give the name of the backup file to write", file=str(file)))
+    file.parent.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex[:12]
+    partial = file.with_name(f".{file.name}.{token}.partial")
+    src.backups.mkdir(parents=True, exist_ok=True)
+    snapshot = src.backups / f".snapshot-{token}.sqlite3"
+    warnings: list[str] = []
+    try:
+        report("Taking a snapshot of the database…", 0, 0)
+        _snapshot(src.database, snapshot)
+        _check(cancelled, "backup")
+        conn = sqlite3.connect(snapshot)
+        try:
+            revision = _schema_revision(conn)
+            digests = sorted(referenced_blobs(conn))
+            chain = _audit_report(conn)
+        finally:
+            conn.close()
+        if not chain.ok:
+            warnings.append(f"the audit chain in this database is broken ({chain.problem}); "
+                            f"this backup will be refused by restore")
+        present: list[tuple[str, int]] = []
+        missing: list[str] = []
+        for digest in digests:
+            blob = src.blobs / digest[:2] / digest
+            if blob.is_file():
+                present.append((digest, blob.stat().st_size))
+            else:
+                missing.append(digest)
+        if missing:
+            warnings.append(f"{len(missing)} blob(s) the database refers to are missing from the blob store "
+                            f"(first: {missing[0]}); the backup records them as missing")
+        db_bytes = snapshot.stat().st_size
+        total = db_bytes + sum(size for _d, size in present)
+        done = 0
+        damaged: list[str] = []
+        created = src.now().astimezone(dt.UTC)
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+
+        with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
+            report("Writing the database…", done, total)
+            db_digest = _add_member(archive, DATABASE_MEMBER, snapshot, zipfile.ZIP_DEFLATED, created,
+                                    advance, cancelled, lambda: report("Writing the database…", done, total))
+            blob_entries = []
+            for index, (digest, size) in enumerate(present, 1):
+                label = f"Writing the blobs… ({index:,} of {len(present):,})"
+                method = zipfile.ZIP_STORED if size > STORE_ABOVE else zipfile.ZIP_DEFLATED
+                written = _add_member(archive, f"{BLOB_PREFIX}{digest[:2]}/{digest}",
+                                      src.blobs / digest[:2] / digest, method, created, advance, cancelled,
+                                      lambda label=label: report(label, done, total))
+                if written != digest:
+                    damaged.append(digest)
+                    continue
+                blob_entries.append({"sha256": digest, "bytes": size})
+            if damaged:
+                # A blob whose content no longer matches its name cannot be restored as itself.
+                raise InputRejected([Problem("its content no longer matches its digest (the blob store is damaged); "
+                                             "run a check of the data folder and restore the blob before backing up",
+                                             file=str(src.blobs / d[:2] / d)) for d in damaged])
+            manifest = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "app": APP_NAME,
+                "app_id": APP_ID,
+                "app_version": __version__,
+                "schema_revision": revision,
+                "created_at": created.isoformat(timespec="seconds"),
+                "database": {"member": DATABASE_MEMBER, "sha256": db_digest, "bytes": db_bytes},
+                "blobs": blob_entries,
+                "missing_blobs": missing,
+                "audit": {"events": chain.events, "head": chain.head, "intact": chain.ok},
+            }
+            info = zipfile.ZipInfo(MANIFEST_MEMBER, date_time=_zip_time(created))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, json.dumps(manifest, indent=1, sort_keys=True))
+        _check(cancelled, "backup")
+        with partial.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, file)
+        _fsync_dir(file.parent)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        snapshot.unlink(missing_ok=True)
+        for suffix in ("-journal", "-wal", "-shm"):
+            snapshot.with_name(snapshot.name + suffix).unlink(missing_ok=True)
+    result = BackupResult(path=file, created_at=manifest["created_at"], schema_revision=revision,
+                          database_bytes=db_bytes, blobs=len(blob_entries),
+                          blob_bytes=sum(e["bytes"] for e in blob_entries), archive_bytes=file.stat().st_size,
+                          audit_events=chain.events, seconds=time.perf_counter() - started,
+                          warnings=tuple(warnings))
+    report("Backup written.", total, total)
+    log.info("backup written to %s: %d blobs, %d audit events, %.1f s", file, result.blobs, result.audit_events,
+             result.seconds)
+    for warning in warnings:
+        log.warning("backup %s: %s", file, warning)
+    return result
+
+
+def _zip_time(moment: dt.datetime) -> tuple[int, int, int, int, int, int]:
+    t = moment.astimezone(dt.UTC)
+    return (max(t.year, 1980), t.month, t.day, t.hour, t.minute, t.second)
+
+
+def _add_member(archive: zipfile.ZipFile, name: str, path: Path, method: int, moment: dt.datetime,
+                advance: Callable[[int], None], cancelled: CancelCheck | None,
+                tick: Callable[[], None]) -> str:
+    """Copy one file into the archive, hashing what is actually written; returns its SHA-256."""
+    info = zipfile.ZipInfo(name, date_time=_zip_time(moment))
+    info.compress_type = method
+    if method == zipfile.ZIP_DEFLATED:
+        # `_compresslevel` is what ZipFile.open(..., "w") reads on 3.12 (3.13 aliases it as compress_level).
+        info._compresslevel = 1 if name.startswith(BLOB_PREFIX) else 6  # type: ignore[attr-defined]
+    info.file_size = path.stat().st_size
+    digest = hashlib.sha256()
+    last_tick = time.monotonic()
+    with path.open("rb") as source, archive.open(info, "w", force_zip64=info.file_size > 1 << 30) as out:
+        for chunk in iter(lambda: source.read(CHUNK), b""):
+            _check(cancelled, "backup")
+            digest.update(chunk)
+            out.write(chunk)
+            advance(len(chunk))
+            if time.monotonic() - last_tick > 0.1:
+                tick()
+                last_tick = time.monotonic()
+    tick()
+    return digest.hexdigest()
+
+
+# -- automatic backups -------------------------------------------------------------------
+
+
+def automatic_backups(backups: Path) -> list[Path]:
+    """The automatic backups in a folder, oldest first (their names sort by time)."""
+    if not backups.is_dir():
+        return []
+    return sorted(p for p in backups.iterdir()
+                  if p.is_file() and p.name.startswith(AUTO_PREFIX) and p.name.endswith(ARCHIVE_SUFFIX))
+
+
+def _auto_time(path: Path) -> dt.datetime | None:
+    stamp = path.name.removeprefix(AUTO_PREFIX).removesuffix(ARCHIVE_SUFFIX)
+    try:
+        return dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+
+
+def automatic_backup_due(backups: Path, now: dt.datetime) -> bool:
+    """True unless an automatic backup was already made on this local calendar day."""
+    today = now.astimezone().date()
+    for path in automatic_backups(backups):
+        made = _auto_time(path)
+        if made is not None and made.astimezone().date() == today:
+            return False
+    return True
+
+
+def prune_automatic_backups(backups: Path, keep: int) -> list[Path]:
+    """Remove all but the newest `keep` automatic backups; other files are never touched."""
+    autos = automatic_backups(backups)
+    doomed = autos[:-keep] if keep > 0 else autos
+    for path in doomed:
+        path.unlink(missing_ok=True)
+        log.info("removed old automatic backup %s", path)
+    return doomed
+
+
+def automatic_backup(ctx: ServiceContext, *, keep: int | None = None, progress: Progress | None = None,
+                     cancelled: CancelCheck | None = None, force: bool = False) -> BackupResult | None:
+    """The backup on exit: at most once a day into <data>/backups, keeping the newest `keep`.
+
+    Returns None when one was already made today or the database is PostgreSQL.
+    """
+    if ctx.engine.url.get_backend_name() != "sqlite":
+        return None
+    now = ctx.now()
+    if not force and not automatic_backup_due(ctx.paths.backups, now):
+        return None
+    if keep is None:
+        from desktop_app.services.settings import SettingsService
+
+        keep = int(SettingsService(ctx).get("backup_keep"))
+    target = ctx.paths.backups / f"{AUTO_PREFIX}{_utc_stamp(now)}{ARCHIVE_SUFFIX}"
+    result = backup(ctx, target, progress=progress, cancelled=cancelled)
+    prune_automatic_backups(ctx.paths.backups, keep)
+    return result
+
+
+def suggested_name(now: dt.datetime | None = None) -> str:
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone()
+    return f"clearance-desk-backup-{moment:%Y-%m-%d-%H%M}{ARCHIVE_SUFFIX}"
+
+
+# -- reading an archive ------------------------------------------------------------------
+
+
+def _refuse(file: Path, message: str, member: str | None = None) -> InputRejected:
+    return InputRejected(Problem(message, file=str(file), field=member))
+
+
+@contextlib.contextmanager
+def _open_archive(file: Path) -> Iterator[zipfile.ZipFile]:
+    if not file.is_file():
+        raise _refuse(file, "no such backup file")
+    try:
+        archive = zipfile.ZipFile(file)
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as error:
+        raise _refuse(file, f"not a {APP_NAME} backup, or a damaged one: it is not a complete zip archive "
+                            f"(it may be truncated): {error}") from None
+    with archive:
+        yield archive
+
+
+def _read_manifest(file: Path, archive: zipfile.ZipFile) -> ArchiveInfo:
+    names = archive.namelist()
+    if len(names) != len(set(names)):
+        raise _refuse(file, "the archive lists a member twice; it was not written by Clearance Desk")
+    if MANIFEST_MEMBER not in names:
+        raise _refuse(file, f"not a {APP_NAME} backup: it has no {MANIFEST_MEMBER}")
+    info = archive.getinfo(MANIFEST_MEMBER)
+    if info.file_size > MANIFEST_LIMIT:
+        raise _refuse(file, "the manifest is implausibly large", MANIFEST_MEMBER)
+    try:
+        manifest = json.loads(archive.read(MANIFEST_MEMBER))
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise _refuse(file, f"the manifest is damaged: {error}", MANIFEST_MEMBER) from None
+    except ValueError:
+        raise _refuse(file, "the manifest is not valid JSON", MANIFEST_MEMBER) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise _refuse(file, f"not a {APP_NAME} backup: the manifest does not say format {FORMAT!r}", MANIFEST_MEMBER)
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise _refuse(file, "the manifest has no valid format_version", MANIFEST_MEMBER)
+    if version > FORMAT_VERSION:
+        raise _refuse(file, f"made by a newer {APP_NAME} ({manifest.get('app_version', '?')}, backup format "
+                            f"{version}); install that version to restore it", MANIFEST_MEMBER)
+    database = manifest.get("database")
+    blobs = manifest.get("blobs")
+    missing = manifest.get("missing_blobs", [])
+    if (not isinstance(database, dict) or database.get("member") != DATABASE_MEMBER
+            or not is_sha256_hex(str(database.get("sha256"))) or not isinstance(database.get("bytes"), int)):
+        raise _refuse(file, "the manifest's database entry is missing or malformed", MANIFEST_MEMBER)
+    if not isinstance(blobs, list) or not isinstance(missing, list):
+        raise _refuse(file, "the manifest's blob list is missing or malformed", MANIFEST_MEMBER)
+    expected = {MANIFEST_MEMBER, DATABASE_MEMBER}
+    for entry in blobs:
+        if (not isinstance(entry, dict) or not is_sha256_hex(str(entry.get("sha256")))
+                or not isinstance(entry.get("bytes"), int)):
+            raise _refuse(file, f"malformed blob entry {entry!r}", MANIFEST_MEMBER)
+        expected.add(_blob_member(entry["sha256"]))
+    absent = sorted(expected - set(names))
+    if absent:
+        raise _refuse(file, "listed in the manifest but missing from the archive", absent[0])
+    unexpected = sorted(set(names) - expected)
+    if unexpected:
+        raise _refuse(file, "not listed in the manifest (the archive was altered)", unexpected[0])
+    for entry in [database, *blobs]:
+        name = DATABASE_MEMBER if entry is database else _blob_member(entry["sha256"])
+        if archive.getinfo(name).file_size != entry["bytes"]:
+            raise _refuse(file, f"its size ({archive.getinfo(name).file_size} bytes) differs from the "
+                                f"manifest's ({entry['bytes']} bytes)", name)
+    audit_info = manifest.get("audit") if isinstance(manifest.get("audit"), dict) else {}
+    return ArchiveInfo(path=file, created_at=str(manifest.get("created_at", "?")),
+                       app_version=str(manifest.get("app_version", "?")),
+                       schema_revision=manifest.get("schema_revision"), database_bytes=database["bytes"],
+                       blobs=len(blobs), blob_bytes=sum(e["bytes"] for e in blobs),
+                       audit_events=int(audit_info.get("events", 0) or 0), manifest=manifest)
+
+
+def _blob_member(digest: str) -> str:
+    return f"{BLOB_PREFIX}{digest[:2]}/{digest}"
+
+
+def inspect_archive(file: Path) -> ArchiveInfo:
+    """Read and check an archive's manifest and structure (quick: no member is hashed)."""
+    file = Path(file)
+    with _open_archive(file) as archive:
+        return _read_manifest(file, archive)
+
+
+def _extract_member(file: Path, archive: zipfile.ZipFile, name: str, expected: str, target: IO[bytes] | None,
+                    advance: Callable[[int], None], cancelled: CancelCheck | None) -> None:
+    """Stream one member, hashing it (and writing it when `target` is given); refuse on any mismatch."""
+    digest = hashlib.sha256()
+    try:
+        with archive.open(name) as member:
+            for chunk in iter(lambda: member.read(CHUNK), b""):
+                _check(cancelled, "restore")
+                digest.update(chunk)
+                if target is not None:
+                    target.write(chunk)
+                advance(len(chunk))
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as error:
+        raise _refuse(file, f"the member is damaged ({error})", name) from None
+    if digest.hexdigest() != expected:
+        raise _refuse(file, "its content does not match the manifest's SHA-256 (the archive is damaged)", name)
+
+
+# -- restore -----------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedRestore:
+    """A verified, migrated copy of an archive staged inside the data folder, not yet in place.
+
+    `commit()` puts it in place; `discard()` (or leaving the `with` block) removes it.
+    """
+
+    data_dir: Path
+    staging: Path
+    info: ArchiveInfo
+    migrated_from: str | None
+    audit_events: int
+    started: float
+    blobs: list[str] = field(default_factory=list)
+    _made_dir: bool = False
+
+    @property
+    def database(self) -> Path:
+        return self.staging / DATABASE_MEMBER
+
+    def __enter__(self) -> PreparedRestore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+        if self._made_dir:
+            with contextlib.suppress(OSError):
+                self.data_dir.rmdir()
+            self._made_dir = False
+
+    def commit(self) -> RestoreResult:
+        """Keep the current database aside, move the blobs in, rename the restored database into place."""
+        if not self.database.is_file():
+            raise ClearanceDeskError("this restore was already committed or discarded")
+        paths = DataPaths(self.data_dir)
+        current = paths.database
+        kept: Path | None = None
+        if current.is_file():
+            kept = _set_aside(current, paths.backups)
+        paths.ensure()
+        added = 0
+        touched: set[Path] = set()
+        for digest in self.blobs:
+            staged = self.staging / "blobs" / digest
+            final = paths.blobs / digest[:2] / digest
+            if final.exists():
+                continue
+            final.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(staged, final)
+            touched.add(final.parent)
+            added += 1
+        for folder in touched:
+            _fsync_dir(folder)
+        for suffix in ("-wal", "-shm", "-journal"):
+            current.with_name(current.name + suffix).unlink(missing_ok=True)
+        os.replace(self.database, current)
+        _fsync_dir(current.parent)
+        self._made_dir = False
+        self.discard()
+        for stale in self.data_dir.glob(".restore-*"):  # left by a restore that was interrupted
+            shutil.rmtree(stale, ignore_errors=True)
+        result = RestoreResult(data_dir=self.data_dir, info=self.info, kept_aside=kept,
+                               migrated_from=self.migrated_from, blobs_added=added, audit_events=self.audit_events,
+                               seconds=time.perf_counter() - self.started)
+        log.info("restored %s into %s (%d blobs added, kept the replaced database as %s)", self.info.path,
+                 self.data_dir, added, kept)
+        return result
+
+
+def _set_aside(current: Path, backups: Path) -> Path:
+    """Copy the database about to be replaced into backups/, refusing if anything still has it open.
+
+    Leaving WAL mode needs the only connection, so it doubles as the in-use check, and it
+    folds the WAL into the main file so nothing committed is lost with it.
+    """
+    try:
+        conn = sqlite3.connect(current, timeout=2, isolation_level=None)
+    except sqlite3.Error as error:
+        raise DatabaseInUse(f"{current}: cannot open the current database ({error})") from None
+    try:
+        try:
+            mode = conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise DatabaseInUse(f"{current} is in use: close {APP_NAME} (every window and command using this "
+                                    f"data folder) and try again") from None
+            mode = None  # a damaged database: keep its files aside as they are
+        except sqlite3.DatabaseError:
+            mode = None
+        if mode is not None and str(mode).lower() != "delete":
+            raise DatabaseInUse(f"{current} is in use: close {APP_NAME} (every window and command using this "
+                                f"data folder) and try again")
+        backups.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        target = backups / f"{current.stem}-pre-restore-{stamp}.sqlite3"
+        if mode is not None:
+            dest = sqlite3.connect(target)
+            try:
+                conn.backup(dest)
+            finally:
+                dest.close()
+            return target
+    finally:
+        conn.close()
+    # Not a readable database: keep the files exactly as they were, for whoever investigates.
+    for suffix in ("", "-wal"):
+        path = current.with_name(current.name + suffix)
+        if path.is_file():
+            shutil.copy2(path, target.with_name(target.name + suffix))
+    return target
+
+
+def prepare_restore(file: Path, data_dir: Path, *, db_url: str | None = None, actor: str = SYSTEM_ACTOR,
+                    progress: Progress | None = None, cancelled: CancelCheck | None = None) -> PreparedRestore:
+    """Verify an archive completely and stage a migrated copy; nothing in place is changed.
+
+    Raises InputRejected naming the archive and the member for any damage.
+    """
+    started = time.perf_counter()
+    report = progress or _quiet
+    file, data_dir = Path(file), Path(data_dir)
+    if db_url and not db_url.startswith("sqlite"):
+        raise PostgresNotBackedUp(_hide_password(db_url))
+    with _open_archive(file) as archive:
+        info = _read_manifest(file, archive)
+        _check_disk_space(file, data_dir, info)
+        made_dir = not data_dir.exists()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        staging = data_dir / f".restore-{uuid.uuid4().hex[:12]}"
+        prepared = PreparedRestore(data_dir=data_dir, staging=staging, info=info, migrated_from=None,
+                                   audit_events=0, started=started, _made_dir=made_dir)
+        try:
+            staging.mkdir()
+            (staging / "blobs").mkdir()
+            _stage_members(file, archive, info, prepared, DataPaths(data_dir).blobs, report, cancelled)
+            _verify_and_migrate(file, info, prepared, DataPaths(data_dir).blobs, actor, report)
+        except BaseException:
+            prepared.discard()
+            raise
+    return prepared
+
+
+def _check_disk_space(file: Path, data_dir: Path, info: ArchiveInfo) -> None:
+    probe = data_dir if data_dir.exists() else data_dir.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    needed = 2 * info.database_bytes + info.blob_bytes + 16 * 1024 * 1024
+    free = shutil.disk_usage(probe).free
+    if free < needed:
+        raise _refuse(file, f"not enough free space in {probe}: the restore needs about {_size(needed)}, "
+                            f"{_size(free)} is free")
+
+
+def _stage_members(file: Path, archive: zipfile.ZipFile, info: ArchiveInfo, prepared: PreparedRestore,
+                   store: Path, report: Progress, cancelled: CancelCheck | None) -> None:
+    total = info.database_bytes + info.blob_bytes
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+
+    report("Checking the database in the backup…", done, total)
+    with prepared.database.open("wb") as out:
+        _extract_member(file, archive, DATABASE_MEMBER, info.manifest["database"]["sha256"], out, advance, cancelled)
+        out.flush()
+        os.fsync(out.fileno())
+    entries = info.manifest["blobs"]
+    last = time.monotonic()
+    for index, entry in enumerate(entries, 1):
+        digest = entry["sha256"]
+        name = _blob_member(digest)
+        if (store / digest[:2] / digest).is_file():
+            _extract_member(file, archive, name, digest, None, advance, cancelled)
+        else:
+            with (prepared.staging / "blobs" / digest).open("wb") as out:
+                _extract_member(file, archive, name, digest, out, advance, cancelled)
+                out.flush()
+                os.fsync(out.fileno())
+            prepared.blobs.append(digest)
+        if time.monotonic() - last > 0.1 or index == len(entries):
+            report(f"Checking the blobs… ({index:,} of {len(entries):,})", done, total)
+            last = time.monotonic()
+
+
+def _verify_and_migrate(file: Path, info: ArchiveInfo, prepared: PreparedRestore, store: Path, actor: str,
+                        report: Progress) -> None:
+    from desktop_app.storage.migrate import head_revision
+
+    report("Checking the database's integrity and audit chain…", 0, 0)
+    database = prepared.database
+    revision = _check_database(file, database)
+    if revision != info.schema_revision:
+        raise _refuse(file, f"the database's schema revision {revision} differs from the manifest's "
+                            f"{info.schema_revision}", DATABASE_MEMBER)
+    if revision is None:
+        raise _refuse(file, "the database has no schema revision; it was not made by Clearance Desk", DATABASE_MEMBER)
+    if not _known_revision(revision):
+        raise _refuse(file, f"made by a newer {APP_NAME} ({info.app_version}, schema {revision}); "
+                            f"install that version to restore it", DATABASE_MEMBER)
+    conn = sqlite3.connect(database)
+    try:
+        chain = _audit_report(conn)
+        referenced = referenced_blobs(conn)
+    finally:
+        conn.close()
+    if not chain.ok:
+        raise _refuse(file, f"the audit chain is broken at {chain.problem}", DATABASE_MEMBER)
+    archived = {entry["sha256"] for entry in info.manifest["blobs"]}
+    acknowledged = {d for d in info.manifest.get("missing_blobs", []) if isinstance(d, str)}
+    lacking = sorted(d for d in referenced - archived - acknowledged if not (store / d[:2] / d).is_file())
+    if lacking:
+        raise _refuse(file, f"the database refers to {len(lacking)} blob(s) the archive does not contain "
+                            f"(first: {lacking[0]})", DATABASE_MEMBER)
+    if revision != head_revision():
+        report(f"Migrating the restored database from schema {revision}…", 0, 0)
+        _migrate_copy(file, database)
+        prepared.migrated_from = revision
+        _check_database(file, database)
+    _record_restore(database, info, actor, migrated_from=prepared.migrated_from)
+    conn = sqlite3.connect(database)
+    try:
+        chain = _audit_report(conn)
+        if not chain.ok:  # pragma: no cover - our own append broke it
+            raise _refuse(file, f"the audit chain broke during the restore at {chain.problem}", DATABASE_MEMBER)
+        prepared.audit_events = chain.events
+        conn.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        conn.close()
+
+
+def _known_revision(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+
+    from desktop_app.storage.migrate import alembic_config
+
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except Exception:  # noqa: BLE001 - alembic raises several kinds for an unknown revision
+        return False
+
+
+def _check_database(file: Path, database: Path) -> str | None:
+    try:
+        conn = sqlite3.connect(database)
+        try:
+            rows = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+            if rows != ["ok"]:
+                raise _refuse(file, f"PRAGMA integrity_check failed: {rows[0]}", DATABASE_MEMBER)
+            bad_keys = conn.execute("PRAGMA foreign_key_check").fetchone()
+            if bad_keys is not None:
+                raise _refuse(file, f"foreign key check failed in table {bad_keys[0]}", DATABASE_MEMBER)
+            return _schema_revision(conn)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as error:
+        raise _refuse(file, f"not a readable SQLite database ({error})", DATABASE_MEMBER) from None
+
+
+def _migrate_copy(file: Path, database: Path) -> None:
+    from desktop_app.storage.database import make_engine
+    from desktop_app.storage.migrate import upgrade_to_head
+
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        upgrade_to_head(engine, backup_dir=None)
+    except Exception as error:  # noqa: BLE001 - any migration failure refuses the archive, untouched data
+        raise _refuse(file, f"migrating the backup to the current schema failed: {error}", DATABASE_MEMBER) from None
+    finally:
+        engine.dispose()
+
+
+def _record_restore(database: Path, info: ArchiveInfo, actor: str, *, migrated_from: str | None) -> None:
+    """Append the restore itself to the restored chain, so the history says where it came from."""
+    from sqlalchemy.orm import Session
+
+    from desktop_app.storage.database import make_engine
+
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        with Session(engine) as session, session.begin():
+            audit.record(session, actor=actor[:64] or SYSTEM_ACTOR, action="data.restore", entity_type="backup",
+                         entity_id=info.created_at[:64], after={
+                             "archive": info.path.name, "created_at": info.created_at,
+                             "app_version": info.app_version, "schema_revision": info.schema_revision,
+                             "migrated_from": migrated_from, "restored_by_version": __version__})
+    finally:
+        engine.dispose()
+
+
+def restore(file: Path, data_dir: Path, *, db_url: str | None = None, actor: str = SYSTEM_ACTOR,
+            progress: Progress | None = None, cancelled: CancelCheck | None = None) -> RestoreResult:
+    """Verify `file` completely, then replace the data folder's database and add its blobs.
+
+    Close every connection to the data folder first (the window does this itself).
+    """
+    with prepare_restore(file, data_dir, db_url=db_url, actor=actor, progress=progress,
+                         cancelled=cancelled) as prepared:
+        return prepared.commit()

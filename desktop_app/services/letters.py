@@ -1,0 +1,758 @@
+"""Clearance letters as a use case: issue (approve and sign), notices, revoke, register, verify.
+
+Issuing is one transaction: the supervisor's approval (through the workflow service),
+the next gapless CL-YYYY-NNNN, the rendered and signed PDF, the register row and the
+audit events commit together or not at all. A failed signature gives its number back,
+and the PDF's blob, promoted just before the commit, is taken back if the commit fails.
+
+Before anything is written the key is opened, its certificate must be the one enrolled
+for the supervisor, and it must chain to the configured trust anchors and not be
+revoked, expired or of the wrong usage; the passphrase or PIN is used for that one call
+and never kept.
+
+Verification adds the register's word to the six cryptographic checks of
+`letters.verify`: the number is in the register, the file has the registered SHA-256
+(so any appended or changed byte fails, whatever pyHanko thinks of the revision), and
+the letter is neither revoked nor superseded.
+
+reportlab and pyHanko are imported inside the methods that need them.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desktop_app.domain import clock as review_clock
+from desktop_app.domain.errors import (
+    CheckResult,
+    ClearanceDeskError,
+    InputRejected,
+    IntegrityFailure,
+    NotFound,
+    PermissionDenied,
+    Problem,
+    TransitionNotAllowed,
+)
+from desktop_app.domain.findings import label as finding_label
+from desktop_app.domain.permissions import may_sign
+from desktop_app.domain.types import Decision, FindingStatus, LetterKind, Severity, SubmissionState
+from desktop_app.infra.resources import read_json
+from desktop_app.services import audit
+from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.references import next_number, peek
+from desktop_app.services.settings import SettingsService
+from desktop_app.services.trust_store import KeyFile, KeyToken, TrustStoreService, key_source
+from desktop_app.services.users import UserService
+from desktop_app.storage.blobstore import StagingArea
+from desktop_app.storage.models import (
+    AuditEvent,
+    InformationRequest,
+    Letter,
+    LetterRevocation,
+    Recommendation,
+    Submission,
+    User,
+)
+
+if TYPE_CHECKING:
+    from desktop_app.letters.content import LetterContent
+    from desktop_app.letters.render import RenderedLetter
+    from desktop_app.letters.signing import KeySource, SessionSigner
+    from desktop_app.letters.trust import TrustConfig
+
+    AnyKey = KeyFile | KeyToken | KeySource
+
+log = logging.getLogger("clearance_desk.letters")
+
+#: the register's checks, after the six cryptographic ones of `letters.verify.CHECKS`
+IN_REGISTER = "letter number in the register"
+SAME_DIGEST = "same SHA-256 as registered"
+NOT_WITHDRAWN = "not revoked"
+NOT_SUPERSEDED = "not superseded"
+REGISTER_CHECKS = (IN_REGISTER, SAME_DIGEST, NOT_WITHDRAWN, NOT_SUPERSEDED)
+
+#: the state a notice letter belongs to
+_NOTICE_STATES = {
+    LetterKind.REFUSAL: SubmissionState.REFUSED,
+    LetterKind.INFORMATION_REQUEST: SubmissionState.AWAITING_INFO,
+}
+
+Approver = Callable[..., Any]
+__all__ = ["IssuedLetter", "KeyFile", "KeyToken", "LetterService", "RegisterEntry", "issue_demo_letters"]
+
+
+@dataclass(frozen=True)
+class IssuedLetter:
+    id: int
+    number: str
+    kind: LetterKind
+    submission_id: int
+    reference: str
+    decision: Decision | None
+    pdf_sha256: str
+    data_digest: str
+    signer_fingerprint: str
+    audit_head: str
+    supersedes: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    id: int
+    number: str
+    kind: LetterKind
+    submission_id: int
+    reference: str
+    decision: Decision | None
+    issued_at: dt.datetime
+    signer: str
+    pdf_sha256: str
+    revoked: bool
+    revocation_reason: str
+    superseded_by: str | None
+    supersedes: str | None
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.number}.pdf"
+
+    @property
+    def status(self) -> str:
+        if self.revoked:
+            return "revoked"
+        if self.superseded_by:
+            return f"superseded by {self.superseded_by}"
+        return "valid"
+
+
+@dataclass(frozen=True)
+class _Issue:
+    """What one letter says beyond what the submission itself holds."""
+
+    kind: LetterKind
+    signer_name: str
+    signer_title: str
+    meaning: str
+    appendix: bool = True
+    items: tuple[str, ...] = ()
+    demo: bool = False
+
+
+class LetterService:
+    def __init__(self, ctx: ServiceContext, *, approver: Approver | None = None) -> None:
+        self.ctx = ctx
+        self.trust = TrustStoreService(ctx)
+        self.settings = SettingsService(ctx)
+        self.users = UserService(ctx)
+        self._approver = approver
+
+    # -- issuing -------------------------------------------------------------------------
+    def approve_and_issue(self, actor: Actor, submission_id: int, *, password: str, source: AnyKey,
+                          secret: str, comment: str = "", appendix: bool = True) -> IssuedLetter:
+        """Approve the pending recommendation and issue its signed clearance letter, all or nothing."""
+        self._require_signer(actor, "approve and sign a clearance letter", submission_id)
+        trust = self.trust.trust_config()
+        settings = self.settings.all()
+        with self._open_checked_signer(actor, source, secret, trust) as signer:
+            issue = self._issue_details(actor, LetterKind.CLEARANCE, signer, appendix=appendix,
+                                        meaning=str(settings["signature_meaning"]))
+            made: list[IssuedLetter] = []
+            with self.ctx.blobs.staging() as area:
+
+                def issue_letter(session: Session, submission: Submission) -> IssuedLetter:
+                    letter = self._issue_in(session, submission, actor, issue, signer, trust, settings, area)
+                    made.append(letter)
+                    return letter
+
+                try:
+                    self._approve(actor, submission_id, password=password, comment=comment, issue=issue_letter)
+                except BaseException:
+                    area.rollback_promotion()
+                    raise
+        if not made:  # the workflow committed without calling back: nothing may be approved unsigned
+            raise IntegrityFailure(f"submission {submission_id} was approved but no letter was issued")
+        log.info("issued %s for %s", made[0].number, made[0].reference)
+        return made[0]
+
+    def _approve(self, actor: Actor, submission_id: int, **kwargs: Any) -> Any:
+        if self._approver is not None:
+            return self._approver(actor, submission_id, **kwargs)
+        from desktop_app.services.workflow import WorkflowService  # type: ignore[import-not-found,unused-ignore]
+
+        return WorkflowService(self.ctx).approve(actor, submission_id, **kwargs)
+
+    def issue_notice(self, actor: Actor, submission_id: int, kind: LetterKind, *, password: str,
+                     source: AnyKey, secret: str, items: Sequence[str] | None = None) -> IssuedLetter:
+        """A signed notice: refusal to accept (REFUSED) or request for information (AWAITING_INFO)."""
+        kind = LetterKind(kind)
+        if kind not in _NOTICE_STATES:
+            raise InputRejected(Problem(f"{kind.value} letters are issued by approving", field="kind"))
+        self._require_signer(actor, f"sign a {kind.value} letter", submission_id)
+        self.users.reauthenticate(actor, password)
+        trust = self.trust.trust_config()
+        settings = self.settings.all()
+        with self._open_checked_signer(actor, source, secret, trust) as signer:
+            issue = self._issue_details(actor, kind, signer, items=tuple(items or ()), meaning="")
+            with self.ctx.blobs.staging() as area:
+                try:
+                    with self.ctx.transaction() as session:
+                        submission = session.get(Submission, submission_id)
+                        if submission is None:
+                            raise NotFound(f"no submission with id {submission_id}")
+                        letter = self._issue_in(session, submission, actor, issue, signer, trust, settings, area)
+                except BaseException:
+                    area.rollback_promotion()
+                    raise
+        log.info("issued %s (%s) for %s", letter.number, kind.value, letter.reference)
+        return letter
+
+    def _require_signer(self, actor: Actor, what: str, submission_id: object) -> None:
+        if not may_sign(actor.role):
+            reason = ("administrators manage accounts and settings; they sign nothing" if actor.role.value == "admin"
+                      else "only a supervisor signs letters")
+            audit.record_refusal(self.ctx, actor=actor.username, attempted=what, entity_type="submission",
+                                 entity_id=submission_id, reason=reason)
+            raise PermissionDenied(reason[0].upper() + reason[1:] + ".")
+
+    def _issue_details(self, actor: Actor, kind: LetterKind, signer: SessionSigner | None, *, meaning: str,
+                       appendix: bool = True, items: tuple[str, ...] = ()) -> _Issue:
+        with self.ctx.reading() as session:
+            user = session.get(User, actor.user_id)
+            if user is None:
+                raise NotFound(f"no user with id {actor.user_id}")
+            name, title = user.display_name, user.title
+        demo = self.ctx.paths.demo_pki.is_dir()
+        if signer is not None:
+            from desktop_app.letters.trust import common_name
+
+            demo = demo or "DEMO" in common_name(signer.certificate).upper()
+        else:  # a preview: the certificate that will sign is the enrolled one
+            demo = demo or "DEMO" in (self.trust.enrolled(actor.username).name or "").upper()
+        return _Issue(kind, name, title, meaning if kind is LetterKind.CLEARANCE else "", appendix, items, demo)
+
+    @staticmethod
+    def _complete_source(source: KeySource, bundle: bytes | None) -> KeySource:
+        """A token key without its certificate or chain signs with the enrolled bundle's."""
+        from desktop_app.letters.signing import Pkcs11Source
+        from desktop_app.letters.trust import load_certificates
+
+        if not isinstance(source, Pkcs11Source) or bundle is None:
+            return source
+        enrolled, *chain = load_certificates(bundle)
+        return dataclasses.replace(
+            source,
+            certificate=source.certificate if source.certificate is not None else enrolled.dump(),
+            chain=source.chain or tuple(cert.dump() for cert in chain),
+        )
+
+    def _open_checked_signer(self, actor: Actor, source: AnyKey, secret: str, trust: TrustConfig) -> SessionSigner:
+        """Open the key; it must be the enrolled certificate's and allowed to sign now."""
+        from desktop_app.letters.signing import check_signer, open_signer
+
+        fingerprint, bundle = self.trust.enrolled_bundle(actor.user_id)
+        if not fingerprint:
+            raise InputRejected(f"no signing certificate is enrolled for {actor.label}; an administrator enrols it "
+                                f"under Admin → Trust anchors and certificates")
+        signer = open_signer(self._complete_source(key_source(source), bundle), secret)
+        try:
+            if signer.fingerprint != fingerprint:
+                from desktop_app.letters.trust import common_name
+
+                raise InputRejected(
+                    f"this key's certificate ({common_name(signer.certificate)}, SHA-256 {signer.fingerprint[:16]}…) "
+                    f"is not the one enrolled for {actor.label} (SHA-256 {fingerprint[:16]}…)")
+            check_signer(signer, trust)
+        except BaseException:
+            signer.close()
+            raise
+        return signer
+
+    def _issue_in(self, session: Session, submission: Submission, actor: Actor, issue: _Issue,
+                  signer: SessionSigner, trust: TrustConfig, settings: dict[str, Any],
+                  area: StagingArea) -> IssuedLetter:
+        """Inside the issuing transaction: number, content, render, sign, store, register, audit."""
+        from desktop_app.letters.render import render_letter
+        from desktop_app.letters.signing import sign_letter
+
+        if issue.kind in _NOTICE_STATES and SubmissionState(submission.state) is not _NOTICE_STATES[issue.kind]:
+            raise TransitionNotAllowed(
+                f"a {issue.kind.value} letter goes with a submission that is "
+                f"{_NOTICE_STATES[issue.kind].label.lower()}; {submission.reference} is "
+                f"{SubmissionState(submission.state).label.lower()}")
+        now = self.ctx.now()
+        year = review_clock.agency_date(now, str(settings["agency_time_zone"])).year
+        number, sequence = next_number(session, "CL", year)
+        supersedes = self._superseded_letter(session, submission, issue.kind)
+        content = self._content(session, submission, issue, settings, number=number, now=now)
+        rendered = render_letter(content)
+        signed = sign_letter(rendered, signer, trust)
+        staged = area.write_bytes(signed)
+        decision = content.decision
+        row = Letter(number=number, year=year, sequence=sequence, kind=issue.kind.value, submission_id=submission.id,
+                     decision=decision.value if decision else None, pdf_sha256=staged.sha256,
+                     data_digest=content.data_digest(), signer_id=actor.user_id,
+                     signer_fingerprint=signer.fingerprint, audit_head=content.audit_head, issued_at=now,
+                     supersedes_id=supersedes.id if supersedes else None)
+        session.add(row)
+        session.flush()
+        audit.record(session, actor=actor.username, action="letter.issue", entity_type="letter", entity_id=number,
+                     now=now, after={"submission": submission.reference, "kind": issue.kind.value,
+                                     "decision": row.decision, "pdf_sha256": row.pdf_sha256,
+                                     "data_digest": row.data_digest, "signer_fingerprint": row.signer_fingerprint,
+                                     "audit_head": row.audit_head, "pages": rendered.page_count,
+                                     "supersedes": supersedes.number if supersedes else None})
+        area.promote()
+        return IssuedLetter(row.id, number, issue.kind, submission.id, submission.reference, decision, row.pdf_sha256,
+                            row.data_digest, row.signer_fingerprint, row.audit_head,
+                            supersedes.number if supersedes else None)
+
+    @staticmethod
+    def _superseded_letter(session: Session, submission: Submission, kind: LetterKind) -> Letter | None:
+        """The letter a new one replaces: a resubmission's clearance, or a corrected refusal notice."""
+        if kind is LetterKind.INFORMATION_REQUEST:
+            return None
+        submissions = [submission.id]
+        if kind is LetterKind.CLEARANCE:
+            previous = submission.previous_submission_id
+            while previous is not None and previous not in submissions:
+                submissions.append(previous)
+                previous = session.scalar(select(Submission.previous_submission_id)
+                                          .where(Submission.id == previous))
+        revoked = select(LetterRevocation.letter_id)
+        replaced = select(Letter.supersedes_id).where(Letter.supersedes_id.is_not(None))
+        return session.scalar(
+            select(Letter).where(Letter.submission_id.in_(submissions), Letter.kind == kind.value,
+                                 Letter.id.not_in(revoked), Letter.id.not_in(replaced))
+            .order_by(Letter.id.desc()).limit(1))
+
+    # -- content -------------------------------------------------------------------------
+    def _content(self, session: Session, submission: Submission, issue: _Issue, settings: dict[str, Any], *,
+                 number: str, now: dt.datetime) -> LetterContent:
+        from desktop_app.letters.content import (
+            Addressee,
+            Artifact,
+            FindingEntry,
+            LetterContent,
+            ModelIdentity,
+            ReviewPeriod,
+            Signatory,
+        )
+
+        zone = str(settings["agency_time_zone"])
+        today = review_clock.agency_date(now, zone)
+        received = review_clock.agency_date(submission.received_at, zone)
+        developer = submission.developer
+        package = submission.packages[0] if submission.packages else None
+        manifest = package.manifest_sha256 if package is not None and package.manifest_sha256 else None
+        if manifest is None:
+            raise InputRejected(Problem(
+                f"{submission.reference} has no imported package manifest; a letter identifies the model by the "
+                f"manifest's SHA-256", field="manifest_sha256"))
+        findings = [f for f in submission.findings if f.status != FindingStatus.WITHDRAWN.value]
+        summary = {severity: sum(1 for f in findings if f.severity == severity.value) for severity in Severity}
+        categories = _category_titles()
+        entries = tuple(FindingEntry(finding_label(f.number), f.title, categories.get(f.category, f.category),
+                                     Severity(f.severity), FindingStatus(f.status)) for f in findings)
+        decision: Decision | None = None
+        conditions: tuple[str, ...] = ()
+        body: tuple[str, ...] = ()
+        if issue.kind is LetterKind.CLEARANCE:
+            recommendation = session.scalar(select(Recommendation).where(Recommendation.submission_id == submission.id)
+                                            .order_by(Recommendation.id.desc()).limit(1))
+            if recommendation is None:
+                raise TransitionNotAllowed(f"{submission.reference} has no recommendation to issue a letter for")
+            decision = Decision(recommendation.decision)
+            if decision is Decision.CLEARED_WITH_CONDITIONS:
+                conditions = tuple(str(c).strip() for c in recommendation.conditions or () if str(c).strip())
+        else:
+            body = tuple(item.strip() for item in issue.items if item.strip()) or self._notice_items(
+                session, submission, issue.kind)
+        logo = None
+        if settings.get("agency_logo_blob"):
+            logo = self.ctx.blobs.read_bytes(str(settings["agency_logo_blob"]))
+        model = f"{submission.model_name} {submission.model_version}"
+        subjects = {
+            LetterKind.CLEARANCE: f"Pre-release security evaluation of {model} (submission {submission.reference})",
+            LetterKind.REFUSAL: f"Submission {submission.reference}, {model}: not accepted for review",
+            LetterKind.INFORMATION_REQUEST: f"Submission {submission.reference}, {model}: information requested",
+        }
+        address_lines = tuple(line.strip() for line in developer.address.replace(";", "\n").splitlines()
+                              if line.strip())
+        return LetterContent(
+            kind=issue.kind,
+            number=number,
+            issued_on=today,
+            agency_name=str(settings["agency_name"]),
+            handling_marking=str(settings["handling_marking"]),
+            addressee=Addressee(developer.name, developer.contact_name or "Sir or Madam", address_lines),
+            subject=subjects[issue.kind],
+            model=ModelIdentity(
+                submission.model_name, submission.model_version, manifest,
+                tuple(Artifact(a.path, a.kind, a.sha256, a.bytes) for a in submission.artifacts)),
+            review_period=ReviewPeriod(received, max(today, received)),
+            signatory=Signatory(issue.signer_name, issue.signer_title, now, issue.meaning),
+            audit_head=audit.head(session)[1],
+            disclaimer=str(settings["disclaimer"]),
+            decision=decision,
+            conditions=conditions,
+            findings_summary=summary,
+            # the appendix goes with a clearance decision; a notice carries at most the summary
+            findings=entries if issue.appendix and issue.kind is LetterKind.CLEARANCE else (),
+            body=body,
+            agency_logo=logo,
+            demo=issue.demo,
+        )
+
+    @staticmethod
+    def _notice_items(session: Session, submission: Submission, kind: LetterKind) -> tuple[str, ...]:
+        """The open information requests, or the reasons recorded when the submission was refused."""
+        if kind is LetterKind.INFORMATION_REQUEST:
+            texts = tuple(session.scalars(select(InformationRequest.text).where(
+                InformationRequest.submission_id == submission.id, InformationRequest.answered_at.is_(None))
+                .order_by(InformationRequest.number)))
+            if texts:
+                return texts
+            raise InputRejected(Problem(f"{submission.reference} has no open information request", field="items"))
+        event = session.scalar(select(AuditEvent).where(
+            AuditEvent.entity_type == "submission", AuditEvent.entity_id == submission.reference,
+            AuditEvent.action.in_(("submission.refuse", "submission.refused"))).order_by(AuditEvent.seq.desc()).limit(1))
+        if event is not None and event.after:
+            import json
+
+            after = json.loads(event.after)
+            reasons = after.get("reasons") or ([after["reason"]] if after.get("reason") else [])
+            texts = tuple(str(r) for r in reasons if str(r).strip())
+            if texts:
+                return texts
+        raise InputRejected(Problem("give the reasons the submission was not accepted", field="items"))
+
+    # -- preview -------------------------------------------------------------------------
+    def preview_content(self, actor: Actor, submission_id: int, *, kind: LetterKind = LetterKind.CLEARANCE,
+                        appendix: bool = True, items: Sequence[str] = ()) -> LetterContent:
+        """The letter as it would be issued now, numbered with the next free number (not reserved)."""
+        kind = LetterKind(kind)
+        settings = self.settings.all()
+        meaning = str(settings["signature_meaning"]) if kind is LetterKind.CLEARANCE else ""
+        issue = self._issue_details(actor, kind, None, appendix=appendix, items=tuple(items), meaning=meaning)
+        now = self.ctx.now()
+        year = review_clock.agency_date(now, str(settings["agency_time_zone"])).year
+        with self.ctx.reading() as session:
+            submission = session.get(Submission, submission_id)
+            if submission is None:
+                raise NotFound(f"no submission with id {submission_id}")
+            number = f"CL-{year}-{peek(session, 'CL', year) + 1:04d}"
+            return self._content(session, submission, issue, settings, number=number, now=now)
+
+    def preview(self, actor: Actor, submission_id: int, *, kind: LetterKind = LetterKind.CLEARANCE,
+                appendix: bool = True, items: Sequence[str] = (), in_subprocess: bool = False) -> RenderedLetter:
+        """The unsigned letter; `in_subprocess` renders in a worker process (reportlab holds the GIL)."""
+        content = self.preview_content(actor, submission_id, kind=kind, appendix=appendix, items=items)
+        return render_in_subprocess(content) if in_subprocess else _render(content)
+
+    # -- revocation ----------------------------------------------------------------------
+    def revoke(self, actor: Actor, letter_id: int, reason: str, *, password: str) -> RegisterEntry:
+        """Record that a letter no longer stands. The letter itself is never changed or deleted."""
+        self._require_signer(actor, "revoke a letter", letter_id)
+        if not reason.strip():
+            raise InputRejected(Problem("say why the letter is revoked", field="reason"))
+        self.users.reauthenticate(actor, password)
+        with self.ctx.transaction() as session:
+            letter = session.get(Letter, letter_id)
+            if letter is None:
+                raise NotFound(f"no letter with id {letter_id}")
+            existing = session.scalar(select(LetterRevocation).where(LetterRevocation.letter_id == letter.id))
+            if existing is not None:
+                raise TransitionNotAllowed(f"{letter.number} was already revoked on {existing.revoked_at:%Y-%m-%d}")
+            now = self.ctx.now()
+            session.add(LetterRevocation(letter_id=letter.id, reason=reason.strip(), revoked_by_id=actor.user_id,
+                                         revoked_at=now))
+            audit.record(session, actor=actor.username, action="letter.revoke", entity_type="letter",
+                         entity_id=letter.number, before={"status": "valid"},
+                         after={"status": "revoked", "reason": reason.strip()}, now=now)
+        log.info("revoked %s", letter.number)
+        return self.entry(letter_id)
+
+    # -- the register --------------------------------------------------------------------
+    def register(self, *, submission_id: int | None = None) -> list[RegisterEntry]:
+        with self.ctx.reading() as session:
+            stmt = select(Letter).order_by(Letter.year, Letter.sequence)
+            if submission_id is not None:
+                stmt = stmt.where(Letter.submission_id == submission_id)
+            return _entries(session, list(session.scalars(stmt)))
+
+    def entry(self, letter_id: int) -> RegisterEntry:
+        with self.ctx.reading() as session:
+            letter = session.get(Letter, letter_id)
+            if letter is None:
+                raise NotFound(f"no letter with id {letter_id}")
+            return _entries(session, [letter])[0]
+
+    def id_for_number(self, number: str) -> int:
+        with self.ctx.reading() as session:
+            found = session.scalar(select(Letter.id).where(Letter.number == number.strip()))
+            if found is None:
+                raise NotFound(f"no letter {number.strip()} in the register")
+            return found
+
+    def pdf(self, letter_id: int) -> bytes:
+        """The signed PDF exactly as issued; a stored copy that no longer matches is reported, not served."""
+        entry = self.entry(letter_id)
+        try:
+            data = self.ctx.blobs.read_bytes(entry.pdf_sha256)
+        except FileNotFoundError:
+            raise IntegrityFailure(f"the stored PDF of {entry.number} is missing from the blob store") from None
+        if hashlib.sha256(data).hexdigest() != entry.pdf_sha256:
+            raise IntegrityFailure(f"the stored PDF of {entry.number} is damaged: it no longer matches the register")
+        return data
+
+    def save_copy(self, letter_id: int, target: Path) -> Path:
+        """Write the letter to `target` (a file, or a folder to hold CL-….pdf)."""
+        entry = self.entry(letter_id)
+        target = Path(target)
+        if target.is_dir():
+            target = target / entry.file_name
+        _write_new(target, self.pdf(letter_id))
+        return target
+
+    def export(self, folder: Path) -> list[Path]:
+        """Every issued letter as CL-….pdf; an identical file already there is kept, a different one refused."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for entry in self.register():
+            target = folder / entry.file_name
+            data = self.pdf(entry.id)
+            if target.exists():
+                if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == entry.pdf_sha256:
+                    written.append(target)
+                    continue
+                raise InputRejected(Problem("exists and is not this letter; nothing was overwritten",
+                                            file=str(target)))
+            _write_new(target, data)
+            written.append(target)
+        return written
+
+    # -- verification --------------------------------------------------------------------
+    def verify(self, pdf: bytes, extra_trust: Iterable[bytes | Path] | bytes | Path | None = None) -> list[CheckResult]:
+        """The six cryptographic checks, then the register's four; the letter verifies when all pass."""
+        from desktop_app.letters.verify import letter_number, verify_signed_pdf
+
+        extras: list[bytes] = []
+        if extra_trust is not None:
+            sources = [extra_trust] if isinstance(extra_trust, (bytes, Path)) else list(extra_trust)
+            for source in sources:
+                extras.append(_read(source))
+        trust = self.trust.trust_config(extra_roots=tuple(extras))
+        results = verify_signed_pdf(pdf, trust)
+        return results + self._register_checks(pdf, letter_number(pdf))
+
+    def _register_checks(self, pdf: bytes, number: str | None) -> list[CheckResult]:
+        if number is None:
+            return _not_reached(CheckResult(IN_REGISTER, False, "the file names no letter number (CL-YYYY-NNNN)"))
+        with self.ctx.reading() as session:
+            letter = session.scalar(select(Letter).where(Letter.number == number))
+            if letter is None:
+                return _not_reached(CheckResult(IN_REGISTER, False, f"{number} is not in this register"))
+            entry = _entries(session, [letter])[0]
+        results = [CheckResult(IN_REGISTER, True, f"{number}, issued {entry.issued_at:%Y-%m-%d %H:%M} UTC to "
+                                                  f"{entry.reference}", {"number": number})]
+        digest = hashlib.sha256(pdf).hexdigest()
+        if digest == entry.pdf_sha256:
+            results.append(CheckResult(SAME_DIGEST, True, f"SHA-256 {digest}"))
+        else:
+            results.append(CheckResult(SAME_DIGEST, False, f"this file's SHA-256 is {digest}; the register holds "
+                                                           f"{entry.pdf_sha256} for {number}"))
+        if entry.revoked:
+            results.append(CheckResult(NOT_WITHDRAWN, False, f"{number} was revoked: {entry.revocation_reason}"))
+        else:
+            results.append(CheckResult(NOT_WITHDRAWN, True, "no revocation is recorded"))
+        if entry.superseded_by:
+            results.append(CheckResult(NOT_SUPERSEDED, False, f"{number} was superseded by {entry.superseded_by}"))
+        else:
+            results.append(CheckResult(NOT_SUPERSEDED, True, "no later letter replaces it"))
+        return results
+
+
+def _not_reached(first: CheckResult) -> list[CheckResult]:
+    return [first, *(CheckResult(name, False, "not checked: the letter is not in the register")
+                     for name in REGISTER_CHECKS[1:])]
+
+
+def _entries(session: Session, letters: list[Letter]) -> list[RegisterEntry]:
+    ids = [letter.id for letter in letters]
+    revoked = {r.letter_id: r.reason for r in session.scalars(select(LetterRevocation)
+                                                               .where(LetterRevocation.letter_id.in_(ids)))}
+    successors = {old: new for old, new in session.execute(
+        select(Letter.supersedes_id, Letter.number).where(Letter.supersedes_id.in_(ids)))}
+    predecessors = {i for letter in letters if (i := letter.supersedes_id) is not None}
+    older = {i: number for i, number in session.execute(
+        select(Letter.id, Letter.number).where(Letter.id.in_(predecessors)))}
+    references = {i: reference for i, reference in session.execute(select(Submission.id, Submission.reference).where(
+        Submission.id.in_({letter.submission_id for letter in letters})))}
+    names = {i: name for i, name in session.execute(select(User.id, User.display_name).where(
+        User.id.in_({letter.signer_id for letter in letters if letter.signer_id})))}
+    return [RegisterEntry(letter.id, letter.number, LetterKind(letter.kind), letter.submission_id,
+                          references.get(letter.submission_id, ""),
+                          Decision(letter.decision) if letter.decision else None, letter.issued_at,
+                          names.get(letter.signer_id or 0, ""), letter.pdf_sha256, letter.id in revoked,
+                          revoked.get(letter.id, ""), successors.get(letter.id),
+                          older.get(letter.supersedes_id or 0)) for letter in letters]
+
+
+def _read(source: bytes | Path) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    try:
+        return Path(source).read_bytes()
+    except OSError as error:
+        raise InputRejected(Problem(f"cannot read: {error.strerror}", file=str(source))) from None
+
+
+def _write_new(target: Path, data: bytes) -> None:
+    try:
+        with open(target, "xb") as out:
+            out.write(data)
+    except FileExistsError:
+        raise InputRejected(Problem("already exists; nothing was overwritten", file=str(target))) from None
+    except OSError as error:
+        raise InputRejected(Problem(f"cannot write: {error.strerror}", file=str(target))) from None
+
+
+@functools.cache
+def _category_titles() -> dict[str, str]:
+    taxonomy = read_json("taxonomy.json")
+    return {c["id"]: (c["title"] if c["title"].startswith(c["group"]) else f"{c['group']} — {c['title']}")
+            for c in taxonomy["categories"]}
+
+
+# -- rendering off the GUI's interpreter ---------------------------------------------------
+
+
+def _render(content: LetterContent) -> RenderedLetter:
+    from desktop_app.letters.render import render_letter
+
+    return render_letter(content)
+
+
+_pool: concurrent.futures.ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def render_in_subprocess(content: LetterContent, *, timeout: float = 120.0) -> RenderedLetter:
+    """Render in a worker process: reportlab holds the GIL, so a long letter would stall the GUI.
+
+    The process is started once (spawned, never forked from a threaded GUI) and reused.
+    A frozen build must call `multiprocessing.freeze_support()` first thing in `main`.
+    """
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ProcessPoolExecutor(max_workers=1,
+                                                           mp_context=multiprocessing.get_context("spawn"),
+                                                           initializer=_exit_with_parent)
+        pool = _pool
+    try:
+        return pool.submit(_render, content).result(timeout=timeout)
+    except concurrent.futures.process.BrokenProcessPool:
+        with _pool_lock:
+            _pool = None
+        log.warning("the letter rendering process stopped; rendering in this process")
+        return _render(content)
+
+
+def _exit_with_parent() -> None:
+    """In the worker: leave as soon as the application is gone, even if it was killed.
+
+    A killed parent runs no clean-up, and an orphaned worker would wait for work forever.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def shutdown_renderer() -> None:
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+# -- the demo ----------------------------------------------------------------------------
+
+
+def issue_demo_letters(ctx: ServiceContext, admin: Actor, supervisor: Actor, *, password: str,
+                       progress: Callable[[str], None] | None = None, keep_waiting: int = 1,
+                       service: LetterService | None = None) -> list[IssuedLetter]:
+    """Demo PKI in `demo-pki/`, trust and enrolment set up by the admin, letters signed by the supervisor.
+
+    Submissions the demo brought to sign-off are approved (one per decision first, then
+    more, leaving `keep_waiting` for a user to approve), and refused or waiting ones get
+    their notice. Everything goes through the real services and their rules.
+    """
+    from desktop_app.letters.pki import DEMO_PASSPHRASE, create_demo_pki
+    from desktop_app.letters.signing import Pkcs12Source
+
+    say = progress or (lambda _message: None)
+    say("Creating the demo PKI (DEMO root, issuing CA, supervisor key)…")
+    pki = create_demo_pki(ctx.paths.demo_pki)
+    store = TrustStoreService(ctx)
+    store.add_anchor(admin, pki.root_cert.read_bytes(), source="demo-pki/root-ca.pem")
+    store.enrol(admin, supervisor.username, Pkcs12Source(pki.supervisor_p12), DEMO_PASSPHRASE)
+    for crl in pki.crls:
+        store.import_crl(admin, crl.read_bytes(), source=f"demo-pki/{crl.name}")
+    letters = service or LetterService(ctx)
+    source = Pkcs12Source(pki.supervisor_p12)
+    with ctx.reading() as session:
+        rows = session.execute(select(Submission.id, Submission.state, Recommendation.decision)
+                               .outerjoin(Recommendation, (Recommendation.submission_id == Submission.id)
+                                          & (Recommendation.outcome == "pending"))
+                               .order_by(Submission.id)).all()
+    waiting = [(sid, Decision(decision)) for sid, state, decision in rows
+               if state == SubmissionState.AWAITING_SIGNOFF.value and decision]
+    # one of each decision first, so the demo shows all three; then the rest but `keep_waiting`
+    firsts = {decision: sid for sid, decision in reversed(waiting)}
+    order = list(firsts.values()) + [sid for sid, _ in waiting if sid not in firsts.values()]
+    to_approve = order[: max(len(firsts), len(order) - keep_waiting)]
+    issued: list[IssuedLetter] = []
+    for sid in to_approve:
+        say("Approving and signing clearance letters…")
+        try:
+            issued.append(letters.approve_and_issue(supervisor, sid, password=password, source=source,
+                                                    secret=DEMO_PASSPHRASE, comment="Approved (DEMO)."))
+        except ClearanceDeskError as error:  # a demo submission the rules do not let through: say so, go on
+            log.warning("demo: submission %s not approved: %s", sid, error)
+    notices = [(sid, LetterKind.REFUSAL) for sid, state, _ in rows if state == SubmissionState.REFUSED.value][:1]
+    notices += [(sid, LetterKind.INFORMATION_REQUEST) for sid, state, _ in rows
+                if state == SubmissionState.AWAITING_INFO.value][:1]
+    for sid, kind in notices:
+        say("Signing notice letters…")
+        try:
+            issued.append(letters.issue_notice(supervisor, sid, kind, password=password, source=source,
+                                               secret=DEMO_PASSPHRASE))
+        except ClearanceDeskError as error:
+            log.warning("demo: no %s letter for submission %s: %s", kind.value, sid, error)
+    if not waiting:
+        log.warning("demo: no submission awaits sign-off, so no clearance letter was issued")
+    return issued
