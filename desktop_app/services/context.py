@@ -2,7 +2,11 @@
 
 `open_data_folder` is what the window, the CLI and the tests call: it creates the folder
 layout, migrates the database (after a backup), and removes what an interrupted write
-left in blob staging.
+left in blob staging (and any blob it promoted that no committed row refers to).
+
+Workstations that share one PostgreSQL database must share their blobs too: the
+`blob_folder` setting (stored in the database, so every workstation reads the same)
+names a folder on a shared file system; empty keeps the blobs inside the data folder.
 """
 
 from __future__ import annotations
@@ -10,18 +14,21 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.domain.types import Role
 from desktop_app.infra.paths import DataPaths
 from desktop_app.storage.blobstore import BlobStore
 from desktop_app.storage.database import make_engine, make_session_factory
 from desktop_app.storage.migrate import upgrade_to_head
+from desktop_app.storage.models import Artifact, Evidence, Letter, Package, Setting
 
 log = logging.getLogger("clearance_desk.services")
 
@@ -66,13 +73,9 @@ class ServiceContext:
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Session]:
-        """A read-only session that never takes the write lock."""
+        """A read-only session that never takes the write lock (SQLite's, or PostgreSQL's writer lock)."""
         if self._read_engine is None:
-            self._read_engine = (
-                make_engine(str(self.engine.url), read_only=True)
-                if self.engine.dialect.name == "sqlite"
-                else self.engine
-            )
+            self._read_engine = make_engine(self.engine.url.render_as_string(hide_password=False), read_only=True)
         with Session(self._read_engine) as session:
             yield session
 
@@ -91,8 +94,57 @@ def open_data_folder(root: Path, *, db_url: str | None = None, clock: Clock = sy
     engine = make_engine(db_url or paths.sqlite_url())
     if migrate:
         upgrade_to_head(engine, backup_dir=paths.backups)
-    blobs = BlobStore(paths.blobs)
-    removed = blobs.clean_staging()
+    try:
+        blobs = BlobStore(blob_folder(engine, paths))
+        removed = blobs.clean_staging(lambda digests: referenced_blobs(engine, digests))
+    except BaseException:
+        engine.dispose()
+        raise
     if removed:
         log.warning("removed %d interrupted blob staging area(s)", removed)
     return ServiceContext(paths=paths, engine=engine, sessions=make_session_factory(engine), blobs=blobs, clock=clock)
+
+
+def blob_folder(engine: Engine, paths: DataPaths) -> Path:
+    """The `blob_folder` setting when it is set, else the data folder's own `blobs/`.
+
+    A configured folder must exist: creating it here would hide an unmounted share and
+    split the blobs between workstations.
+    """
+    try:
+        with engine.connect() as conn:
+            value = conn.execute(select(Setting.value).where(Setting.key == "blob_folder")).scalar()
+    except DBAPIError:  # not migrated yet (migrate=False on a new database)
+        return paths.blobs
+    if not value or not str(value).strip():
+        return paths.blobs
+    folder = Path(str(value).strip()).expanduser()
+    if not folder.is_absolute():
+        folder = paths.root / folder
+    if not folder.is_dir():
+        raise InputRejected(Problem("does not exist or is not mounted; Clearance Desk will not create it",
+                                    file=str(folder), field="blob_folder setting"))
+    return folder
+
+
+#: Every column that names a blob (settings whose key ends in `_blob` name one too).
+_BLOB_COLUMNS = (Artifact.sha256, Evidence.blob_sha256, Letter.pdf_sha256, Package.manifest_blob)
+
+
+def referenced_blobs(engine: Engine, digests: Iterable[str]) -> set[str]:
+    """Those of `digests` that a committed row refers to."""
+    wanted = set(digests)
+    if not wanted:
+        return set()
+    found: set[str] = set()
+    try:
+        with engine.connect() as conn:
+            for column in _BLOB_COLUMNS:
+                found.update(conn.execute(select(column).where(column.in_(wanted)).distinct()).scalars())
+            for value in conn.execute(select(Setting.value).where(
+                    Setting.key.like("%\\_blob", escape="\\"))).scalars():
+                if value in wanted:
+                    found.add(value)
+    except DBAPIError:  # no schema to ask: keep everything
+        return wanted
+    return found

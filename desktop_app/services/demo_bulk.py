@@ -181,7 +181,8 @@ class _Values:
         return value.isoformat() if self.sqlite and value is not None else value
 
     def json(self, value: Any) -> Any:
-        return json.dumps(value) if self.sqlite else value
+        # JSON text on every driver: psycopg would send a list as an ARRAY and cannot adapt a dict
+        return json.dumps(value)
 
 
 class BulkDemo:
@@ -229,6 +230,10 @@ class BulkDemo:
                     rows.write(conn, self.values)
                     progress(f"  {min(start + BATCH, count):,} of {count:,} submissions written")
                 progress("Building the search index…")
+            if conn.dialect.name == "postgresql":  # rows went in with explicit ids: move the id sequences past them
+                for name in ("submissions", "findings", "recommendations"):
+                    conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                         f"(SELECT max(id) FROM {name}))")
             progress("Writing the audit trail…")
             audit.record_many(session, events, now=now)
         return references

@@ -25,6 +25,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import json
 import logging
 import multiprocessing
 import os
@@ -432,8 +433,6 @@ class LetterService:
             AuditEvent.entity_type == "submission", AuditEvent.entity_id == submission.reference,
             AuditEvent.action.in_(("submission.refuse", "submission.refused"))).order_by(AuditEvent.seq.desc()).limit(1))
         if event is not None and event.after:
-            import json
-
             after = json.loads(event.after)
             reasons = after.get("reasons") or ([after["reason"]] if after.get("reason") else [])
             texts = tuple(str(r) for r in reasons if str(r).strip())
@@ -569,6 +568,15 @@ class LetterService:
             if letter is None:
                 return _not_reached(CheckResult(IN_REGISTER, False, f"{number} is not in this register"))
             entry = _entries(session, [letter])[0]
+            issued_event = session.scalar(select(AuditEvent.after).where(
+                AuditEvent.action == "letter.issue", AuditEvent.entity_type == "letter",
+                AuditEvent.entity_id == number).order_by(AuditEvent.seq).limit(1))
+        recorded = json.loads(issued_event).get("pdf_sha256") if issued_event else None
+        if recorded != entry.pdf_sha256:  # the row was edited after issuance: trust neither
+            return [CheckResult(IN_REGISTER, False, f"the register's entry for {number} does not match the audit "
+                                                    f"event that issued it; run `audit verify`"),
+                    *(CheckResult(name, False, "not checked: the register entry is not trustworthy")
+                      for name in REGISTER_CHECKS[1:])]
         results = [CheckResult(IN_REGISTER, True, f"{number}, issued {entry.issued_at:%Y-%m-%d %H:%M} UTC to "
                                                   f"{entry.reference}", {"number": number})]
         digest = hashlib.sha256(pdf).hexdigest()

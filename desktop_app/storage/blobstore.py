@@ -5,15 +5,25 @@ the store (same filesystem), are hashed while they are copied, fsynced, and only
 renamed into place, so a blob either exists whole under its digest or not at all.
 A staging area is promoted together with the database commit that references it;
 anything left in staging by a crash is removed at the next start.
+
+Several processes (and, with a shared blob folder, several workstations) may write to
+one store, so a staging area is named after its host and process, and the clean-up at
+start removes only areas whose process is gone. Promotion first writes the digests it
+is about to create to a journal inside the staging area: if the process dies between
+promoting and committing, the clean-up asks the database whether those blobs are
+referenced and removes the ones that are not, so no blob outlives a rolled-back write.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shutil
+import sys
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -28,6 +38,43 @@ _FADVISE = hasattr(os, "posix_fadvise")
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just processed."""
 CancelCheck = Callable[[], bool]
+ReferenceCheck = Callable[[Iterable[str]], set[str]]
+"""Given digests, returns those the database refers to."""
+
+PROMOTION_JOURNAL = "promoting"
+"""Inside a staging area: the digests its promotion creates, written before the renames."""
+FOREIGN_AREA_AGE = 24 * 3600
+"""An area of another workstation is left alone for this long (its process may still run)."""
+_NODE = platform.node() or "localhost"
+
+
+def _area_name() -> str:
+    return f"{_NODE}.{os.getpid()}.{uuid.uuid4().hex}"
+
+
+def _process_alive(pid: int) -> bool:
+    """POSIX only: on Windows os.kill(pid, 0) would send CTRL_C_EVENT."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _abandoned(area: Path) -> bool:
+    """True when the area's writer is gone: a dead process here, or an old area of another host."""
+    parts = area.name.rsplit(".", 2)  # host (may contain dots), pid, random token
+    if len(parts) != 3 or not parts[1].isdigit():  # not named by this scheme: an old version's leftover
+        return True
+    node, pid = parts[0], int(parts[1])
+    if node == _NODE and sys.platform != "win32":
+        return pid != os.getpid() and not _process_alive(pid)
+    try:  # another workstation's area (or Windows, where liveness is not asked): give it a day
+        return time.time() - area.stat().st_mtime > FOREIGN_AREA_AGE
+    except OSError:
+        return False
 
 
 def _fsync_dir(path: Path) -> None:
@@ -91,12 +138,25 @@ class BlobStore:
     def staging(self) -> StagingArea:
         return StagingArea(self)
 
-    def clean_staging(self) -> int:
-        """Remove what interrupted writes left behind; returns how many areas were removed."""
+    def clean_staging(self, referenced: ReferenceCheck | None = None) -> int:
+        """Remove what interrupted writes left behind; returns how many areas were removed.
+
+        Areas of processes still running are kept. Blobs an interrupted promotion created
+        are removed too when `referenced` says no database row names them (the commit
+        that needed them never happened); without `referenced` they stay.
+        """
         if not self.staging_root.is_dir():
             return 0
         count = 0
         for area in self.staging_root.iterdir():
+            if not _abandoned(area):
+                continue
+            journal = area / PROMOTION_JOURNAL
+            if referenced is not None and journal.is_file():
+                promoted = {d for d in journal.read_text(encoding="ascii", errors="replace").split()
+                            if is_sha256_hex(d)}
+                for digest in promoted - referenced(promoted):
+                    self.path_for(digest).unlink(missing_ok=True)
             shutil.rmtree(area, ignore_errors=True)
             count += 1
         return count
@@ -123,7 +183,7 @@ class StagingArea:
     created: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.folder = self.store.staging_root / uuid.uuid4().hex
+        self.folder = self.store.staging_root / _area_name()
         self._made = False
 
     def __enter__(self) -> StagingArea:
@@ -191,6 +251,12 @@ class StagingArea:
     def promote(self) -> list[str]:
         """Rename every staged blob into place; returns the digests that are new."""
         touched_dirs: set[Path] = set()
+        new = [sha256 for sha256 in self.staged if not self.store.path_for(sha256).exists()]
+        if new:  # the journal first: a crash after a rename leaves a record of what to take back
+            with (self.folder / PROMOTION_JOURNAL).open("a", encoding="ascii") as journal:
+                journal.write("".join(f"{sha256}\n" for sha256 in new))
+                journal.flush()
+                os.fsync(journal.fileno())
         for sha256, staged in self.staged.items():
             final = self.store.path_for(sha256)
             if final.exists():

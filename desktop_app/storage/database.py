@@ -2,6 +2,13 @@
 
 Every SQLite connection gets WAL, foreign keys and synchronous=FULL, and a busy timeout
 so two processes on one file wait for each other instead of failing at once.
+
+The services are written for one writer at a time: a transaction reads, checks and
+writes, and nothing may change in between. SQLite gives that with BEGIN IMMEDIATE.
+On PostgreSQL a writer's transaction takes one transaction-scoped advisory lock first,
+which gives the same guarantee to every workstation sharing the database (reads made
+under READ COMMITTED after the lock see every earlier writer's commit); readers use a
+separate engine without it and are never blocked, as with SQLite's WAL.
 """
 
 from __future__ import annotations
@@ -39,6 +46,16 @@ def _begin_deferred(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
+#: The PostgreSQL advisory lock every writing transaction holds until it ends.
+WRITER_LOCK_KEY = 7_420_000
+#: How long a PostgreSQL writer waits for the lock (or any row lock) before failing.
+PG_LOCK_TIMEOUT = "30s"
+
+
+def _pg_take_writer_lock(conn: Any) -> None:
+    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -49,11 +66,17 @@ def make_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Eng
     On SQLite, writers take the write lock when their transaction begins (BEGIN
     IMMEDIATE) so read-then-write units such as the audit append never fail halfway;
     `read_only` engines (the queue's pages) begin deferred and never block writers.
+    On PostgreSQL, writers take the writer lock (see the module docstring) instead.
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": 15, "check_same_thread": False})
         event.listen(engine, "connect", _set_sqlite_pragmas)
         event.listen(engine, "begin", _begin_deferred if read_only else _begin_immediate)
+        return engine
+    if url.startswith("postgresql") and not read_only:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True,
+                               connect_args={"options": f"-c lock_timeout={PG_LOCK_TIMEOUT}"})
+        event.listen(engine, "begin", _pg_take_writer_lock)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 

@@ -39,7 +39,14 @@ from desktop_app.services.queue import BulkAssignResult, QueueColumn, QueueCount
 from desktop_app.ui import icons
 from desktop_app.ui.detail_pane import DetailPane
 from desktop_app.ui.queue_filters import DUE_SOON_DAYS, BulkAssignDialog, FilterBar, QueueSidebar, combine
-from desktop_app.ui.queue_model import HighlightDelegate, QueueModel, SelectionKeeper
+from desktop_app.ui.queue_model import (
+    COUNTS_PRIORITY,
+    DETAIL_PRIORITY,
+    HighlightDelegate,
+    QueueModel,
+    SelectionKeeper,
+    run_queue_task,
+)
 
 log = logging.getLogger("clearance_desk.ui")
 
@@ -480,8 +487,6 @@ class MainWindow(QMainWindow):
         if self._counts_running:
             self._counts_again = True
             return
-        from desktop_app.ui.workers import run_task
-
         self._counts_running = True
 
         def done(counts: QueueCounts | None) -> None:
@@ -492,8 +497,9 @@ class MainWindow(QMainWindow):
                 self._counts_again = False
                 self._refresh_counts()
 
-        run_task(lambda: queue.counts(base, me=me, due_within_days=DUE_SOON_DAYS), on_done=done,
-                 on_error=lambda error: (log.warning("sidebar counts failed: %s", error), done(None)))
+        run_queue_task(lambda: queue.counts(base, me=me, due_within_days=DUE_SOON_DAYS), on_done=done,
+                       on_error=lambda error: (log.warning("sidebar counts failed: %s", error), done(None)),
+                       priority=COUNTS_PRIORITY)
 
     def _check_for_changes(self) -> None:
         if self.model.loading:
@@ -561,8 +567,6 @@ class MainWindow(QMainWindow):
         self._detail_wanted = submission_id
         if self._detail_loading:
             return
-        from desktop_app.ui.workers import run_task
-
         self._detail_loading = True
 
         def done(parts: tuple[object, ...] | None) -> None:
@@ -577,7 +581,8 @@ class MainWindow(QMainWindow):
             log.warning("detail of submission %s could not be read: %s", submission_id, error)
             done(None)
 
-        run_task(lambda: self._detail_parts(submission_id), on_done=done, on_error=failed)
+        run_queue_task(lambda: self._detail_parts(submission_id), on_done=done, on_error=failed,
+                       priority=DETAIL_PRIORITY)
 
     def open_row(self, row: int) -> None:
         """Enter on a row: show it and move to its detail."""

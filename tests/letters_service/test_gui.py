@@ -196,3 +196,56 @@ def test_gui_thread_stays_responsive_while_a_300_finding_letter_renders(qtbot, c
     assert dialog.page_count > 5
     worst = max(lateness[1:]) * 1000
     assert worst < 50, f"the GUI thread was late by {worst:.0f} ms"
+
+
+def test_approve_and_sign_flow_previews_then_signs(qtbot, ctx, people, configured, awaiting, pki,
+                                                   monkeypatch) -> None:  # noqa: ANN001
+    """The entry point the detail pane's "Approve…" calls, with both modal dialogs driven as a user would."""
+    from desktop_app.ui import letter_preview, letter_signing
+
+    seen: dict[str, object] = {}
+
+    def preview_exec(dialog: letter_preview.LetterPreviewDialog) -> int:
+        qtbot.addWidget(dialog)
+        qtbot.waitUntil(dialog.continue_button.isEnabled, timeout=30_000)
+        seen["pages"] = dialog.page_count
+        dialog.continue_button.click()
+        return dialog.result()
+
+    def signing_exec(dialog: letter_signing.SigningDialog) -> int:
+        qtbot.addWidget(dialog)
+        dialog.key.use_file.setChecked(True)
+        dialog.key.p12_path.setText(str(pki.supervisor_p12))
+        dialog.key.passphrase.setText(PASSPHRASE)
+        dialog.password.setText(PASSWORD)
+        with qtbot.waitSignal(dialog.signed, timeout=30_000):
+            dialog.sign_button.click()
+        return dialog.result()
+
+    monkeypatch.setattr(letter_preview.LetterPreviewDialog, "exec", preview_exec)
+    monkeypatch.setattr(letter_signing.SigningDialog, "exec", signing_exec)
+    services = Services.from_context(ctx)
+    assert letter_signing.approve_and_sign(None, services, people["sup"], awaiting) is True
+    assert seen["pages"] and services.submissions.detail(awaiting).state.value == "ISSUED"
+    (letter,) = services.submissions.detail(awaiting).letters
+    assert all(check.ok for check in services.letters.verify(services.letters.pdf(letter.id)))
+
+
+def test_signing_dialog_for_a_refusal_notice(qtbot, ctx, people, configured, pki, samples_dir) -> None:  # noqa: ANN001
+    from desktop_app.domain.types import LetterKind, SubmissionState
+    from desktop_app.ui.letter_signing import SigningDialog
+
+    from .support import to_state
+
+    submission_id = import_sample(ctx, people["rev"], samples_dir)
+    to_state(ctx, submission_id, people["rev"], SubmissionState.REFUSED, reasons=["No weights were delivered."])
+    dialog = SigningDialog(Services.from_context(ctx), people["sup"], submission_id, kind=LetterKind.REFUSAL)
+    qtbot.addWidget(dialog)
+    assert not dialog.comment.isVisible() and dialog.sign_button.text() == "&Sign and issue"
+    dialog.key.use_file.setChecked(True)
+    dialog.key.p12_path.setText(str(pki.supervisor_p12))
+    dialog.key.passphrase.setText(PASSPHRASE)
+    dialog.password.setText(PASSWORD)
+    with qtbot.waitSignal(dialog.signed, timeout=30_000) as signed:
+        dialog.sign_button.click()
+    assert signed.args[0].kind is LetterKind.REFUSAL

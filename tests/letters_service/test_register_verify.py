@@ -169,3 +169,20 @@ def test_no_trust_anchor_is_a_clear_refusal(ctx, people, genuine) -> None:  # no
 
 def test_decision_column_matches_the_recommendation(letters, issued) -> None:  # noqa: ANN001
     assert letters.entry(issued.id).decision is Decision.CLEARED_WITH_CONDITIONS
+
+
+def test_an_edited_register_row_is_not_believed(ctx, letters, issued, genuine, tmp_path) -> None:  # noqa: ANN001
+    """Someone with file access rewrites the register to match a doctored PDF: the audit event disagrees."""
+    import hashlib
+
+    from sqlalchemy import update
+
+    from desktop_app.storage.models import Letter
+
+    doctored = genuine + b"\n"
+    with ctx.transaction() as session:
+        session.execute(update(Letter).where(Letter.id == issued.id)
+                        .values(pdf_sha256=hashlib.sha256(doctored).hexdigest()))
+    results = letters.verify(doctored)
+    assert "does not match the audit event" in results[6].detail
+    assert failing(results)[-4:] == list(REGISTER_CHECKS)

@@ -75,11 +75,15 @@ TRIGGERS = {
 
 
 def upgrade() -> None:
+    # PostgreSQL before 18 has stored generated columns only: say so (SQLite keeps virtual ones).
+    stored = True if op.get_bind().dialect.name == "postgresql" else None
     with op.batch_alter_table('submissions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('reference_sort', sa.Integer(), sa.Computed(REFERENCE_SORT_SQL), nullable=True))
-        batch_op.add_column(sa.Column('release_conflict', sa.Integer(), sa.Computed(RELEASE_CONFLICT_SQL),
+        batch_op.add_column(sa.Column('reference_sort', sa.Integer(), sa.Computed(REFERENCE_SORT_SQL, persisted=stored),
                                       nullable=True))
-        batch_op.add_column(sa.Column('due_sort', sa.Date(), sa.Computed(DUE_SORT_SQL), nullable=True))
+        batch_op.add_column(sa.Column('release_conflict', sa.Integer(),
+                                      sa.Computed(RELEASE_CONFLICT_SQL, persisted=stored), nullable=True))
+        batch_op.add_column(sa.Column('due_sort', sa.Date(), sa.Computed(DUE_SORT_SQL, persisted=stored),
+                                      nullable=True))
     with op.batch_alter_table('submissions', schema=None) as batch_op:
         # Extended so the sidebar counts (state, due date, assignee) read the index alone.
         batch_op.drop_index('ix_submissions_state_due')
