@@ -49,6 +49,7 @@ from desktop_app.services.findings import FindingVersion, categories, category_t
 from desktop_app.services.submissions import FindingInfo, SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
 from desktop_app.ui.workflow_actions import Change, OperationDialog
+from desktop_app.ui import theme
 
 if TYPE_CHECKING:
     from desktop_app.ui.workflow_actions import WorkflowController
@@ -168,7 +169,7 @@ class FindingView(QWidget):
             f"<h3 style='margin:0'>{html.escape(label)} — {html.escape(values.get('title', ''))}</h3>"
             f"<b>{marker}{html.escape(severity)}</b> · {html.escape(status)} · "
             f"{html.escape(category_title(values.get('category', '')))}<br>"
-            f"<span style='color:#4a4f59'>{meta}</span>")
+            f"<span style='color:{theme.colour("muted").name()}'>{meta}</span>")
         self.description.set_markdown(values.get("description", "") or "*No description.*")
         condition = values.get("condition", "")
         self.condition.setText(f"<b>Condition if cleared with conditions:</b> {html.escape(condition)}"
@@ -230,7 +231,7 @@ class FindingsPage(QWidget):
         self.reason = QLabel()
         self.reason.setObjectName("findingsReason")
         self.reason.setWordWrap(True)
-        self.reason.setStyleSheet("color: #4a4f59;")
+        self.reason.setStyleSheet(f"color: {theme.colour('muted').name()};")
         self.reason.hide()
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)

@@ -25,6 +25,7 @@ from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.ui.letter_viewer import PdfPane
 from desktop_app.ui.workers import run_task
+from desktop_app.ui import theme
 
 _WHAT = {
     LetterKind.CLEARANCE: "clearance letter",
@@ -112,5 +113,5 @@ class LetterPreviewDialog(QDialog):
             return
         self.appendix.setEnabled(True)
         detail = str(error) if isinstance(error, ClearanceDeskError) else f"{type(error).__name__}: {error}"
-        self.status.setText(f"<span style='color:#b3261e'>No letter can be issued: {detail}</span>")
+        self.status.setText(f"<span style='color:{theme.colour("error").name()}'>No letter can be issued: {detail}</span>")
         self.rendered.emit(None)

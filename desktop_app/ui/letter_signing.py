@@ -43,6 +43,7 @@ from desktop_app.services.letters import IssuedLetter, KeyFile, KeyToken
 from desktop_app.services.submissions import SubmissionDetail
 from desktop_app.services.trust_store import EnrolledCertificate
 from desktop_app.ui.workers import run_task
+from desktop_app.ui import theme
 
 log = logging.getLogger("clearance_desk.ui")
 
@@ -173,7 +174,7 @@ def error_label() -> QLabel:
     label = QLabel()
     label.setObjectName("errorLabel")
     label.setWordWrap(True)
-    label.setStyleSheet("color: #b3261e;")
+    label.setStyleSheet(f"color: {theme.colour('error').name()};")
     label.setAccessibleName("Error message")
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
@@ -244,7 +245,7 @@ class SigningDialog(QDialog):
         note = QLabel("Your passphrase or PIN and your password are used for this signature only and are not "
                       "stored.")
         note.setWordWrap(True)
-        note.setStyleSheet("color: #4a4f59;")
+        note.setStyleSheet(f"color: {theme.colour('muted').name()};")
         layout = QVBoxLayout(self)
         layout.addWidget(summary)
         layout.addWidget(self.key)

@@ -12,7 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -37,8 +37,8 @@ from desktop_app.services.trust_store import TrustStoreService
 from desktop_app.ui.dialogs import show_problems
 from desktop_app.ui.letter_signing import KeySourceWidget, file_row, error_label, show_error
 from desktop_app.ui.workers import run_task
+from desktop_app.ui import theme
 
-OVERDUE = QColor("#b3261e")
 
 
 def _table(headers: list[str], name: str) -> QTableWidget:
@@ -130,7 +130,7 @@ class TrustDialog(QDialog):
         for row, entry in enumerate(crls):
             if entry.overdue(now):
                 for column in (2, 4):
-                    self.crls.item(row, column).setForeground(QBrush(OVERDUE))
+                    self.crls.item(row, column).setForeground(QBrush(theme.colour('overdue')))
         people = self.store.supervisors()
         _fill(self.people, [[p.username, p.display_name, p.name or "not enrolled", _day(p.not_after),
                              p.fingerprint or ""] for p in people], [p.username for p in people])

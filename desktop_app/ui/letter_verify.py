@@ -31,9 +31,9 @@ from desktop_app.domain.errors import CheckResult, ClearanceDeskError
 from desktop_app.services.letters import LetterService
 from desktop_app.ui import icons
 from desktop_app.ui.workers import run_task
+from desktop_app.ui import theme
 
 LETTER_SIZE_LIMIT = 64 * 1024 * 1024
-PASS_COLOUR, FAIL_COLOUR = "#2e7d32", "#b3261e"
 _DIGEST = re.compile(r"\b[0-9a-f]{64}\b")
 
 
@@ -56,7 +56,7 @@ class DropZone(QFrame):
         self.setAcceptDrops(True)
         self.setObjectName("dropZone")
         self.setStyleSheet("#dropZone { border: 2px dashed #8c96a8; border-radius: 6px; }"
-                           "#dropZone[hover=\"true\"] { border-color: #1f3864; background: #eef1f6; }")
+                           "#dropZone[hover=\"true\"] { border-color: #1f3864; background: palette(alternate-base); }")
         self.setMinimumHeight(76)
         self.choose = QPushButton("&Choose file…")
         label = QLabel("Drop a signed letter (PDF) here, or")
@@ -180,7 +180,7 @@ class VerifyDialog(QDialog):
 
     def _show_error(self, text: str) -> None:
         self.verdict.setText(text)
-        self.verdict.setStyleSheet(f"color: {FAIL_COLOUR}; font-weight: bold;")
+        self.verdict.setStyleSheet(f"color: {theme.colour('error').name()}; font-weight: bold;")
         self.verdict.show()
 
     def _show_detail(self, item: QTreeWidgetItem | None, _previous: object = None) -> None:
@@ -202,11 +202,11 @@ class VerifyDialog(QDialog):
         number = next((r.extra["number"] for r in results if "number" in r.extra), "This letter")
         if not bad:
             self.verdict.setText(f"✓ {number} verifies: all {len(results)} checks passed.")
-            self.verdict.setStyleSheet(f"color: {PASS_COLOUR}; font-weight: bold; font-size: 14px;")
+            self.verdict.setStyleSheet(f"color: {theme.colour('ok').name()}; font-weight: bold; font-size: 14px;")
         else:
             first = next((r for r in bad if not r.detail.startswith("not checked")), bad[0])
             self.verdict.setText(f"✗ Does not verify — {first.name}: {first.detail}")
-            self.verdict.setStyleSheet(f"color: {FAIL_COLOUR}; font-weight: bold; font-size: 14px;")
+            self.verdict.setStyleSheet(f"color: {theme.colour('error').name()}; font-weight: bold; font-size: 14px;")
         if bad:
             self.checks.setCurrentItem(self.checks.topLevelItem(results.index(first)))
         self.finished_checks.emit(results)

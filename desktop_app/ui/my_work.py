@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -26,9 +26,9 @@ from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.services.workflow import MyWork, WorkItem
 from desktop_app.ui import icons
+from desktop_app.ui import theme
 
 ID_ROLE = Qt.ItemDataRole.UserRole
-_OVERDUE = QBrush(QColor("#b3261e"))
 
 
 def days_text(item: WorkItem) -> str:
@@ -106,7 +106,7 @@ class MyWorkDialog(QDialog):
                 if item.paused:
                     child.setIcon(5, icons.icon("paused"))
                 elif item.state.is_open and item.days_left < 0:
-                    child.setForeground(5, _OVERDUE)
+                    child.setForeground(5, QBrush(theme.colour('overdue')))
                     child.setIcon(5, icons.icon("overdue"))
                 elif item.state.is_open:  # the queue's icons: the meaning never rests on colour alone
                     child.setIcon(5, icons.icon("due-soon" if item.days_left <= 5 else "on-time"))

@@ -53,6 +53,7 @@ from desktop_app.services.context import Actor
 from desktop_app.services.submissions import SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
 from desktop_app.ui.workers import run_task
+from desktop_app.ui import theme
 
 log = logging.getLogger("clearance_desk.ui")
 
@@ -174,7 +175,7 @@ class ActionPanel(QFrame):
         self.unavailable.setObjectName("unavailableActions")
         self.unavailable.setWordWrap(True)
         self.unavailable.setTextFormat(Qt.TextFormat.RichText)
-        self.unavailable.setStyleSheet("color: #4a4f59;")
+        self.unavailable.setStyleSheet(f"color: {theme.colour('muted').name()};")
         self.others_toggle = QToolButton()
         self.others_toggle.setCheckable(True)
         self.others_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -185,7 +186,7 @@ class ActionPanel(QFrame):
         self.others.setObjectName("otherActions")
         self.others.setWordWrap(True)
         self.others.setTextFormat(Qt.TextFormat.RichText)
-        self.others.setStyleSheet("color: #4a4f59;")
+        self.others.setStyleSheet(f"color: {theme.colour('muted').name()};")
         self.others.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -283,12 +284,12 @@ def clock_summary(detail: SubmissionDetail, choices: ActionChoices) -> str:
             parts.append(f"<b>clock paused</b>{since} (awaiting information); {clock.days_left} day(s) left when "
                          f"it resumes")
         elif clock.overdue:
-            parts.append(f"<span style='color:#b3261e'>⚠ overdue by {-clock.days_left} day(s)</span> "
+            parts.append(f"<span style='color:{theme.colour("error").name()}'>⚠ overdue by {-clock.days_left} day(s)</span> "
                          f"(was due {clock.due_date.isoformat()})")
         else:
             parts.append(f"{clock.days_left} day(s) left (due {clock.due_date.isoformat()})")
         if clock.release_conflict and detail.intended_release:
-            parts.append(f"<span style='color:#b3261e'>⚠ release planned {detail.intended_release.isoformat()}, "
+            parts.append(f"<span style='color:{theme.colour("error").name()}'>⚠ release planned {detail.intended_release.isoformat()}, "
                          f"before the due date</span>")
     return " · ".join(parts)
 
@@ -300,7 +301,7 @@ def error_label() -> QLabel:
     label = QLabel()
     label.setObjectName("errorLabel")
     label.setWordWrap(True)
-    label.setStyleSheet("color: #b3261e;")
+    label.setStyleSheet(f"color: {theme.colour('error').name()};")
     label.setAccessibleName("Error message")
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
@@ -553,7 +554,7 @@ class RecommendDialog(OperationDialog):
         self.guard = QLabel()
         self.guard.setObjectName("guardLabel")
         self.guard.setWordWrap(True)
-        self.guard.setStyleSheet("color: #b3261e;")
+        self.guard.setStyleSheet(f"color: {theme.colour('error').name()};")
         self.guard.hide()
         column.addWidget(self.guard)
         self.rationale = _text_box("Rationale", "Why this decision: the evidence it rests on")
@@ -565,7 +566,7 @@ class RecommendDialog(OperationDialog):
         self.sources = QLabel(f"Gathered from {sources}; edit as needed." if sources else
                               "No finding imposes a condition; write the conditions here.")
         self.sources.setWordWrap(True)
-        self.sources.setStyleSheet("color: #4a4f59;")
+        self.sources.setStyleSheet(f"color: {theme.colour('muted').name()};")
         self.form.addRow("&Decision:", box)
         self.form.addRow("R&ationale:", self.rationale)
         self.form.addRow("&Conditions:", self.conditions)
