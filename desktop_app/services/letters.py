@@ -20,6 +20,7 @@ reportlab and pyHanko are imported inside the methods that need them.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import dataclasses
 import datetime as dt
@@ -673,6 +674,7 @@ def render_in_subprocess(content: LetterContent, *, timeout: float = 120.0) -> R
             _pool = concurrent.futures.ProcessPoolExecutor(max_workers=1,
                                                            mp_context=multiprocessing.get_context("spawn"),
                                                            initializer=_exit_with_parent)
+            atexit.register(shutdown_renderer, wait=True)  # before interpreter teardown, not during it
         pool = _pool
     try:
         return pool.submit(_render, content).result(timeout=timeout)
@@ -699,12 +701,12 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def shutdown_renderer() -> None:
+def shutdown_renderer(*, wait: bool = False) -> None:
     global _pool
     with _pool_lock:
         pool, _pool = _pool, None
     if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=wait, cancel_futures=True)
 
 
 # -- the demo ----------------------------------------------------------------------------
