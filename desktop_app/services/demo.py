@@ -62,7 +62,11 @@ class DemoBuilder:
         references = self._samples(actors["reviewer"])
         progress("Registering generated submissions…")
         references += self._generated(actors, GENERATED)
-        reviewed = list(references)  # the workflow step works on these, not on the bulk extras
+        progress("Running submissions through the review…")
+        self._reviews(actors, list(references), progress)
+        # Letters sign what the review step brought to sign-off; the bulk extras come after
+        # so the demo never tries to approve thousands of generated submissions one by one.
+        letters = self._letters(actors, progress)
         if extra_submissions:
             progress(f"Generating {extra_submissions:,} more submissions…")
             from desktop_app.services import demo_bulk  # bulk Core inserts: 100,000 in seconds, not hours
@@ -71,10 +75,6 @@ class DemoBuilder:
                 self.ctx, extra_submissions, progress=progress, seed=self.random.randint(0, 2**31),
                 reviewers=[demo_bulk.Person(actors[u].user_id, u) for u in ("reviewer", "reviewer2")],
                 supervisors=[demo_bulk.Person(actors["supervisor"].user_id, "supervisor")])
-        progress("Running submissions through the review…")
-        self._reviews(actors, reviewed, progress)
-        # Keep this step last: it signs letters for what the steps above brought to sign-off.
-        letters = self._letters(actors, progress)
         return (f"demo data folder ready: {self.ctx.paths.root}\n"
                 f"users: {', '.join(u for u, *_ in DEMO_USERS)} (password {DEMO_PASSWORD})\n"
                 f"submissions: {len(references)}\n"

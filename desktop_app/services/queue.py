@@ -88,7 +88,7 @@ _SORT_KEYS: dict[QueueColumn, tuple[Any, ...]] = {
     QueueColumn.DEVELOPER: (D.c.name,),
     QueueColumn.MODEL: (S.c.model_name, S.c.model_version),
     QueueColumn.STATUS: (S.c.state, S.c.due_date, S.c.assignee_id),
-    QueueColumn.ASSIGNEE: (A.c.display_name, S.c.due_date),
+    QueueColumn.ASSIGNEE: (A.c.display_name, S.c.assignee_id, S.c.due_date),
     QueueColumn.RECEIVED: (S.c.received_at,),
     QueueColumn.DUE: (S.c.due_sort,),  # open ones by due date, closed ones (no due date shown) last
     QueueColumn.DAYS_LEFT: (S.c.due_sort,),
@@ -235,15 +235,62 @@ class QueueService:
         if flt.min_severity is not None:
             clauses.append(S.c.highest_open_severity >= flt.min_severity.rank)
         query = SearchQuery.parse(flt.text)
-        if query:
+        prefix = query.reference_prefix()
+        if prefix is not None and prefix.count("-") == 2:  # CD-2026-00…: a narrow range of the reference index
+            clauses.append(and_(S.c.reference >= prefix, S.c.reference < prefix[:-1] + chr(ord(prefix[-1]) + 1)))
+        elif prefix is not None:  # CD-20…: most of the queue, so checked row by row in the sort order instead
+            clauses.append(func.substr(S.c.reference, 1, len(prefix)) == prefix)
+        elif query:
             clauses.append(S.c.id.in_(self.search.matching_ids(query)))
         return clauses
 
     def ordered_ids(self, flt: QueueFilter = QueueFilter(), sort: QueueColumn = QueueColumn.DUE,  # noqa: B008
-                    descending: bool = False) -> array[int]:
-        """Every matching submission id in display order (one indexed query), as a compact array."""
+                    descending: bool = False, *, within: Sequence[int] | None = None) -> array[int]:
+        """Every matching submission id in display order (one indexed query), as a compact array.
+
+        `within` is the answer for the same filter, sort and order without the search text,
+        if the caller has it: a full-text search then only fetches the ids that match and
+        keeps those of `within`, in its order. For a word that matches half the queue that
+        is 20 ms instead of 80: SQLite would otherwise join and re-sort 50,000 hits.
+        """
+        query = SearchQuery.parse(flt.text)
         with self.ctx.reading() as session:
+            if within is not None and query and query.reference_prefix() is None:
+                hit = bytearray(max(within, default=0) + 1)  # one byte a submission: no 70,000-int set
+                result = session.connection().execute(self.search.matching_ids(query))
+                try:
+                    for (sid,) in result.cursor:
+                        if sid < len(hit):
+                            hit[sid] = 1
+                finally:
+                    result.close()
+                return array("q", (i for i in within if hit[i]))
+            if sort is QueueColumn.ASSIGNEE and not query:
+                return self._ids_by_assignee(session, flt, descending)
             return _id_array(session, self.id_statement(flt, sort, descending))
+
+    def _ids_by_assignee(self, session: Session, flt: QueueFilter, descending: bool) -> array[int]:
+        """The assignee order as one index range per person, in name order.
+
+        Sorting 100,000 rows by a joined name takes SQLite a temporary B-tree (twice the
+        time of any other column); reading (assignee_id, due_date) ranges one person after
+        another gives the same order straight from the index. Unassigned come first, as
+        NULL names sort first.
+        """
+        users = User.__table__
+        people: list[int | None] = [None, *session.scalars(
+            select(users.c.id).order_by(users.c.display_name, users.c.id))]
+        if flt.assignee_id is not None:
+            people = [flt.assignee_id]
+        if descending:
+            people.reverse()
+        where = self._where(flt)
+        order = [S.c.due_date.desc(), S.c.id.desc()] if descending else [S.c.due_date.asc(), S.c.id.asc()]
+        ids: array[int] = array("q")
+        for person in people:
+            mine = S.c.assignee_id.is_(None) if person is None else S.c.assignee_id == person
+            ids.extend(_id_array(session, select(S.c.id).where(mine, *where).order_by(*order)))
+        return ids
 
     def id_statement(self, flt: QueueFilter, sort: QueueColumn, descending: bool) -> Select[Any]:
         """The id query itself (for ordered_ids, and for benchmarks to run it bare)."""

@@ -10,9 +10,10 @@ a piece of text, so the queue highlights exactly what the database matched.
 
 SQLite implements it with the FTS5 table `queue_search` (unicode61 tokens, prefix
 queries), which migration 0002 creates and its triggers keep in step. This is the one
-module that holds SQLite-only SQL. Another database plugs in by implementing
-`SearchBackend`; until PostgreSQL has its full-text twin, `LikeSearch` answers the same
-queries (more slowly) with portable ILIKE.
+module that holds SQLite-only SQL, and PostgreSQL's: there `queue_search` holds one
+GIN-indexed tsvector per submission (migration 0003), queried with phrase-prefix
+tsqueries (`PostgresSearch`). Another database plugs in by implementing
+`SearchBackend`; `LikeSearch` answers the same queries (more slowly) with portable ILIKE.
 """
 
 from __future__ import annotations
@@ -49,6 +50,21 @@ class SearchQuery:
 
     def __bool__(self) -> bool:
         return bool(self.words)
+
+    def reference_prefix(self) -> str | None:
+        """The reference a one-word query starts to spell ("cd-2026-00" gives "CD-2026-00"), or None.
+
+        Such a query is answered from the reference column's index: as full text, its
+        first token "cd" is in every document and would make each keystroke read them all.
+        """
+        if len(self.words) != 1:
+            return None
+        tokens = self.words[0]
+        if tokens[0] != "cd" or len(tokens) > 3 or not all(t.isdigit() for t in tokens[1:]):
+            return None
+        if len(tokens) == 3 and len(tokens[1]) != 4 or len(tokens) > 1 and len(tokens[1]) > 4:
+            return None
+        return "-".join(t.upper() for t in tokens)
 
     @cached_property
     def _pattern(self) -> re.Pattern[str] | None:
@@ -118,8 +134,34 @@ class LikeSearch:
         return select(s.c.id).join(d, d.c.id == s.c.developer_id).where(and_(*clauses))
 
 
+class PostgresSearch:
+    """PostgreSQL full text over `queue_search` (submission_id, document tsvector), migration 0003.
+
+    The document gives its six parts weights A and B in turn; a word of several tokens
+    is a phrase that must match within one weight, so, as in FTS5, within one part.
+    """
+
+    TABLE = table("queue_search", column("submission_id", Integer))
+
+    def expression(self, query: SearchQuery) -> str:
+        """The tsquery text: every word (AND), as a phrase whose last token is a prefix."""
+        def phrase(tokens: tuple[str, ...], weight: str) -> str:
+            return " <-> ".join(f"'{t}':{'*' if i == len(tokens) - 1 else ''}{weight}" for i, t in enumerate(tokens))
+
+        words = [phrase(tokens, "") if len(tokens) == 1 else f"(({phrase(tokens, 'A')}) | ({phrase(tokens, 'B')}))"
+                 for tokens in query.words]
+        return " & ".join(words)
+
+    def matching_ids(self, query: SearchQuery) -> Select[tuple[int]]:
+        return select(self.TABLE.c.submission_id).where(
+            text("queue_search.document @@ to_tsquery('simple', queue_search_fold(:search_expression))")
+            .bindparams(search_expression=self.expression(query)))
+
+
 def backend_for(dialect_name: str) -> SearchBackend:
-    return Fts5Search() if dialect_name == "sqlite" else LikeSearch()
+    if dialect_name == "sqlite":
+        return Fts5Search()
+    return PostgresSearch() if dialect_name == "postgresql" else LikeSearch()
 
 
 # -- bulk loading ---------------------------------------------------------------------
@@ -145,7 +187,17 @@ def bulk_load(conn: Connection, *, first_submission_id: int) -> Iterator[None]:
     findings and evidence, and one INSERT … SELECT indexes them; the triggers are then
     recreated from their own stored SQL. If anything fails the transaction rolls back,
     triggers included. On databases without the FTS5 table this does nothing.
+
+    On PostgreSQL the triggers stay and skip their work while the transaction-local
+    setting `clearance_desk.search_bulk` is on; one call then indexes the new rows.
     """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT set_config('clearance_desk.search_bulk', 'on', true)")
+        yield
+        conn.exec_driver_sql("SELECT set_config('clearance_desk.search_bulk', 'off', true)")
+        conn.execute(text("SELECT queue_search_refresh(ARRAY(SELECT id FROM submissions WHERE id >= :first))"),
+                     {"first": first_submission_id})
+        return
     if conn.dialect.name != "sqlite" or not conn.exec_driver_sql(
             "SELECT 1 FROM sqlite_master WHERE name = 'queue_search'").first():
         yield
@@ -166,3 +218,6 @@ def rebuild(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("DELETE FROM queue_search")
         conn.execute(text(_DOCUMENT), {"first": 0})
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("DELETE FROM queue_search")
+        conn.exec_driver_sql("SELECT queue_search_refresh(ARRAY(SELECT id FROM submissions))")

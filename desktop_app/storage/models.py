@@ -165,9 +165,11 @@ class Submission(Base):
     # Computed by the database so the queue sorts by them through an index: references
     # in numeric order (CD-2026-10000 after CD-2026-9999), the release-conflict flag, and
     # due dates with closed submissions last.
-    reference_sort: Mapped[int | None] = mapped_column(Integer, Computed(REFERENCE_SORT_SQL))
-    release_conflict: Mapped[int | None] = mapped_column(Integer, Computed(RELEASE_CONFLICT_SQL))
-    due_sort: Mapped[dt.date | None] = mapped_column(Date, Computed(DUE_SORT_SQL))
+    # (Stored on PostgreSQL, which has no virtual columns before 18; migration 0002 adds
+    # them as virtual columns on SQLite, which cannot ALTER in a stored one.)
+    reference_sort: Mapped[int | None] = mapped_column(Integer, Computed(REFERENCE_SORT_SQL, persisted=True))
+    release_conflict: Mapped[int | None] = mapped_column(Integer, Computed(RELEASE_CONFLICT_SQL, persisted=True))
+    due_sort: Mapped[dt.date | None] = mapped_column(Date, Computed(DUE_SORT_SQL, persisted=True))
 
     __mapper_args__ = {"version_id_col": version_id}
 

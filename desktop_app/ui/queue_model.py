@@ -45,6 +45,7 @@ from desktop_app.ui import icons, theme
 log = logging.getLogger("clearance_desk.ui")
 
 PAGE_SIZE = 200
+MATCH_BLOCK = 50  # rows whose hidden search hits are read together (about a screenful)
 MAX_PAGES = 10  # pages kept (2,000 rows): scrolling back is mostly free, memory stays small
 #: From this many submissions on, id queries run on a worker thread.
 BACKGROUND_ROWS = 20_000
@@ -97,6 +98,11 @@ class _Request:
     @property
     def key(self) -> tuple[QueueFilter, QueueColumn, bool]:
         return self.filter, self.sort, self.descending
+
+    @property
+    def base_key(self) -> tuple[QueueFilter, QueueColumn, bool]:
+        """The same query without its search text (its answer is what a search narrows)."""
+        return replace(self.filter, text=""), self.sort, self.descending
 
 
 # -- one worker thread for the queue -------------------------------------------------------
@@ -152,6 +158,7 @@ class QueueModel(QAbstractTableModel):
         self.sort_column = QueueColumn.DUE
         self.descending = False
         self.search_query = SearchQuery()
+        self._search_text = ""
         self.background_rows = background_rows
         self._run_in_background = run_in_background
         self._ids: Sequence[int] = array("q")
@@ -161,6 +168,8 @@ class QueueModel(QAbstractTableModel):
         self._total = 0
         self._running: _Request | None = None
         self._pending: _Request | None = None
+        #: The id list without the search text (key, ids): typing searches within it.
+        self._base: tuple[tuple[QueueFilter, QueueColumn, bool], Sequence[int]] | None = None
         #: While True, sort and filter changes are only noted (the window sets up, then loads once).
         self.hold = False
 
@@ -177,7 +186,11 @@ class QueueModel(QAbstractTableModel):
         """Re-run the id query now, on this thread (after a filter, sort or data change)."""
         request = self._request()
         self._total = self.service.total()
-        self._apply(request, self.service.ordered_ids(request.filter, request.sort, request.descending))
+        self._base = None
+        ids = self.service.ordered_ids(request.filter, request.sort, request.descending)
+        if not request.filter.text:
+            self._base = (request.base_key, ids)
+        self._apply(request, ids)
 
     def request_reload(self, *, recount: bool = False) -> None:
         """Reload on a worker thread for a large queue, in place for a small one.
@@ -188,6 +201,8 @@ class QueueModel(QAbstractTableModel):
         """
         if self.hold:
             return
+        if recount:
+            self._base = None  # the data changed: the unsearched list must be read again
         if not self.in_background:
             self.reload()
             return
@@ -217,23 +232,31 @@ class QueueModel(QAbstractTableModel):
     def _start(self, request: _Request) -> None:
         self._running = request
         service = self.service
+        fresh = self._base is not None and self._base[0] == request.base_key and not request.recount
+        base = self._base[1] if fresh and self._base is not None else None
+        unsearched = request.base_key[0]
 
-        def query() -> tuple[Sequence[int], int | None]:
-            ids = service.ordered_ids(request.filter, request.sort, request.descending)
-            return ids, service.total() if request.recount else None
+        def query() -> tuple[Sequence[int], int | None, Sequence[int] | None]:
+            within = base
+            if within is None and request.filter.text:  # read once; the next keystrokes search within it
+                within = service.ordered_ids(unsearched, request.sort, request.descending)
+            ids = service.ordered_ids(request.filter, request.sort, request.descending, within=within)
+            return ids, service.total() if request.recount else None, within if request.filter.text else ids
 
         run = self._run_in_background or run_queue_task
         run(query, on_done=lambda result: self._finished(request, result), on_error=self._failed)
 
-    def _finished(self, request: _Request, result: tuple[Sequence[int], int | None]) -> None:
+    def _finished(self, request: _Request, result: tuple[Sequence[int], int | None, Sequence[int] | None]) -> None:
         self._running = None
         pending, self._pending = self._pending, None
         if pending is not None and pending.key != request.key:
             self._start(replace(pending, recount=pending.recount or request.recount))  # out of date: go on
             return
-        ids, total = result
+        ids, total, base = result
         if total is not None:
             self._total = total
+        if base is not None:
+            self._base = (request.base_key, base)
         self._apply(request, ids)
         if pending is not None:  # the same query asked again (data changed meanwhile): run it once more
             self._start(pending)
@@ -251,6 +274,7 @@ class QueueModel(QAbstractTableModel):
         self._matches.clear()
         self._match_pages.clear()
         self.search_query = SearchQuery.parse(request.filter.text)
+        self._search_text = request.filter.text  # what the rows shown were found with
         self.endResetModel()
         elapsed = (time.perf_counter() - request.asked) * 1000
         log.debug("queue: %d rows in %.1f ms (%s, %s)", len(ids), elapsed, request.sort.name, request.filter)
@@ -283,14 +307,15 @@ class QueueModel(QAbstractTableModel):
     def match_text(self, row: int) -> str:
         """Where the search matched a row when no visible column shows it ("F-3: …").
 
-        Asked when a row is painted during a search; read for its whole page at once.
+        Asked when a row is painted during a search; read for a screenful of rows at once
+        (finding and evidence titles are read for each, so not for a whole page).
         """
         if not self.search_query or not 0 <= row < len(self._ids):
             return ""
-        page = row // PAGE_SIZE
+        page = row // MATCH_BLOCK
         if page not in self._match_pages:
-            ids = list(self._ids[page * PAGE_SIZE:(page + 1) * PAGE_SIZE])
-            self._matches.update(self.service.match_contexts(ids, self.filter.text))
+            ids = list(self._ids[page * MATCH_BLOCK:(page + 1) * MATCH_BLOCK])
+            self._matches.update(self.service.match_contexts(ids, self._search_text))
             self._match_pages.add(page)
         return self._matches.get(self._ids[row], "")
 

@@ -76,7 +76,8 @@ def _sort_key(column: QueueColumn, s: Submission, names: dict[int, str], users: 
         QueueColumn.DEVELOPER: (names[s.developer_id],),
         QueueColumn.MODEL: (s.model_name, s.model_version),
         QueueColumn.STATUS: (s.state, s.due_date, (0, 0) if s.assignee_id is None else (1, s.assignee_id)),
-        QueueColumn.ASSIGNEE: ((0, "") if s.assignee_id is None else (1, users[s.assignee_id]), s.due_date),
+        QueueColumn.ASSIGNEE: ((0, "", 0) if s.assignee_id is None else (1, users[s.assignee_id], s.assignee_id),
+                               s.due_date),
         QueueColumn.RECEIVED: (s.received_at,),
         QueueColumn.DUE: (due_sort,),
         QueueColumn.DAYS_LEFT: (due_sort,),
@@ -315,3 +316,42 @@ def test_bulk_assign_checks_the_assignee_and_the_ids(queue, qctx, actors) -> Non
     with pytest.raises(NotFound):
         queue.bulk_assign(actors["rev"], [rows[0].id, 987654], actors["rev2"].user_id)
     assert all_submissions(qctx)[0].assignee_id == rows[0].assignee_id  # nothing written
+
+
+def test_the_assignee_order_is_the_same_with_and_without_a_search(queue, qctx) -> None:  # noqa: ANN001
+    """Without a search it is read one person at a time; with one, in a single sorted query."""
+    for descending in (False, True):
+        whole = ids(queue, sort=QueueColumn.ASSIGNEE, descending=descending)
+        searched = ids(queue, QueueFilter(text="zephyrine"), QueueColumn.ASSIGNEE, descending)
+        assert [i for i in whole if i in set(searched)] == searched
+        with qctx.reading() as session:
+            single = [r[0] for r in session.execute(queue.id_statement(QueueFilter(), QueueColumn.ASSIGNEE,
+                                                                       descending))]
+        assert whole == single
+
+
+@pytest.mark.parametrize(("text", "prefix"), [("CD-2026-00", "CD-2026-00"), ("cd", "CD"), ("cd-2", "CD-2"),
+                                              ("cd-2026-", "CD-2026"), ("cd 2026", None), ("cdrom", None),
+                                              ("cd-20-5", None), ("cd-x", None)])
+def test_a_reference_being_typed_reads_the_reference_index(text: str, prefix: str | None) -> None:
+    assert SearchQuery.parse(text).reference_prefix() == prefix
+
+
+def test_reference_prefixes_find_what_full_text_finds(queue, known) -> None:  # noqa: ANN001
+    for text in ("cd-2026-00", known.quokka_reference, "cd-2026", "cd"):
+        by_index = ids(queue, QueueFilter(text=text))
+        with queue.ctx.reading() as session:
+            by_text = set(session.scalars(Fts5Search().matching_ids(SearchQuery.parse(text))))
+        assert set(by_index) == by_text, text
+
+
+@pytest.mark.parametrize("column", [QueueColumn.DUE, QueueColumn.ASSIGNEE, QueueColumn.DEVELOPER])
+def test_searching_within_the_unsearched_list_gives_the_same_rows(queue, actors, column: QueueColumn) -> None:  # noqa: ANN001
+    for refinement in (QueueFilter(), QueueFilter(assignee_id=actors["rev"].user_id),
+                       QueueFilter(states=frozenset({SubmissionState.IN_REVIEW}))):
+        for descending in (False, True):
+            base = queue.ordered_ids(refinement, column, descending)
+            for text in ("ze", "zephyrine", "xyl marimba", "jail", "cd-2026-0", "q"):
+                flt = refinement.with_changes(text=text)
+                assert list(queue.ordered_ids(flt, column, descending, within=base)) == ids(
+                    queue, flt, column, descending), (refinement, text)

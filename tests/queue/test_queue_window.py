@@ -227,3 +227,15 @@ def test_a_large_queue_reads_the_detail_on_a_worker(qtbot, window) -> None:  # n
         view.setCurrentIndex(model.index(row, 0))
     qtbot.waitUntil(lambda: window._shown_id == model.id_at(9) and not window._detail_loading, timeout=5000)
     assert window.detail.detail is not None and window.detail.detail.id == model.id_at(9)
+
+
+def test_typing_on_a_large_queue_gives_what_a_small_one_gives(qtbot, qctx) -> None:  # noqa: ANN001
+    """The worker path searches within the unsearched list; the answer must not change."""
+    service = QueueService(qctx)
+    large = QueueModel(service, background_rows=0)
+    large.reload()
+    for text in ("j", "ja", "jai", "jail", "jailb", "jail", "zeph", ""):
+        with qtbot.waitSignal(large.reloaded, timeout=5000):
+            large.set_filter(QueueFilter(text=text))
+        qtbot.waitUntil(lambda: not large.loading, timeout=5000)
+        assert list(large.ids()) == list(service.ordered_ids(QueueFilter(text=text))), text

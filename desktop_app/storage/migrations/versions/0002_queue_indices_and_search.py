@@ -54,7 +54,7 @@ TRIGGERS = {
         "AFTER INSERT ON submissions", _DOCUMENT.format(where="s.id = NEW.id") + ";"),
     "queue_search_submission_update": (
         "AFTER UPDATE OF reference, developer_id, model_name, model_version, model_family, description "
-        "ON submissions", f"DELETE FROM queue_search WHERE rowid = OLD.id; " + _refresh("NEW.id")),
+        "ON submissions", "DELETE FROM queue_search WHERE rowid = OLD.id; " + _refresh("NEW.id")),
     "queue_search_submission_delete": (
         "AFTER DELETE ON submissions", "DELETE FROM queue_search WHERE rowid = OLD.id;"),
     "queue_search_developer_update": (
