@@ -1,42 +1,72 @@
-"""Every service over one open data folder, built once by the composition root."""
+"""Every service over one open data folder, built once by the composition root.
+
+Services the first painted queue page does not need (intake with jsonschema, letters,
+workflow, findings, reports) are imported and built on first use, so the window paints
+before they load.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop_app.services.context import Clock, ServiceContext, open_data_folder, system_clock
-from desktop_app.services.findings import FindingService
 from desktop_app.services.queue import QueueService
 from desktop_app.services.settings import SettingsService
-from desktop_app.services.intake import IntakeService
-from desktop_app.services.letters import LetterService
 from desktop_app.services.submissions import ArtifactFiles, SubmissionService
 from desktop_app.services.users import UserService
-from desktop_app.services.workflow import WorkflowService
-from desktop_app.services.reports import ReportService
+
+if TYPE_CHECKING:
+    from desktop_app.services.findings import FindingService
+    from desktop_app.services.intake import IntakeService
+    from desktop_app.services.letters import LetterService
+    from desktop_app.services.reports import ReportService
+    from desktop_app.services.workflow import WorkflowService
 
 
-@dataclass
 class Services:
-    ctx: ServiceContext
-    users: UserService
-    settings: SettingsService
-    queue: QueueService
-    submissions: SubmissionService
-    intake: IntakeService
-    artifacts: ArtifactFiles
-    letters: LetterService
-    workflow: WorkflowService
-    findings: FindingService
-    reports: ReportService
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.users = UserService(ctx)
+        self.settings = SettingsService(ctx)
+        self.queue = QueueService(ctx)
+        self.submissions = SubmissionService(ctx)
+        self.artifacts = ArtifactFiles(ctx)
+
+    @cached_property
+    def intake(self) -> IntakeService:
+        from desktop_app.services.intake import IntakeService
+
+        return IntakeService(self.ctx)
+
+    @cached_property
+    def letters(self) -> LetterService:
+        from desktop_app.services.letters import LetterService
+
+        return LetterService(self.ctx)
+
+    @cached_property
+    def workflow(self) -> WorkflowService:
+        from desktop_app.services.workflow import WorkflowService
+
+        return WorkflowService(self.ctx)
+
+    @cached_property
+    def findings(self) -> FindingService:
+        from desktop_app.services.findings import FindingService
+
+        return FindingService(self.ctx)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        from desktop_app.services.reports import ReportService
+
+        return ReportService(self.ctx)
 
     @classmethod
     def from_context(cls, ctx: ServiceContext) -> Services:
-        return cls(ctx=ctx, users=UserService(ctx), settings=SettingsService(ctx), queue=QueueService(ctx),
-                   submissions=SubmissionService(ctx), intake=IntakeService(ctx), artifacts=ArtifactFiles(ctx),
-                   letters=LetterService(ctx), workflow=WorkflowService(ctx), findings=FindingService(ctx),
-                   reports=ReportService(ctx))
+        return cls(ctx)
 
     @classmethod
     def open(cls, data_dir: Path, *, db_url: str | None = None, clock: Clock = system_clock) -> Services:
