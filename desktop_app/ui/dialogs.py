@@ -31,21 +31,25 @@ def _password_field(name: str) -> QLineEdit:
     return field
 
 
-def _error_label() -> QLabel:
+def error_label() -> QLabel:
+    """The red (palette-aware), selectable, initially hidden line where a dialog shows a refusal."""
     label = QLabel()
     label.setObjectName("errorLabel")
     label.setWordWrap(True)
     label.setStyleSheet(f"color: {theme.colour('error').name()};")  # per palette: dark red is unreadable on dark
     label.setAccessibleName("Error message")
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label
 
 
-def _show_error(label: QLabel, error: Exception) -> None:
+def show_error(label: QLabel, error: Exception) -> None:
     if isinstance(error, InputRejected):
-        text = "\n".join(f"• {p}" for p in error.problems)
-    else:
+        text = "\n".join(f"• {problem}" for problem in error.problems)
+    elif isinstance(error, ClearanceDeskError):
         text = str(error)
+    else:
+        text = f"Unexpected error: {type(error).__name__}: {error} (details are in the log file)"
     label.setText(text)
     label.show()
 
@@ -62,7 +66,7 @@ class LoginDialog(QDialog):
         self.username = QLineEdit(username)
         self.username.setAccessibleName("User name")
         self.password = _password_field("Password")
-        self.error = _error_label()
+        self.error = error_label()
         form = QFormLayout()
         form.addRow("&User name:", self.username)
         form.addRow("&Password:", self.password)
@@ -88,7 +92,7 @@ class LoginDialog(QDialog):
             self.actor = self.users.authenticate(self.username.text(), self.password.text())
         except ClearanceDeskError as error:
             self.password.clear()
-            _show_error(self.error, error)
+            show_error(self.error, error)
             return
         self.password.clear()
         if self.users.must_change_password(self.actor):
@@ -112,7 +116,7 @@ class FirstRunDialog(QDialog):
         self.full_name.setAccessibleName("Administrator full name")
         self.password = _password_field("Password")
         self.repeat = _password_field("Repeat password")
-        self.error = _error_label()
+        self.error = error_label()
         intro = QLabel("This data folder has no accounts yet. Create the first administrator; "
                        "they will add reviewers and supervisors. Use a passphrase of at least 12 characters.")
         intro.setWordWrap(True)
@@ -133,13 +137,13 @@ class FirstRunDialog(QDialog):
 
     def try_create(self) -> None:
         if self.password.text() != self.repeat.text():
-            _show_error(self.error, InputRejected("the two passwords differ"))
+            show_error(self.error, InputRejected("the two passwords differ"))
             return
         try:
             self.users.create_first_admin(self.username.text(), self.full_name.text() or self.username.text(),
                                           self.password.text())
         except ClearanceDeskError as error:
-            _show_error(self.error, error)
+            show_error(self.error, error)
             return
         self.accept()
 
@@ -153,7 +157,7 @@ class ChangePasswordDialog(QDialog):
         self.current = _password_field("Current password")
         self.new = _password_field("New password")
         self.repeat = _password_field("Repeat new password")
-        self.error = _error_label()
+        self.error = error_label()
         layout = QVBoxLayout(self)
         if forced:
             note = QLabel("An administrator reset your password. Choose a new one to continue.")
@@ -172,12 +176,12 @@ class ChangePasswordDialog(QDialog):
 
     def try_change(self) -> None:
         if self.new.text() != self.repeat.text():
-            _show_error(self.error, InputRejected("the two new passwords differ"))
+            show_error(self.error, InputRejected("the two new passwords differ"))
             return
         try:
             self.users.change_password(self.actor, self.current.text(), self.new.text())
         except ClearanceDeskError as error:
-            _show_error(self.error, error)
+            show_error(self.error, error)
             return
         self.accept()
 

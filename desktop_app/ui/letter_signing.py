@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.domain.errors import ClearanceDeskError, InputRejected, Problem
+from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.domain.types import Decision, LetterKind
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
@@ -44,6 +44,7 @@ from desktop_app.services.submissions import SubmissionDetail
 from desktop_app.services.trust_store import EnrolledCertificate
 from desktop_app.ui.workers import run_task
 from desktop_app.ui import theme
+from desktop_app.ui.dialogs import error_label, show_error
 
 log = logging.getLogger("clearance_desk.ui")
 
@@ -170,26 +171,8 @@ class KeySourceWidget(QGroupBox):
         self.pin.clear()
 
 
-def error_label() -> QLabel:
-    label = QLabel()
-    label.setObjectName("errorLabel")
-    label.setWordWrap(True)
-    label.setStyleSheet(f"color: {theme.colour('error').name()};")
-    label.setAccessibleName("Error message")
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.hide()
-    return label
 
 
-def show_error(label: QLabel, error: Exception) -> None:
-    if isinstance(error, InputRejected):
-        text = "\n".join(f"• {problem}" for problem in error.problems)
-    elif isinstance(error, ClearanceDeskError):
-        text = str(error)
-    else:
-        text = f"Signing failed: {type(error).__name__}: {error}"
-    label.setText(text)
-    label.show()
 
 
 _KIND_TITLES = {

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.services.context import Actor
 from desktop_app.services.intake import ImportResult, IntakeService, ManualRegistration
-from desktop_app.ui.dialogs import _error_label, _show_error
+from desktop_app.ui.dialogs import error_label, show_error
 
 
 class RegisterDialog(QDialog):
@@ -54,7 +54,7 @@ class RegisterDialog(QDialog):
         self.description.setAccessibleName("Description")
         self.description.setFixedHeight(80)
         form.addRow("Descri&ption:", self.description)
-        self.error = _error_label()
+        self.error = error_label()
         form.addRow(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Register")
@@ -76,6 +76,6 @@ class RegisterDialog(QDialog):
         try:
             self.result_value = self.intake.register_by_hand(self.actor, self.form())
         except ClearanceDeskError as error:
-            _show_error(self.error, error)
+            show_error(self.error, error)
             return
         self.accept()

@@ -54,6 +54,7 @@ from desktop_app.services.submissions import SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
 from desktop_app.ui.workers import run_task
 from desktop_app.ui import theme
+from desktop_app.ui.dialogs import error_label
 
 log = logging.getLogger("clearance_desk.ui")
 
@@ -297,15 +298,6 @@ def clock_summary(detail: SubmissionDetail, choices: ActionChoices) -> str:
 # == dialogs ==================================================================================
 
 
-def error_label() -> QLabel:
-    label = QLabel()
-    label.setObjectName("errorLabel")
-    label.setWordWrap(True)
-    label.setStyleSheet(f"color: {theme.colour('error').name()};")
-    label.setAccessibleName("Error message")
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.hide()
-    return label
 
 
 def problem_text(error: BaseException) -> str:
