@@ -195,8 +195,7 @@ def bulk_load(conn: Connection, *, first_submission_id: int) -> Iterator[None]:
         conn.exec_driver_sql("SELECT set_config('clearance_desk.search_bulk', 'on', true)")
         yield
         conn.exec_driver_sql("SELECT set_config('clearance_desk.search_bulk', 'off', true)")
-        conn.execute(text("SELECT queue_search_refresh(ARRAY(SELECT id FROM submissions WHERE id >= :first))"),
-                     {"first": first_submission_id})
+        conn.execute(text("SELECT queue_search_refresh_from(:first)"), {"first": first_submission_id})
         return
     if conn.dialect.name != "sqlite" or not conn.exec_driver_sql(
             "SELECT 1 FROM sqlite_master WHERE name = 'queue_search'").first():
@@ -220,4 +219,4 @@ def rebuild(conn: Connection) -> None:
         conn.execute(text(_DOCUMENT), {"first": 0})
     elif conn.dialect.name == "postgresql":
         conn.exec_driver_sql("DELETE FROM queue_search")
-        conn.exec_driver_sql("SELECT queue_search_refresh(ARRAY(SELECT id FROM submissions))")
+        conn.exec_driver_sql("SELECT queue_search_refresh_from(0)")

@@ -27,12 +27,15 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Tables the migrations create outside the models: the FTS5 search table and its
 #: shadow tables (queue_search_data, _idx, _content, _docsize, _config).
 UNMODELLED_TABLE_PREFIX = "queue_search"
+#: Indices migration 0003 adds on PostgreSQL only: (sort column, id), the tie-break that a
+#: SQLite index carries implicitly in its rowid.
+UNMODELLED_INDEX_PREFIX = "ix_pg_"
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Autogenerate filter: leave the search tables alone (no model describes them)."""
-    return not (type_ == "table" and reflected and compare_to is None
-                and (name or "").startswith(UNMODELLED_TABLE_PREFIX))
+    """Autogenerate filter: leave the search tables and the PostgreSQL-only indices alone (no model describes them)."""
+    unmodelled = {"table": UNMODELLED_TABLE_PREFIX, "index": UNMODELLED_INDEX_PREFIX}.get(type_)
+    return not (unmodelled and reflected and compare_to is None and (name or "").startswith(unmodelled))
 
 
 def alembic_config() -> Config:

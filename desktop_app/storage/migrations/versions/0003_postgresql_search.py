@@ -1,4 +1,5 @@
-"""PostgreSQL's twin of the FTS5 search table: one tsvector per submission, GIN-indexed.
+"""PostgreSQL's twin of the FTS5 search table (one tsvector per submission, GIN-indexed),
+and the (sort column, id) indices the queue's ORDER BY needs there.
 
 The search means the same on both databases (services/search.py): the text is folded
 to lower case (and stripped of accents where the `unaccent` extension can be created,
@@ -11,8 +12,8 @@ two parts: FTS5 matches a phrase within one column only.
 
 Triggers keep `queue_search` in step with every insert, update and delete, as on
 SQLite; the bulk demo path switches them off for its transaction with the setting
-`clearance_desk.search_bulk` and indexes its rows with one call at the end. Nothing
-here runs on SQLite.
+`clearance_desk.search_bulk` and indexes its rows with one call at the end
+(`queue_search_refresh_from`). Nothing here runs on SQLite.
 
 Revision ID: 0003
 Revises: 0002
@@ -30,17 +31,41 @@ depends_on = None
 PARTS = ("reference", "developer", "model", "summary", "findings", "evidence")
 
 FUNCTIONS = (
-    # the document of the submissions whose ids are given, inserted or replaced (joined to
-    # the unnested array: `= ANY(ids)` would compare every row with every id)
-    """CREATE FUNCTION queue_search_refresh(ids integer[]) RETURNS void LANGUAGE sql AS $$
+    # the documents of the submissions whose ids are given (the triggers: one or two at a
+    # time), each by its primary key, so the plan never depends on fresh statistics
+    """CREATE FUNCTION queue_search_refresh(ids integer[]) RETURNS void LANGUAGE plpgsql AS $$
+    DECLARE
+        wanted integer;
+    BEGIN
+        FOR wanted IN SELECT DISTINCT unnest(ids) LOOP
+            INSERT INTO queue_search (submission_id, document)
+            SELECT s.id, queue_search_document(
+                s.reference, d.name, s.model_name || ' ' || s.model_version || ' ' || s.model_family, s.description,
+                (SELECT string_agg(f.title, E'\\n' ORDER BY f.number) FROM findings f WHERE f.submission_id = s.id),
+                (SELECT string_agg(e.title, E'\\n' ORDER BY e.id) FROM evidence e
+                  WHERE e.finding_id IN (SELECT f.id FROM findings f WHERE f.submission_id = s.id)))
+            FROM submissions s JOIN developers d ON d.id = s.developer_id
+            WHERE s.id = wanted
+            ON CONFLICT (submission_id) DO UPDATE SET document = EXCLUDED.document;
+        END LOOP;
+    END $$""",
+    # the documents of every submission from id `first_id` on, in one pass (the bulk demo, a rebuild)
+    """CREATE FUNCTION queue_search_refresh_from(first_id integer) RETURNS void LANGUAGE sql AS $$
+        WITH finding_titles AS (
+            SELECT f.submission_id, string_agg(f.title, E'\\n' ORDER BY f.number) AS titles
+            FROM findings f WHERE f.submission_id >= first_id GROUP BY f.submission_id),
+        evidence_titles AS (
+            SELECT f.submission_id, string_agg(e.title, E'\\n' ORDER BY e.id) AS titles
+            FROM findings f JOIN evidence e ON e.finding_id = f.id WHERE f.submission_id >= first_id
+            GROUP BY f.submission_id)
         INSERT INTO queue_search (submission_id, document)
         SELECT s.id, queue_search_document(
             s.reference, d.name, s.model_name || ' ' || s.model_version || ' ' || s.model_family, s.description,
-            (SELECT string_agg(f.title, E'\\n' ORDER BY f.number) FROM findings f WHERE f.submission_id = s.id),
-            (SELECT string_agg(e.title, E'\\n' ORDER BY e.id) FROM findings f JOIN evidence e ON e.finding_id = f.id
-              WHERE f.submission_id = s.id))
-        FROM unnest(ids) AS wanted (id) JOIN submissions s ON s.id = wanted.id
-        JOIN developers d ON d.id = s.developer_id
+            finding_titles.titles, evidence_titles.titles)
+        FROM submissions s JOIN developers d ON d.id = s.developer_id
+        LEFT JOIN finding_titles ON finding_titles.submission_id = s.id
+        LEFT JOIN evidence_titles ON evidence_titles.submission_id = s.id
+        WHERE s.id >= first_id
         ON CONFLICT (submission_id) DO UPDATE SET document = EXCLUDED.document
     $$""",
     """CREATE FUNCTION queue_search_suspended() RETURNS boolean LANGUAGE sql STABLE AS $$
@@ -102,6 +127,23 @@ TRIGGERS = {
 }
 
 
+#: The queue's sort keys with the id that breaks ties (services/queue.py orders by both).
+#: A SQLite index ends in the rowid, so (column) serves ORDER BY column, id; a PostgreSQL
+#: B-tree does not, and without these every sort of 100,000 rows sorts them all.
+SORT_INDICES = {
+    "ix_pg_submissions_reference_sort_id": "reference_sort, id",
+    "ix_pg_submissions_model_id": "model_name, model_version, id",
+    "ix_pg_submissions_state_due_id": "state, due_date, assignee_id, id",
+    "ix_pg_submissions_assignee_due_id": "assignee_id, due_date, id",
+    "ix_pg_submissions_developer_id": "developer_id, id",
+    "ix_pg_submissions_received_id": "received_at, id",
+    "ix_pg_submissions_due_sort_id": "due_sort, id",
+    "ix_pg_submissions_severity_id": "highest_open_severity, id",
+    "ix_pg_submissions_open_findings_id": "open_findings, id",
+    "ix_pg_submissions_release_conflict_id": "release_conflict, id",
+}
+
+
 def _fold_body(with_unaccent: bool) -> str:
     folded = "public.unaccent('public.unaccent'::regdictionary, lower(value))" if with_unaccent else "lower(value)"
     return f"SELECT {folded}"
@@ -143,17 +185,22 @@ def upgrade() -> None:
         op.execute(statement)
     for name, (when, function) in TRIGGERS.items():
         op.execute(f"CREATE TRIGGER {name} {when} FOR EACH ROW EXECUTE FUNCTION {function}()")
-    op.execute("SELECT queue_search_refresh(ARRAY(SELECT id FROM submissions))")
+    op.execute("SELECT queue_search_refresh_from(0)")
+    for name, columns in SORT_INDICES.items():
+        op.execute(f"CREATE INDEX {name} ON submissions ({columns})")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    for name in SORT_INDICES:
+        op.execute(f"DROP INDEX IF EXISTS {name}")
     for name, (when, _function) in TRIGGERS.items():
         op.execute(f"DROP TRIGGER IF EXISTS {name} ON {when.rsplit(' ON ', 1)[1]}")
     op.execute("DROP TABLE IF EXISTS queue_search")
     for function in ("queue_search_on_evidence()", "queue_search_on_finding()", "queue_search_on_developer()",
                      "queue_search_on_submission()", "queue_search_suspended()", "queue_search_refresh(integer[])",
+                     "queue_search_refresh_from(integer)",
                      f"queue_search_document({', '.join('text' for _ in PARTS)})", "queue_search_words(text)",
                      "queue_search_fold(text)"):
         op.execute(f"DROP FUNCTION IF EXISTS {function}")
