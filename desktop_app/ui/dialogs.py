@@ -63,6 +63,7 @@ class LoginDialog(QDialog):
         self.users = users
         self.actor: Actor | None = None
         self.setWindowTitle(f"Sign in — {APP_NAME}")
+        self.setMinimumWidth(400)
         self.username = QLineEdit(username)
         self.username.setAccessibleName("User name")
         self.password = _password_field("Password")
