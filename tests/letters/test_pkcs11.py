@@ -6,8 +6,6 @@ read when the module is first initialised, so it is set before anything loads it
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import pkcs11
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from pkcs11 import Attribute, KeyType, ObjectClass
+from pkcs11 import Attribute, ObjectClass
 
 from desktop_app.domain.errors import InputRejected
 from desktop_app.letters.pki import DemoPki, issue_certificate, load_authority
@@ -24,45 +22,25 @@ from desktop_app.letters.signing import Pkcs11Source, check_certificate_matches_
 from desktop_app.letters.trust import TrustConfig
 from desktop_app.letters.verify import verify_signed_pdf
 
+from softhsm_support import generate_rsa_key, softhsm_token
+
 from .samples import make_content, run_checker
 
-MODULE_CANDIDATES = (
-    Path("/usr/lib/softhsm/libsofthsm2.so"),
-    Path("/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"),
-    Path("/usr/local/lib/softhsm/libsofthsm2.so"),
-)
 TOKEN, KEY, PIN, SO_PIN = "clearance-test", "supervisor-signing", "246810", "13572468"
 
 
 @pytest.fixture(scope="module")
 def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The SoftHSM2 module, configured once: the library reads its configuration only at first load."""
-    module = next((path for path in MODULE_CANDIDATES if path.is_file()), None)
-    if module is None or shutil.which("softhsm2-util") is None:
-        pytest.skip("SoftHSM2 is not installed (apt-get install softhsm2)")
-    folder = tmp_path_factory.mktemp("softhsm")
-    (folder / "tokens").mkdir()
-    config = folder / "softhsm2.conf"
-    config.write_text(f"directories.tokendir = {folder / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SOFTHSM2_CONF", str(config))
-        subprocess.run(
-            ["softhsm2-util", "--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", SO_PIN],
-            check=True,
-            capture_output=True,
-        )
+    with softhsm_token(tmp_path_factory.mktemp("softhsm"), label=TOKEN, pin=PIN, so_pin=SO_PIN) as module:
         yield module
 
 
 def _generate_key_on_token(module: Path) -> rsa.RSAPublicKey:
+    public_key = generate_rsa_key(module, token_label=TOKEN, pin=PIN, key_label=KEY)
     token = pkcs11.lib(str(module)).get_token(token_label=TOKEN)
-    with token.open(rw=True, user_pin=PIN) as session:
-        public, _ = session.generate_keypair(KeyType.RSA, 2048, label=KEY, store=True)
-        numbers = rsa.RSAPublicNumbers(
-            int.from_bytes(public[Attribute.PUBLIC_EXPONENT], "big"), int.from_bytes(public[Attribute.MODULUS], "big")
-        )
+    with token.open(user_pin=PIN) as session:
         assert not list(session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE}))
-    return numbers.public_key()
+    return public_key
 
 
 def test_letter_signed_with_a_token_key(softhsm: Path, demo_pki: DemoPki, trust: TrustConfig, tmp_path: Path) -> None:

@@ -7,8 +7,6 @@ re-initialises it under this module's configuration and finalises it afterwards.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,42 +16,21 @@ from desktop_app.domain.errors import InputRejected
 from desktop_app.domain.types import Decision
 from desktop_app.letters.pki import DemoPki, issue_certificate, load_authority
 
+from softhsm_support import generate_rsa_key, softhsm_token
+
 from .support import PASSWORD, import_sample, run_checker, to_awaiting_signoff
 
-pkcs11 = pytest.importorskip("pkcs11")
-
-MODULES = (Path("/usr/lib/softhsm/libsofthsm2.so"), Path("/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"),
-           Path("/usr/local/lib/softhsm/libsofthsm2.so"))
 TOKEN, KEY, PIN, SO_PIN = "supervisor-card", "PIV AUTH key", "862014", "24680135"
 
 
 @pytest.fixture(scope="module")
 def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    module = next((path for path in MODULES if path.is_file()), None)
-    if module is None or shutil.which("softhsm2-util") is None:
-        pytest.skip("SoftHSM2 is not installed (apt-get install softhsm2)")
-    folder = tmp_path_factory.mktemp("softhsm-service")
-    (folder / "tokens").mkdir()
-    config = folder / "softhsm2.conf"
-    config.write_text(f"directories.tokendir = {folder / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SOFTHSM2_CONF", str(config))
-        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", SO_PIN],
-                       check=True, capture_output=True)
-        library = pkcs11.lib(str(module))
-        library.reinitialize()  # loaded earlier in this process under another configuration, perhaps
+    with softhsm_token(tmp_path_factory.mktemp("softhsm-service"), label=TOKEN, pin=PIN, so_pin=SO_PIN) as module:
         yield module
-        library.finalize()
 
 
 def key_on_token(module: Path):  # noqa: ANN201
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from pkcs11 import Attribute, KeyType
-
-    with pkcs11.lib(str(module)).get_token(token_label=TOKEN).open(rw=True, user_pin=PIN) as session:
-        public, _ = session.generate_keypair(KeyType.RSA, 2048, label=KEY, store=True)
-        return rsa.RSAPublicNumbers(int.from_bytes(public[Attribute.PUBLIC_EXPONENT], "big"),
-                                    int.from_bytes(public[Attribute.MODULUS], "big")).public_key()
+    return generate_rsa_key(module, token_label=TOKEN, pin=PIN, key_label=KEY)
 
 
 def test_token_supervisor_enrols_and_signs(ctx, people, pki: DemoPki, configured, token: Path, samples_dir,
