@@ -25,7 +25,6 @@ import datetime as dt
 import functools
 import io
 import json
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,16 +157,7 @@ class FindingService:
     def save_evidence_copy(self, evidence_id: int, folder: Path) -> Path:
         """Copy an attached file out of the blob store under its sanitised name; never overwrites."""
         name, sha256, _size = self.evidence_file(evidence_id)
-        self.ctx.blobs.verify(sha256)
-        name = safe_file_name(name)
-        target = Path(folder) / name
-        counter = 1
-        while target.exists():
-            counter += 1
-            target = Path(folder) / f"{Path(name).stem} ({counter}){Path(name).suffix}"
-        with self.ctx.blobs.open(sha256) as source, open(target, "xb") as out:
-            shutil.copyfileobj(source, out, 4 * 1024 * 1024)
-        return target
+        return self.ctx.blobs.export(sha256, Path(folder), safe_file_name(name, default="file"))
 
     # == changing findings =================================================================
     def create(self, actor: Actor, submission_id: int, draft: FindingDraft) -> FindingInfo:
@@ -279,7 +269,7 @@ class FindingService:
 
     def attach_stream(self, actor: Actor, finding_id: int, source: BinaryIO, *, name: str, title: str = "",
                       produced_at: dt.datetime | None = None) -> EvidenceInfo:
-        shown = _display_name(name)
+        shown = safe_file_name(name, default="file", limit=EVIDENCE_TITLE_MAX)
         title = _evidence_title(title or shown)
         produced = _produced(produced_at, self.ctx.now())
         with self.ctx.blobs.staging() as area:
@@ -469,15 +459,6 @@ def _conflict(session: Session, finding: Finding) -> ConcurrentEdit:
     name = session.scalar(select(User.display_name).where(User.username == finding.updated_by))
     return ConcurrentEdit(f"{finding.label} on {finding.submission.reference}", name or finding.updated_by or None,
                           f"{finding.updated_at:%Y-%m-%d %H:%M} UTC")
-
-
-def _display_name(name: str) -> str:
-    """The evidence file's own name, made safe to show (never used as a path in the store)."""
-    from desktop_app.services.packages.text import shown_name
-
-    cleaned = "".join(c if c.isprintable() and c not in '/\\:*?"<>|' else "_"
-                      for c in shown_name(Path(name.replace("\\", "/")).name))
-    return cleaned.strip(" .")[:EVIDENCE_TITLE_MAX] or "file"
 
 
 def _evidence_title(title: str) -> str:

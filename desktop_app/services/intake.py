@@ -26,6 +26,7 @@ from desktop_app.services.packages import PackageLimits, ValidatedPackage, read_
 from desktop_app.services.packages.model import GiB, CancelCheck, ProgressListener
 from desktop_app.services.references import next_number
 from desktop_app.services.settings import SettingsService
+from desktop_app.services.submissions import safe_file_name
 from desktop_app.storage.models import Artifact, Developer, Package, Submission
 
 log = logging.getLogger("clearance_desk.intake")
@@ -245,27 +246,17 @@ class IntakeService:
                         raise NotFound(f"no submission with id {submission_id}")
                     now = self.ctx.now()
                     for path, kind, blob in staged:
-                        session.add(Artifact(submission_id=submission.id, path=_display_name(path.name), kind=kind,
+                        session.add(Artifact(submission_id=submission.id, path=safe_file_name(path.name, default="file"), kind=kind,
                                              sha256=blob.sha256, bytes=blob.size, verified_at=now, added_by_hand=True))
                     audit.record(session, actor=actor.username, action="submission.attach_by_hand",
                                  entity_type="submission", entity_id=submission.reference, now=now,
-                                 after={"files": [{"name": _display_name(p.name), "kind": k, "sha256": b.sha256,
+                                 after={"files": [{"name": safe_file_name(p.name, default="file"), "kind": k, "sha256": b.sha256,
                                                    "bytes": b.size} for p, k, b in staged]})
                     area.promote()
             except BaseException:
                 area.rollback_promotion()
                 raise
         return len(staged)
-
-
-def _display_name(name: str) -> str:
-    """A file's own name made safe to show and to use when saving a copy."""
-    from desktop_app.services.packages.text import shown_name
-
-    cleaned = "".join(c if c.isprintable() and c not in '/\\:*?"<>|' else "_" for c in shown_name(name))
-    return cleaned.strip(" .") or "file"
-
-
 
 
 __all__ = ["ImportResult", "IntakeService", "ManualRegistration"]

@@ -314,12 +314,14 @@ class ArtifactText:
     is_markdown: bool
 
 
-def safe_file_name(name: str) -> str:
-    """A package-supplied name reduced to one harmless path component."""
+def safe_file_name(name: str, *, default: str = "artifact", limit: int = 150) -> str:
+    """A package- or user-supplied name reduced to one harmless, printable path component.
+
+    Used both for display (artifacts and evidence added by hand) and for "Save a copy…".
+    """
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = "".join(c if (c.isprintable() and c not in '/\\:*?"<>|\x00') else "_" for c in base)
-    cleaned = cleaned.strip(" .")[:150]
-    return cleaned or "artifact"
+    return cleaned.strip(" .")[:limit] or default
 
 
 def is_text_artifact(path: str) -> bool:
@@ -355,17 +357,5 @@ class ArtifactFiles:
 
     def save_copy(self, artifact_id: int, folder: Path) -> Path:
         """Copy the stored blob to `folder` under a sanitised name; never overwrites."""
-        import shutil
-
         path, sha256, _size = self.submissions.artifact_blob(artifact_id)
-        self.ctx.blobs.verify(sha256)
-        name = safe_file_name(path)
-        target = Path(folder) / name
-        stem, suffix = Path(name).stem, Path(name).suffix
-        counter = 1
-        while target.exists():
-            counter += 1
-            target = Path(folder) / f"{stem} ({counter}){suffix}"
-        with self.ctx.blobs.open(sha256) as source, open(target, "xb") as out:
-            shutil.copyfileobj(source, out, 4 * 1024 * 1024)
-        return target
+        return self.ctx.blobs.export(sha256, Path(folder), safe_file_name(path))

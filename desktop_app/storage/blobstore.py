@@ -135,6 +135,22 @@ class BlobStore:
                     if is_sha256_hex(blob.name):
                         yield blob.name
 
+    def export(self, sha256: str, folder: Path, name: str) -> Path:
+        """Re-verify a blob and copy it to `folder/name`, adding " (2)", " (3)"… rather than overwrite.
+
+        `name` must already be a single safe path component (the caller sanitises it).
+        """
+        self.verify(sha256)
+        stem, suffix = Path(name).stem, Path(name).suffix
+        target = Path(folder) / name
+        counter = 1
+        while target.exists():
+            counter += 1
+            target = Path(folder) / f"{stem} ({counter}){suffix}"
+        with self.open(sha256) as source, open(target, "xb") as out:
+            shutil.copyfileobj(source, out, CHUNK_SIZE)
+        return target
+
     def staging(self) -> StagingArea:
         return StagingArea(self)
 
