@@ -106,6 +106,7 @@ def main() -> int:
         print(json.dumps(child_interact(options.data, options.child_url or None, options.seed)))
         return 0
 
+    bench.compile_sources()
     made = bench.ensure_data(options.data, False)
     if made is not None:
         print(f"SQLite: demo --submissions {bench.SUBMISSIONS}: {made:.1f} s")

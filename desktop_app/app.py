@@ -8,7 +8,6 @@ does not need.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -27,8 +26,10 @@ def demo_data_dir() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # A frozen bundle re-executes itself for the letter-rendering worker process.
-    multiprocessing.freeze_support()
+    if getattr(sys, "frozen", False):  # a PyInstaller bundle re-executes itself for worker processes
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     started = time.perf_counter()
     parser = cli.build_parser()
     try:

@@ -3,7 +3,8 @@
 Each event's hash is SHA-256 over a canonical JSON encoding of its fields and the
 previous event's hash, so editing, deleting, reordering or inserting any row breaks
 the chain at that row. Appends are serialised (SQLite's write lock, PostgreSQL's
-advisory lock) so the chain never forks.
+advisory lock) so the chain never forks. Events are written with Core into the caller's
+transaction (an ORM Session or a Core Connection), so sign-in can audit without the ORM.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, insert, select, text
 
-from desktop_app.storage.models import AuditEvent
+from desktop_app.storage.tables import audit_events
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 GENESIS_HASH = "0" * 64
 AUDIT_LOCK_KEY = 7_420_001
@@ -69,19 +72,51 @@ def _encode(value: Any) -> str | None:
     return None if value is None else canonical_json(value)
 
 
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+def _connection(executor: Session | Connection) -> Connection:
+    """The Core connection of the caller's transaction.
+
+    A Session flushes its pending changes first, so the event follows the change it
+    records (and a change that fails its constraints fails before it is audited).
+    """
+    if isinstance(executor, Connection):
+        return executor
+    executor.flush()
+    return executor.connection()
 
 
-def head(session: Session) -> tuple[int, str]:
+def _lock_chain(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+
+
+def head(executor: Session | Connection) -> tuple[int, str]:
     """The last event's sequence number and hash (0 and the genesis hash when empty)."""
-    row = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    t = audit_events.c
+    row = executor.execute(select(t.seq, t.hash).order_by(t.seq.desc()).limit(1)).first()
     return (row[0], row[1]) if row else (0, GENESIS_HASH)
 
 
+@dataclass(frozen=True)
+class Event:
+    """One audit event as written: the row's columns."""
+
+    seq: int
+    occurred_at: str
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    before: str | None
+    after: str | None
+    prev_hash: str
+    hash: str
+
+    def row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def record(
-    session: Session,
+    executor: Session | Connection,
     *,
     actor: str,
     action: str,
@@ -90,13 +125,13 @@ def record(
     before: Any = None,
     after: Any = None,
     now: dt.datetime | None = None,
-) -> AuditEvent:
-    """Append one event to the chain in the caller's transaction and flush it."""
-    _lock_chain(session)
-    last_seq, last_hash = head(session)
+) -> Event:
+    """Append one event to the chain in the caller's transaction."""
+    conn = _connection(executor)
+    _lock_chain(conn)
+    last_seq, last_hash = head(conn)
     event = _build(last_seq + 1, last_hash, actor, action, entity_type, entity_id, before, after, now)
-    session.add(event)
-    session.flush()
+    conn.execute(insert(audit_events).values(event.row()))
     return event
 
 
@@ -110,32 +145,29 @@ class PendingEvent:
     after: Any = None
 
 
-def record_many(session: Session, events: Iterable[PendingEvent], *, now: dt.datetime | None = None) -> str:
+def record_many(executor: Session | Connection, events: Iterable[PendingEvent], *,
+                now: dt.datetime | None = None) -> str:
     """Append many events with one bulk insert (the demo's bulk path); returns the new head."""
-    from sqlalchemy import insert
-
-    _lock_chain(session)
-    seq, prev = head(session)
+    conn = _connection(executor)
+    _lock_chain(conn)
+    seq, prev = head(conn)
     rows = []
     for pending in events:
         seq += 1
         event = _build(seq, prev, pending.actor, pending.action, pending.entity_type, pending.entity_id,
                        pending.before, pending.after, now)
         prev = event.hash
-        rows.append({c: getattr(event, c) for c in _COLUMNS})
+        rows.append(event.row())
         if len(rows) >= 20_000:
-            session.execute(insert(AuditEvent), rows)
+            conn.execute(insert(audit_events), rows)
             rows.clear()
     if rows:
-        session.execute(insert(AuditEvent), rows)
+        conn.execute(insert(audit_events), rows)
     return prev
 
 
-_COLUMNS = ("seq", "occurred_at", "actor", "action", "entity_type", "entity_id", "before", "after", "prev_hash", "hash")
-
-
 def _build(seq: int, prev_hash: str, actor: str, action: str, entity_type: str, entity_id: object,
-           before: Any, after: Any, now: dt.datetime | None) -> AuditEvent:
+           before: Any, after: Any, now: dt.datetime | None) -> Event:
     occurred_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="microseconds")
     fields = dict(
         seq=seq,
@@ -148,7 +180,7 @@ def _build(seq: int, prev_hash: str, actor: str, action: str, entity_type: str, 
         after=_encode(after),
         prev_hash=prev_hash,
     )
-    return AuditEvent(**fields, hash=event_hash(**fields))
+    return Event(**fields, hash=event_hash(**fields))
 
 
 @dataclass(frozen=True)
@@ -160,7 +192,7 @@ class ChainReport:
     problem: str = ""
 
 
-def verify_chain(rows: Iterable[AuditEvent]) -> ChainReport:
+def verify_chain(rows: Iterable[Any]) -> ChainReport:
     """Recompute every hash and link; report the first event that does not fit."""
     expected_seq, prev = 1, GENESIS_HASH
     count = 0
@@ -185,10 +217,10 @@ def verify_chain(rows: Iterable[AuditEvent]) -> ChainReport:
     return ChainReport(True, count, prev)
 
 
-def iter_events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
-    stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
-    for event in session.scalars(stmt):
-        yield event
+def iter_events(executor: Session | Connection, batch: int = 5000) -> Iterator[Any]:
+    """Every event in sequence order, as rows with the columns as attributes."""
+    stmt = select(audit_events).order_by(audit_events.c.seq).execution_options(yield_per=batch)
+    yield from executor.execute(stmt)
 
 
 def record_refusal(ctx: Any, *, actor: str, attempted: str, entity_type: str, entity_id: object, reason: str) -> None:
@@ -196,6 +228,6 @@ def record_refusal(ctx: Any, *, actor: str, attempted: str, entity_type: str, en
 
     Call it outside any open transaction: on SQLite a second writer would wait for the first.
     """
-    with ctx.transaction() as session:
-        record(session, actor=actor, action="permission.refused", entity_type=entity_type, entity_id=entity_id,
+    with ctx.begin() as conn:
+        record(conn, actor=actor, action="permission.refused", entity_type=entity_type, entity_id=entity_id,
                after={"attempted": attempted, "reason": reason}, now=ctx.now())

@@ -1,8 +1,9 @@
 """Every service over one open data folder, built once by the composition root.
 
-Services the first painted queue page does not need (intake with jsonschema, letters,
-workflow, findings, reports) are imported and built on first use, so the window paints
-before they load.
+Services the first painted queue page does not need (the ORM-based submissions,
+intake with jsonschema, letters, workflow, findings, reports) are imported and built
+on first use, so the window paints before they load: sign-in, settings and the queue
+are Core only.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING
 from desktop_app.services.context import Clock, ServiceContext, open_data_folder, system_clock
 from desktop_app.services.queue import QueueService
 from desktop_app.services.settings import SettingsService
-from desktop_app.services.submissions import ArtifactFiles, SubmissionService
 from desktop_app.services.users import UserService
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from desktop_app.services.intake import IntakeService
     from desktop_app.services.letters import LetterService
     from desktop_app.services.reports import ReportService
+    from desktop_app.services.submissions import ArtifactFiles, SubmissionService
     from desktop_app.services.workflow import WorkflowService
 
 
@@ -31,8 +32,18 @@ class Services:
         self.users = UserService(ctx)
         self.settings = SettingsService(ctx)
         self.queue = QueueService(ctx)
-        self.submissions = SubmissionService(ctx)
-        self.artifacts = ArtifactFiles(ctx)
+
+    @cached_property
+    def submissions(self) -> SubmissionService:
+        from desktop_app.services.submissions import SubmissionService
+
+        return SubmissionService(self.ctx)
+
+    @cached_property
+    def artifacts(self) -> ArtifactFiles:
+        from desktop_app.services.submissions import ArtifactFiles
+
+        return ArtifactFiles(self.ctx)
 
     @cached_property
     def intake(self) -> IntakeService:

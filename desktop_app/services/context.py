@@ -18,17 +18,21 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
 
 from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.domain.types import Role
 from desktop_app.infra.paths import DataPaths
+from desktop_app.storage import tables
 from desktop_app.storage.blobstore import BlobStore
-from desktop_app.storage.database import make_engine, make_session_factory
+from desktop_app.storage.database import make_engine
 from desktop_app.storage.migrate import upgrade_to_head
-from desktop_app.storage.models import Artifact, Evidence, Letter, Package, Setting
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("clearance_desk.services")
 
@@ -58,12 +62,35 @@ SYSTEM_ACTOR = "system"
 
 @dataclass
 class ServiceContext:
+    """The open data folder as the services see it.
+
+    Two ways to the database, each for writing and for reading: ORM sessions
+    (`transaction`, `reading`) for the services that work with whole records, and Core
+    connections (`begin`, `connect`) for the queue, sign-in and settings, which must not
+    wait for the ORM to import before the first queue page paints. Writers take the
+    write lock either way (see storage.database); readers never do.
+    """
+
     paths: DataPaths
     engine: Engine
-    sessions: sessionmaker[Session]
     blobs: BlobStore
     clock: Clock = system_clock
     _read_engine: Engine | None = field(default=None, repr=False)
+    _sessions: sessionmaker[Session] | None = field(default=None, repr=False)
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        if self._sessions is None:
+            from desktop_app.storage.database import make_session_factory
+
+            self._sessions = make_session_factory(self.engine)
+        return self._sessions
+
+    @property
+    def read_engine(self) -> Engine:
+        if self._read_engine is None:
+            self._read_engine = make_engine(self.engine.url.render_as_string(hide_password=False), read_only=True)
+        return self._read_engine
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -74,10 +101,22 @@ class ServiceContext:
     @contextlib.contextmanager
     def reading(self) -> Iterator[Session]:
         """A read-only session that never takes the write lock (SQLite's, or PostgreSQL's writer lock)."""
-        if self._read_engine is None:
-            self._read_engine = make_engine(self.engine.url.render_as_string(hide_password=False), read_only=True)
-        with Session(self._read_engine) as session:
+        from sqlalchemy.orm import Session
+
+        with Session(self.read_engine) as session:
             yield session
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """`transaction` for Core: one write transaction on a connection, committed on success."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """`reading` for Core: a connection that never takes the write lock."""
+        with self.read_engine.connect() as conn:
+            yield conn
 
     def now(self) -> dt.datetime:
         return self.clock()
@@ -102,7 +141,7 @@ def open_data_folder(root: Path, *, db_url: str | None = None, clock: Clock = sy
         raise
     if removed:
         log.warning("removed %d interrupted blob staging area(s)", removed)
-    return ServiceContext(paths=paths, engine=engine, sessions=make_session_factory(engine), blobs=blobs, clock=clock)
+    return ServiceContext(paths=paths, engine=engine, blobs=blobs, clock=clock)
 
 
 def blob_folder(engine: Engine, paths: DataPaths) -> Path:
@@ -113,7 +152,7 @@ def blob_folder(engine: Engine, paths: DataPaths) -> Path:
     """
     try:
         with engine.connect() as conn:
-            value = conn.execute(select(Setting.value).where(Setting.key == "blob_folder")).scalar()
+            value = conn.execute(select(tables.settings.c.value).where(tables.settings.c.key == "blob_folder")).scalar()
     except DBAPIError:  # not migrated yet (migrate=False on a new database)
         return paths.blobs
     if not value or not str(value).strip():
@@ -128,7 +167,8 @@ def blob_folder(engine: Engine, paths: DataPaths) -> Path:
 
 
 #: Every column that names a blob (settings whose key ends in `_blob` name one too).
-_BLOB_COLUMNS = (Artifact.sha256, Evidence.blob_sha256, Letter.pdf_sha256, Package.manifest_blob)
+_BLOB_COLUMNS = (tables.artifacts.c.sha256, tables.evidence.c.blob_sha256, tables.letters.c.pdf_sha256,
+                 tables.packages.c.manifest_blob)
 
 
 def referenced_blobs(engine: Engine, digests: Iterable[str]) -> set[str]:
@@ -141,8 +181,8 @@ def referenced_blobs(engine: Engine, digests: Iterable[str]) -> set[str]:
         with engine.connect() as conn:
             for column in _BLOB_COLUMNS:
                 found.update(conn.execute(select(column).where(column.in_(wanted)).distinct()).scalars())
-            for value in conn.execute(select(Setting.value).where(
-                    Setting.key.like("%\\_blob", escape="\\"))).scalars():
+            for value in conn.execute(select(tables.settings.c.value).where(
+                    tables.settings.c.key.like("%\\_blob", escape="\\"))).scalars():
                 if value in wanted:
                     found.add(value)
     except DBAPIError:  # no schema to ask: keep everything

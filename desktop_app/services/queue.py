@@ -23,8 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, Select, and_, case, delete, func, insert, select, update
 
 from desktop_app.domain import clock as review_clock
 from desktop_app.domain.errors import InputRejected, NotFound, PermissionDenied, Problem
@@ -34,7 +33,7 @@ from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext
 from desktop_app.services.search import SearchQuery, backend_for
 from desktop_app.services.settings import SettingsService
-from desktop_app.storage.models import AuditEvent, Developer, Evidence, Finding, SavedFilter, Submission, User
+from desktop_app.storage import tables
 
 OPEN_STATES = tuple(s.value for s in SubmissionState if s.is_open)
 #: States whose assignee bulk assignment may set or change.
@@ -42,11 +41,11 @@ ASSIGNABLE_STATES = (SubmissionState.RECEIVED, SubmissionState.IN_REVIEW, Submis
 SAVED_FILTER_NAME_MAX = 100
 _CHUNK = 500  # ids per IN (…) list: well under SQLite's variable limit
 
-S = Submission.__table__
-D = Developer.__table__
-A = User.__table__.alias("assignee")
-F = Finding.__table__
-E = Evidence.__table__
+S = tables.submissions
+D = tables.developers
+A = tables.users.alias("assignee")
+F = tables.findings
+E = tables.evidence
 
 
 class QueueColumn(enum.IntEnum):
@@ -184,13 +183,13 @@ def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterable[list[int]]:
         yield list(ids[start:start + size])
 
 
-def _id_array(session: Session, stmt: Select[Any]) -> array[int]:
+def _id_array(conn: Connection, stmt: Select[Any]) -> array[int]:
     """The ids the statement selects, read row by row from the DBAPI cursor into an array.
 
     8 bytes an id, and no 100,000-row list of tuples on the way: on a worker thread
     that transient list would stay in the thread's malloc arena as resident memory.
     """
-    result = session.connection().execute(stmt)
+    result = conn.execute(stmt)
     try:
         return array("q", (row[0] for row in result.cursor))
     finally:
@@ -254,10 +253,10 @@ class QueueService:
         is 20 ms instead of 80: SQLite would otherwise join and re-sort 50,000 hits.
         """
         query = SearchQuery.parse(flt.text)
-        with self.ctx.reading() as session:
+        with self.ctx.connect() as conn:
             if within is not None and query and query.reference_prefix() is None:
                 hit = bytearray(max(within, default=0) + 1)  # one byte a submission: no 70,000-int set
-                result = session.connection().execute(self.search.matching_ids(query))
+                result = conn.execute(self.search.matching_ids(query))
                 try:
                     for (sid,) in result.cursor:
                         if sid < len(hit):
@@ -266,10 +265,10 @@ class QueueService:
                     result.close()
                 return array("q", (i for i in within if hit[i]))
             if sort is QueueColumn.ASSIGNEE and not query:
-                return self._ids_by_assignee(session, flt, descending)
-            return _id_array(session, self.id_statement(flt, sort, descending))
+                return self._ids_by_assignee(conn, flt, descending)
+            return _id_array(conn, self.id_statement(flt, sort, descending))
 
-    def _ids_by_assignee(self, session: Session, flt: QueueFilter, descending: bool) -> array[int]:
+    def _ids_by_assignee(self, conn: Connection, flt: QueueFilter, descending: bool) -> array[int]:
         """The assignee order as one index range per person, in name order.
 
         Sorting 100,000 rows by a joined name takes SQLite a temporary B-tree (twice the
@@ -277,8 +276,8 @@ class QueueService:
         another gives the same order straight from the index. Unassigned come first, as
         NULL names sort first.
         """
-        users = User.__table__
-        people: list[int | None] = [None, *session.scalars(
+        users = tables.users
+        people: list[int | None] = [None, *conn.scalars(
             select(users.c.id).order_by(users.c.display_name, users.c.id))]
         if flt.assignee_id is not None:
             people = [flt.assignee_id]
@@ -289,7 +288,7 @@ class QueueService:
         ids: array[int] = array("q")
         for person in people:
             mine = S.c.assignee_id.is_(None) if person is None else S.c.assignee_id == person
-            ids.extend(_id_array(session, select(S.c.id).where(mine, *where).order_by(*order)))
+            ids.extend(_id_array(conn, select(S.c.id).where(mine, *where).order_by(*order)))
         return ids
 
     def id_statement(self, flt: QueueFilter, sort: QueueColumn, descending: bool) -> Select[Any]:
@@ -304,14 +303,32 @@ class QueueService:
             source = source.outerjoin(A, A.c.id == S.c.assignee_id)
         return select(S.c.id).select_from(source).where(*self._where(flt)).order_by(*order)
 
+    def first_ids(self, flt: QueueFilter, sort: QueueColumn, descending: bool, limit: int) -> tuple[array[int], int]:
+        """The first `limit` ids in display order and how many match in all: the first page.
+
+        Two small indexed queries (~1 ms at 100,000 submissions, against ~35 ms for the whole
+        id list), so a large queue paints its first page before the full list is read.
+        Where no first page is cheaper than the whole list (the assignee order, a search),
+        the ids are the whole list.
+        """
+        if sort is QueueColumn.ASSIGNEE or flt.text:  # no cheap first page: read the whole list
+            ids = self.ordered_ids(flt, sort, descending)
+            return ids, len(ids)
+        statement = self.id_statement(flt, sort, descending)
+        with self.ctx.connect() as conn:
+            head = _id_array(conn, statement.limit(limit))
+            count = len(head) if len(head) < limit else int(conn.execute(
+                select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one())
+        return head, count
+
     def total(self) -> int:
-        with self.ctx.reading() as session:
-            return int(session.execute(select(func.count()).select_from(S)).scalar_one())
+        with self.ctx.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(S)).scalar_one())
 
     def change_marker(self) -> int:
         """Moves whenever anything is written: every change appends an audit event."""
-        with self.ctx.reading() as session:
-            return int(session.execute(select(func.max(AuditEvent.seq))).scalar() or 0)
+        with self.ctx.connect() as conn:
+            return int(conn.execute(select(func.max(tables.audit_events.c.seq))).scalar() or 0)
 
     # -- rows ---------------------------------------------------------------------------
     def rows(self, ids: Sequence[int], *, search: str = "") -> list[QueueRow]:
@@ -324,10 +341,10 @@ class QueueService:
                 .select_from(S.join(D, D.c.id == S.c.developer_id).outerjoin(A, A.c.id == S.c.assignee_id)))
         today, zone = self._today(), self._zone_name()
         found: dict[int, QueueRow] = {}
-        with self.ctx.reading() as session:
+        with self.ctx.connect() as conn:
             for chunk in _chunks(ids):
                 for (sid, ref, dev, name, version, state_value, assignee, received, due, sev, open_count,
-                     release) in session.execute(stmt.where(S.c.id.in_(chunk))):
+                     release) in conn.execute(stmt.where(S.c.id.in_(chunk))):
                     state = SubmissionState(state_value)
                     found[sid] = QueueRow(
                         id=sid, reference=ref, developer=dev, model=f"{name} {version}", state=state,
@@ -337,7 +354,7 @@ class QueueService:
                         intended_release=release, is_open=state.is_open)
             query = SearchQuery.parse(search)
             if query:
-                found = self._with_matches(session, found, query)
+                found = self._with_matches(conn, found, query)
         return [found[i] for i in ids if i in found]
 
     def match_context(self, submission_id: int, search: str) -> str:
@@ -348,7 +365,7 @@ class QueueService:
         """`match_context` for many submissions at once (a page of the queue)."""
         return {row.id: row.match for row in self.rows(ids, search=search) if row.match}
 
-    def _with_matches(self, session: Session, rows: dict[int, QueueRow],
+    def _with_matches(self, conn: Connection, rows: dict[int, QueueRow],
                       query: SearchQuery) -> dict[int, QueueRow]:
         """Say where the search matched for rows whose visible columns do not show it."""
         hidden = [sid for sid, row in rows.items()
@@ -364,15 +381,15 @@ class QueueService:
                 best[sid] = (score, f"{label}: {text}")
 
         for chunk in _chunks(hidden):
-            for sid, number, title in session.execute(
+            for sid, number, title in conn.execute(
                     select(F.c.submission_id, F.c.number, F.c.title).where(F.c.submission_id.in_(chunk))
                     .order_by(F.c.submission_id, F.c.number)):
                 consider(sid, title, f"F-{number}")
-            for sid, number, title in session.execute(
+            for sid, number, title in conn.execute(
                     select(F.c.submission_id, F.c.number, E.c.title).join(E, E.c.finding_id == F.c.id)
                     .where(F.c.submission_id.in_(chunk)).order_by(F.c.submission_id, F.c.number, E.c.id)):
                 consider(sid, title, f"F-{number} evidence")
-            for sid, summary in session.execute(select(S.c.id, S.c.description).where(S.c.id.in_(chunk))):
+            for sid, summary in conn.execute(select(S.c.id, S.c.description).where(S.c.id.in_(chunk))):
                 consider(sid, summary or "", "Summary")
         return {sid: replace(row, match=best[sid][1]) if sid in best else row for sid, row in rows.items()}
 
@@ -400,31 +417,31 @@ class QueueService:
                 .where(*self._where(flt.with_changes(states=frozenset()))).group_by(S.c.state))
         states = {state: 0 for state in SubmissionState}
         mine = overdue = due_soon = 0
-        with self.ctx.reading() as session:
-            for state, n, n_mine, n_overdue, n_soon in session.execute(stmt):
+        with self.ctx.connect() as conn:
+            for state, n, n_mine, n_overdue, n_soon in conn.execute(stmt):
                 states[SubmissionState(state)] = n
                 mine, overdue, due_soon = mine + n_mine, overdue + n_overdue, due_soon + n_soon
         return QueueCounts(total=sum(states.values()), states=states, mine=mine, overdue=overdue, due_soon=due_soon)
 
     # -- choices for the filter bar -------------------------------------------------------
     def developers(self) -> list[tuple[int, str]]:
-        with self.ctx.reading() as session:
-            return [(i, n) for i, n in session.execute(select(D.c.id, D.c.name).order_by(D.c.name))]
+        with self.ctx.connect() as conn:
+            return [(i, n) for i, n in conn.execute(select(D.c.id, D.c.name).order_by(D.c.name))]
 
     def assignees(self) -> list[tuple[int, str]]:
         """Active reviewers and supervisors: who can be assigned a submission."""
-        users = User.__table__
-        with self.ctx.reading() as session:
-            return [(i, n) for i, n in session.execute(
+        users = tables.users
+        with self.ctx.connect() as conn:
+            return [(i, n) for i, n in conn.execute(
                 select(users.c.id, users.c.display_name)
                 .where(users.c.active.is_(True), users.c.role.in_([r.value for r in REVIEWING_ROLES]))
                 .order_by(users.c.display_name))]
 
     # -- saved filters ------------------------------------------------------------------
     def saved_filters(self, actor: Actor) -> list[SavedFilterInfo]:
-        table = SavedFilter.__table__
-        with self.ctx.reading() as session:
-            return [SavedFilterInfo(i, name, QueueFilter.from_spec(spec or {})) for i, name, spec in session.execute(
+        table = tables.saved_filters
+        with self.ctx.connect() as conn:
+            return [SavedFilterInfo(i, name, QueueFilter.from_spec(spec or {})) for i, name, spec in conn.execute(
                 select(table.c.id, table.c.name, table.c.spec).where(table.c.user_id == actor.user_id)
                 .order_by(table.c.name))]
 
@@ -435,32 +452,32 @@ class QueueService:
             raise InputRejected(Problem("must not be empty", field="name"))
         if len(name) > SAVED_FILTER_NAME_MAX:
             raise InputRejected(Problem(f"at most {SAVED_FILTER_NAME_MAX} characters", field="name"))
-        table = SavedFilter.__table__
+        table = tables.saved_filters
         spec = flt.to_spec()
-        with self.ctx.transaction() as session:
-            row = session.execute(select(table.c.id, table.c.spec).where(
+        with self.ctx.begin() as conn:
+            row = conn.execute(select(table.c.id, table.c.spec).where(
                 table.c.user_id == actor.user_id, table.c.name == name)).first()
             if row is None:
-                filter_id = session.execute(insert(table).values(user_id=actor.user_id, name=name, spec=spec)
+                filter_id = conn.execute(insert(table).values(user_id=actor.user_id, name=name, spec=spec)
                                             .returning(table.c.id)).scalar_one()
                 before = None
             else:
                 filter_id, before = row
-                session.execute(update(table).where(table.c.id == filter_id).values(spec=spec))
-            audit.record(session, actor=actor.username, action="saved_filter.save", entity_type="saved_filter",
+                conn.execute(update(table).where(table.c.id == filter_id).values(spec=spec))
+            audit.record(conn, actor=actor.username, action="saved_filter.save", entity_type="saved_filter",
                          entity_id=filter_id, before=before and {"name": name, "spec": before},
                          after={"name": name, "spec": spec}, now=self.ctx.now())
         return SavedFilterInfo(filter_id, name, flt)
 
     def delete_filter(self, actor: Actor, filter_id: int) -> None:
-        table = SavedFilter.__table__
-        with self.ctx.transaction() as session:
-            row = session.execute(select(table.c.name, table.c.spec).where(
+        table = tables.saved_filters
+        with self.ctx.begin() as conn:
+            row = conn.execute(select(table.c.name, table.c.spec).where(
                 table.c.id == filter_id, table.c.user_id == actor.user_id)).first()
             if row is None:
                 raise NotFound(f"no saved filter {filter_id} of {actor.username}")
-            session.execute(delete(table).where(table.c.id == filter_id))
-            audit.record(session, actor=actor.username, action="saved_filter.delete", entity_type="saved_filter",
+            conn.execute(delete(table).where(table.c.id == filter_id))
+            audit.record(conn, actor=actor.username, action="saved_filter.delete", entity_type="saved_filter",
                          entity_id=filter_id, before={"name": row.name, "spec": row.spec}, now=self.ctx.now())
 
     # -- bulk assignment ------------------------------------------------------------------
@@ -477,22 +494,22 @@ class QueueService:
                                  entity_type="submission", entity_id=f"{len(submission_ids)} submissions",
                                  reason=reason)
             raise PermissionDenied(reason)
-        users = User.__table__
+        users = tables.users
         now = self.ctx.now()
         assigned: list[str] = []
         unchanged: list[str] = []
         skipped: list[tuple[str, str]] = []
-        with self.ctx.transaction() as session:
-            target = session.execute(select(users.c.username, users.c.role, users.c.active)
+        with self.ctx.begin() as conn:
+            target = conn.execute(select(users.c.username, users.c.role, users.c.active)
                                      .where(users.c.id == assignee_id)).first()
             if target is None or not target.active or Role(target.role) not in REVIEWING_ROLES:
                 raise InputRejected(Problem("must be an active reviewer or supervisor", field="assignee"))
-            names = dict(session.execute(select(users.c.id, users.c.username)).all())
+            names = dict(conn.execute(select(users.c.id, users.c.username)).all())
             events: list[audit.PendingEvent] = []
             changing: list[int] = []
             ids = list(dict.fromkeys(submission_ids))
             for chunk in _chunks(ids):
-                for sid, reference, state, current in session.execute(
+                for sid, reference, state, current in conn.execute(
                         select(S.c.id, S.c.reference, S.c.state, S.c.assignee_id).where(S.c.id.in_(chunk))
                         .order_by(S.c.id)):
                     if SubmissionState(state) not in ASSIGNABLE_STATES:
@@ -511,9 +528,9 @@ class QueueService:
             if missing:
                 raise NotFound(f"{missing} of the selected submissions no longer exist; refresh the queue")
             for chunk in _chunks(changing):
-                session.execute(update(S).where(S.c.id.in_(chunk), S.c.state.in_([s.value for s in ASSIGNABLE_STATES]))
+                conn.execute(update(S).where(S.c.id.in_(chunk), S.c.state.in_([s.value for s in ASSIGNABLE_STATES]))
                                 .values(assignee_id=assignee_id, updated_at=now, updated_by=actor.username,
                                         version_id=S.c.version_id + 1))
             if events:
-                audit.record_many(session, events, now=now)
+                audit.record_many(conn, events, now=now)
         return BulkAssignResult(tuple(assigned), tuple(unchanged), tuple(skipped))

@@ -27,7 +27,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, ColumnElement, Integer, Select, and_, column, exists, or_, select, table, text
 
-from desktop_app.storage.models import Developer, Evidence, Finding, Submission
+from desktop_app.storage import tables
 
 MIN_WORD = 2
 _TOKEN = re.compile(r"[^\W_]+")  # what unicode61 calls a token: letters and digits
@@ -122,7 +122,7 @@ class LikeSearch:
     """Portable fallback: the same matching rule with ILIKE (no index; for small databases)."""
 
     def matching_ids(self, query: SearchQuery) -> Select[tuple[int]]:
-        s, d, f, e = Submission.__table__, Developer.__table__, Finding.__table__, Evidence.__table__
+        s, d, f, e = tables.submissions, tables.developers, tables.findings, tables.evidence
         clauses: list[ColumnElement[bool]] = []
         for tokens in query.words:
             like = "%" + "%".join(tokens) + "%"

@@ -1,17 +1,23 @@
-"""Agency settings stored in the database, declared in infra.settings, audited on change."""
+"""Agency settings stored in the database, declared in infra.settings, audited on change.
+
+Core, not the ORM: sign-in reads the lock-out settings before the window paints.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from desktop_app.domain.errors import InputRejected, PermissionDenied, Problem
 from desktop_app.domain.types import Role
 from desktop_app.infra import settings as declared
 from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext
-from desktop_app.storage.models import Setting
+from desktop_app.storage.tables import settings as settings_table
+
+
+_T = settings_table.c
 
 
 class SettingsService:
@@ -20,13 +26,13 @@ class SettingsService:
 
     def get(self, key: str) -> Any:
         spec = declared.SPEC_BY_KEY[key]
-        with self.ctx.reading() as session:
-            row = session.get(Setting, key)
-            return spec.default if row is None else row.value
+        with self.ctx.connect() as conn:
+            row = conn.execute(select(_T.value).where(_T.key == key)).first()
+        return spec.default if row is None else row.value
 
     def all(self) -> dict[str, Any]:
-        with self.ctx.reading() as session:
-            stored = {row.key: row.value for row in session.scalars(select(Setting))}
+        with self.ctx.connect() as conn:
+            stored = dict(conn.execute(select(_T.key, _T.value)).all())
         return {spec.key: stored.get(spec.key, spec.default) for spec in declared.SPECS}
 
     def set(self, actor: Actor, key: str, value: Any) -> None:
@@ -39,15 +45,15 @@ class SettingsService:
             value = declared.validate(key, value)
         except ValueError as error:
             raise InputRejected(Problem(str(error), field=key)) from None
-        with self.ctx.transaction() as session:
-            row = session.get(Setting, key)
+        now = self.ctx.now()
+        with self.ctx.begin() as conn:
+            row = conn.execute(select(_T.value).where(_T.key == key)).first()
             before = declared.SPEC_BY_KEY[key].default if row is None else row.value
             if row is None:
-                session.add(Setting(key=key, value=value, updated_at=self.ctx.now()))
+                conn.execute(insert(settings_table).values(key=key, value=value, updated_at=now))
             else:
-                row.value = value
-                row.updated_at = self.ctx.now()
-            audit.record(session, actor=actor.username, action="setting.change", entity_type="setting",
+                conn.execute(update(settings_table).where(_T.key == key).values(value=value, updated_at=now))
+            audit.record(conn, actor=actor.username, action="setting.change", entity_type="setting",
                          entity_id=key, before={"value": before}, after={"value": value}, now=self.ctx.now())
 
     # -- the letterhead logo (stored in the blob store; the setting holds its digest) ---------

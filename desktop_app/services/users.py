@@ -2,6 +2,8 @@
 
 Refused sign-ins are audited (without the password). The lock-out counts consecutive
 failures and locks for a setting's minutes; the clock is injectable for tests.
+Core, not the ORM: signing in comes before the first queue page, which must not wait
+for the ORM to import.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, func, insert, select, update
 
 from desktop_app.domain.errors import AccountLocked, AuthenticationFailed, InputRejected, NotFound, PermissionDenied, Problem
 from desktop_app.domain.passwords import policy_problems
@@ -23,11 +26,12 @@ from desktop_app.infra import resources
 from desktop_app.services import audit
 from desktop_app.services.context import SYSTEM_ACTOR, Actor, ServiceContext
 from desktop_app.services.settings import SettingsService
-from desktop_app.storage.models import User
+from desktop_app.storage.tables import users
 
 # OWASP's argon2id recommendation: 19 MiB memory, 2 iterations, 1 lane.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
+U = users.c
 
 
 @functools.cache
@@ -49,15 +53,15 @@ class UserInfo:
     certificate_fingerprint: str | None
 
 
-def _info(user: User) -> UserInfo:
-    return UserInfo(user.id, user.username, user.display_name, user.title, Role(user.role), user.active,
-                    user.must_change_password, user.locked_until, user.certificate_fingerprint)
+def _info(user: Mapping[str, Any]) -> UserInfo:
+    return UserInfo(user["id"], user["username"], user["display_name"], user["title"], Role(user["role"]),
+                    user["active"], user["must_change_password"], user["locked_until"],
+                    user["certificate_fingerprint"])
 
 
-def _public(user: User) -> dict[str, object]:
+def _public(user: Mapping[str, Any]) -> dict[str, object]:
     """What the audit trail records of a user: never the password hash."""
-    return {"username": user.username, "display_name": user.display_name, "title": user.title,
-            "role": user.role, "active": user.active, "must_change_password": user.must_change_password}
+    return {key: user[key] for key in ("username", "display_name", "title", "role", "active", "must_change_password")}
 
 
 def check_password_policy(password: str, username: str = "") -> None:
@@ -73,49 +77,46 @@ class UserService:
 
     # -- queries -----------------------------------------------------------------
     def has_accounts(self) -> bool:
-        with self.ctx.reading() as session:
-            return bool(session.scalar(select(func.count(User.id))))
+        with self.ctx.connect() as conn:
+            return bool(conn.scalar(select(func.count(U.id))))
 
     def list_users(self) -> list[UserInfo]:
-        with self.ctx.reading() as session:
-            return [_info(u) for u in session.scalars(select(User).order_by(User.username))]
+        with self.ctx.connect() as conn:
+            return [_info(u) for u in conn.execute(select(users).order_by(U.username)).mappings()]
 
     def get(self, username: str) -> UserInfo:
-        with self.ctx.reading() as session:
-            user = session.scalar(select(User).where(User.username == username))
-            if user is None:
-                raise NotFound(f"no user named {username!r}")
-            return _info(user)
+        with self.ctx.connect() as conn:
+            return _info(self._load(conn, username))
 
     # -- first run and administration --------------------------------------------
     def create_first_admin(self, username: str, display_name: str, password: str) -> UserInfo:
         """Create the first account; refused once any account exists."""
-        with self.ctx.transaction() as session:
-            if session.scalar(select(func.count(User.id))):
+        with self.ctx.begin() as conn:
+            if conn.scalar(select(func.count(U.id))):
                 raise PermissionDenied("an administrator already exists; sign in instead")
-            user = self._new_user(session, username, display_name, "Administrator", Role.ADMIN, password)
-            audit.record(session, actor=SYSTEM_ACTOR, action="user.create_first_admin", entity_type="user",
-                         entity_id=user.username, after=_public(user), now=self.ctx.now())
+            user = self._new_user(conn, username, display_name, "Administrator", Role.ADMIN, password)
+            audit.record(conn, actor=SYSTEM_ACTOR, action="user.create_first_admin", entity_type="user",
+                         entity_id=user["username"], after=_public(user), now=self.ctx.now())
             return _info(user)
 
     def create_user(self, admin: Actor, username: str, display_name: str, role: Role, password: str,
                     *, title: str = "", must_change_password: bool = True) -> UserInfo:
         self._require_admin(admin, "create accounts")
-        with self.ctx.transaction() as session:
-            user = self._new_user(session, username, display_name, title, role, password)
-            user.must_change_password = must_change_password
-            audit.record(session, actor=admin.username, action="user.create", entity_type="user",
-                         entity_id=user.username, after=_public(user), now=self.ctx.now())
+        with self.ctx.begin() as conn:
+            user = self._new_user(conn, username, display_name, title, role, password,
+                                  must_change_password=must_change_password)
+            audit.record(conn, actor=admin.username, action="user.create", entity_type="user",
+                         entity_id=user["username"], after=_public(user), now=self.ctx.now())
             return _info(user)
 
-    def _new_user(self, session: Session, username: str, display_name: str, title: str, role: Role,
-                  password: str) -> User:
+    def _new_user(self, conn: Connection, username: str, display_name: str, title: str, role: Role,
+                  password: str, *, must_change_password: bool = False) -> Mapping[str, Any]:
         username = username.strip()
         problems = []
         if not USERNAME_RE.match(username):
             problems.append(Problem("use 2 to 32 lower-case letters, digits, '.', '_' or '-', starting with a letter",
                                     field="user name"))
-        elif session.scalar(select(User.id).where(User.username == username)):
+        elif conn.scalar(select(U.id).where(U.username == username)):
             problems.append(Problem(f"{username!r} is taken (user names are never reused)", field="user name"))
         if not display_name.strip():
             problems.append(Problem("must not be empty", field="full name"))
@@ -123,46 +124,43 @@ class UserService:
                      for p in policy_problems(password, username=username, blocklist=_blocklist())]
         if problems:
             raise InputRejected(problems)
-        user = User(username=username, display_name=display_name.strip(), title=title.strip(), role=role.value,
-                    password_hash=HASHER.hash(password), created_at=self.ctx.now())
-        session.add(user)
-        session.flush()
-        return user
+        conn.execute(insert(users).values(
+            username=username, display_name=display_name.strip(), title=title.strip(), role=role.value,
+            password_hash=HASHER.hash(password), must_change_password=must_change_password, created_at=self.ctx.now()))
+        return self._load(conn, username)
 
     def set_role(self, admin: Actor, username: str, role: Role) -> None:
-        self._admin_update(admin, username, "user.set_role", lambda u: setattr(u, "role", role.value))
+        self._admin_update(admin, username, "user.set_role", lambda _user: {"role": role.value})
 
     def set_title(self, admin: Actor, username: str, title: str) -> None:
-        self._admin_update(admin, username, "user.set_title", lambda u: setattr(u, "title", title.strip()))
+        self._admin_update(admin, username, "user.set_title", lambda _user: {"title": title.strip()})
 
     def deactivate(self, admin: Actor, username: str) -> None:
         if username == admin.username:
             raise PermissionDenied("you cannot deactivate your own account")
-        self._admin_update(admin, username, "user.deactivate", lambda u: setattr(u, "active", False))
+        self._admin_update(admin, username, "user.deactivate", lambda _user: {"active": False})
 
     def reactivate(self, admin: Actor, username: str) -> None:
-        self._admin_update(admin, username, "user.reactivate", lambda u: setattr(u, "active", True))
+        self._admin_update(admin, username, "user.reactivate", lambda _user: {"active": True})
 
     def reset_password(self, admin: Actor, username: str, temporary_password: str) -> None:
         """Set a temporary password the user must change at next sign-in."""
         check_password_policy(temporary_password, username)
 
-        def apply(user: User) -> None:
-            user.password_hash = HASHER.hash(temporary_password)
-            user.must_change_password = True
-            user.failed_logins = 0
-            user.locked_until = None
+        self._admin_update(admin, username, "user.reset_password", lambda _user: {
+            "password_hash": HASHER.hash(temporary_password), "must_change_password": True, "failed_logins": 0,
+            "locked_until": None})
 
-        self._admin_update(admin, username, "user.reset_password", apply)
-
-    def _admin_update(self, admin: Actor, username: str, action: str, change: object) -> None:
+    def _admin_update(self, admin: Actor, username: str, action: str,
+                      change: Callable[[Mapping[str, Any]], dict[str, Any]]) -> None:
+        """Apply `change` (the user's row → the columns to set) and audit before and after."""
         self._require_admin(admin, "manage accounts")
-        with self.ctx.transaction() as session:
-            user = self._load(session, username)
-            before = _public(user)
-            change(user)  # type: ignore[operator]
-            audit.record(session, actor=admin.username, action=action, entity_type="user", entity_id=username,
-                         before=before, after=_public(user), now=self.ctx.now())
+        with self.ctx.begin() as conn:
+            user = self._load(conn, username)
+            changed = change(user)
+            conn.execute(update(users).where(U.id == user["id"]).values(changed))
+            audit.record(conn, actor=admin.username, action=action, entity_type="user", entity_id=username,
+                         before=_public(user), after=_public({**user, **changed}), now=self.ctx.now())
 
     def _require_admin(self, actor: Actor, what: str) -> None:
         if actor.role is not Role.ADMIN:
@@ -172,8 +170,8 @@ class UserService:
             raise PermissionDenied(reason)
 
     @staticmethod
-    def _load(session: Session, username: str) -> User:
-        user = session.scalar(select(User).where(User.username == username))
+    def _load(conn: Connection, username: str) -> Mapping[str, Any]:
+        user = conn.execute(select(users).where(U.username == username)).mappings().first()
         if user is None:
             raise NotFound(f"no user named {username!r}")
         return user
@@ -187,37 +185,35 @@ class UserService:
         now = self.ctx.now()
         attempts = self.settings.get("lockout_attempts")
         minutes = self.settings.get("lockout_minutes")
-        with self.ctx.transaction() as session:
-            user = session.scalar(select(User).where(User.username == username.strip()))
-            if user is None or not user.active:
-                audit.record(session, actor=username.strip()[:64] or "?", action="login.refused", entity_type="user",
-                             entity_id=username.strip()[:64] or "?", after={"reason": "unknown or inactive account"},
-                             now=now)
+        name = username.strip()
+        with self.ctx.begin() as conn:
+            user = conn.execute(select(users).where(U.username == name)).mappings().first()
+            if user is None or not user["active"]:
+                audit.record(conn, actor=name[:64] or "?", action="login.refused", entity_type="user",
+                             entity_id=name[:64] or "?", after={"reason": "unknown or inactive account"}, now=now)
                 error: Exception = AuthenticationFailed("wrong user name or password")
-            elif user.locked_until is not None and user.locked_until > now:
-                audit.record(session, actor=user.username, action="login.refused", entity_type="user",
-                             entity_id=user.username, after={"reason": "locked"}, now=now)
+            elif user["locked_until"] is not None and user["locked_until"] > now:
+                audit.record(conn, actor=name, action="login.refused", entity_type="user", entity_id=name,
+                             after={"reason": "locked"}, now=now)
                 error = AccountLocked(f"account locked after repeated failures until "
-                                      f"{user.locked_until:%H:%M} UTC; ask an administrator or wait")
-            elif not _verify(user.password_hash, password):
-                user.failed_logins += 1
+                                      f"{user['locked_until']:%H:%M} UTC; ask an administrator or wait")
+            elif not _verify(user["password_hash"], password):
+                failed: dict[str, Any] = {"failed_logins": user["failed_logins"] + 1}
                 reason = "wrong password"
-                if user.failed_logins >= attempts:
-                    user.locked_until = now + dt.timedelta(minutes=minutes)
-                    user.failed_logins = 0
+                if failed["failed_logins"] >= attempts:
+                    failed = {"failed_logins": 0, "locked_until": now + dt.timedelta(minutes=minutes)}
                     reason = f"wrong password; locked for {minutes} minutes"
-                audit.record(session, actor=user.username, action="login.refused", entity_type="user",
-                             entity_id=user.username, after={"reason": reason}, now=now)
+                conn.execute(update(users).where(U.id == user["id"]).values(failed))
+                audit.record(conn, actor=name, action="login.refused", entity_type="user", entity_id=name,
+                             after={"reason": reason}, now=now)
                 error = AuthenticationFailed("wrong user name or password")
             else:
-                user.failed_logins = 0
-                user.locked_until = None
-                user.last_login_at = now
-                if HASHER.check_needs_rehash(user.password_hash):
-                    user.password_hash = HASHER.hash(password)
-                audit.record(session, actor=user.username, action="login", entity_type="user",
-                             entity_id=user.username, now=now)
-                return Actor(user.id, user.username, Role(user.role), user.display_name)
+                signed_in: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+                if HASHER.check_needs_rehash(user["password_hash"]):
+                    signed_in["password_hash"] = HASHER.hash(password)
+                conn.execute(update(users).where(U.id == user["id"]).values(signed_in))
+                audit.record(conn, actor=name, action="login", entity_type="user", entity_id=name, now=now)
+                return Actor(user["id"], user["username"], Role(user["role"]), user["display_name"])
         raise error
 
     def reauthenticate(self, actor: Actor, password: str) -> None:
@@ -231,23 +227,20 @@ class UserService:
 
     def change_password(self, actor: Actor, old_password: str, new_password: str) -> None:
         check_password_policy(new_password, actor.username)
-        with self.ctx.transaction() as session:
-            user = self._load(session, actor.username)
-            if not _verify(user.password_hash, old_password):
+        with self.ctx.begin() as conn:
+            user = self._load(conn, actor.username)
+            if not _verify(user["password_hash"], old_password):
                 raise AuthenticationFailed("the current password is wrong")
-            if _verify(user.password_hash, new_password):
+            if _verify(user["password_hash"], new_password):
                 raise InputRejected(Problem("choose a password different from the current one", field="new password"))
-            user.password_hash = HASHER.hash(new_password)
-            user.must_change_password = False
-            audit.record(session, actor=actor.username, action="user.change_password", entity_type="user",
+            conn.execute(update(users).where(U.id == user["id"]).values(
+                password_hash=HASHER.hash(new_password), must_change_password=False))
+            audit.record(conn, actor=actor.username, action="user.change_password", entity_type="user",
                          entity_id=actor.username, now=self.ctx.now())
 
     def set_certificate(self, admin: Actor, username: str, certificate_pem: str, fingerprint: str) -> None:
-        def apply(user: User) -> None:
-            user.certificate_pem = certificate_pem
-            user.certificate_fingerprint = fingerprint
-
-        self._admin_update(admin, username, "user.enrol_certificate", apply)
+        self._admin_update(admin, username, "user.enrol_certificate", lambda _user: {
+            "certificate_pem": certificate_pem, "certificate_fingerprint": fingerprint})
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -13,12 +13,12 @@ separate engine without it and are never blocked, as with SQLite's WAL.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -82,11 +82,7 @@ def make_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Eng
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """ORM sessions over the engine (the ORM is imported here, on first use, not at start)."""
+    from sqlalchemy.orm import sessionmaker
+
     return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextlib.contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any exception."""
-    with factory() as session, session.begin():
-        yield session

@@ -5,13 +5,23 @@ highlighting delegate in `queue_model`, the sidebar, filter bar and bulk-assign 
 in `queue_filters`. The window wires them: any filter change reloads the queue (on a
 worker thread when it is large), the sidebar counts follow a moment later, and a cheap
 poll of the audit chain's head reloads it when someone else changed something.
+
+The window is built in two halves. The queue half (model, view, sidebar, filter bar,
+menus) needs only Qt and the Core-based queue service. The review half (detail pane,
+findings editor, workflow, letter and report actions) needs the ORM-based services,
+~150 ms of imports; the application builds it just after the first queue page is
+painted (`defer_review=True`), importing its modules on a worker thread. Anything that
+needs it before then builds it on the spot (`finish_setup`).
 """
 
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -37,7 +47,6 @@ from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.services.queue import BulkAssignResult, QueueColumn, QueueCounts, QueueFilter, SavedFilterInfo
 from desktop_app.ui import icons
-from desktop_app.ui.detail_pane import DetailPane
 from desktop_app.ui.queue_filters import DUE_SOON_DAYS, BulkAssignDialog, FilterBar, QueueSidebar, combine
 from desktop_app.ui.queue_model import (
     COUNTS_PRIORITY,
@@ -48,7 +57,17 @@ from desktop_app.ui.queue_model import (
     run_queue_task,
 )
 
+if TYPE_CHECKING:
+    from desktop_app.ui.detail_pane import DetailPane
+    from desktop_app.ui.letter_actions import LetterActions
+    from desktop_app.ui.report_actions import ReportActions
+    from desktop_app.ui.workflow_actions import WorkflowController
+
 log = logging.getLogger("clearance_desk.ui")
+
+#: The modules of the review half, imported off the GUI thread when the build is deferred.
+REVIEW_MODULES = ("desktop_app.ui.detail_pane", "desktop_app.ui.workflow_actions", "desktop_app.ui.letter_actions",
+                  "desktop_app.ui.report_actions", "desktop_app.services.workflow", "desktop_app.services.findings")
 
 #: No fixed delay: keystrokes typed while a search runs collapse into one query (QueueModel),
 #: so a short search answers at once and a slow one is never queued behind stale ones.
@@ -99,8 +118,13 @@ class QueueView(QTableView):
 class MainWindow(QMainWindow):
     auto_backup_on_close = False
     """Set by the application (not by tests or --smoke-test): the daily backup when the window closes."""
+    # The review half, built by finish_setup.
+    detail: DetailPane
+    review: WorkflowController
+    letter_actions: LetterActions
+    report_actions: ReportActions
 
-    def __init__(self, services: Services, actor: Actor) -> None:
+    def __init__(self, services: Services, actor: Actor, *, defer_review: bool = False) -> None:
         super().__init__()
         self.services, self.actor = services, actor
         self.setWindowTitle(f"{APP_NAME} — {actor.label} ({actor.role.value})")
@@ -130,15 +154,12 @@ class MainWindow(QMainWindow):
         self._poll_timer = QTimer(self, interval=CHANGE_POLL_MS)
         self._poll_timer.timeout.connect(self._check_for_changes)
         self._poll_running = False
-        self.detail = DetailPane()
-        self.detail.artifact_activated.connect(self.view_artifact)
-        self.detail.artifact_save_requested.connect(self.save_artifact)
-        self.detail.attach_requested.connect(self.attach_files)
-        self._connect_letters()
-        from desktop_app.ui.report_actions import ReportActions
+        self.ready = False  # the review half is built (finish_setup)
+        self._review_importing = False
+        from PySide6.QtGui import QUndoStack
 
-        self.report_actions = ReportActions(self, services, actor)
-        self._connect_review()
+        self.undo_stack = QUndoStack(self)
+        self.my_work = None
         self.queue.setAcceptDrops(True)
         self.queue.package_dropped.connect(self.import_package)
         self.splitter = self._build_layout()
@@ -153,6 +174,59 @@ class MainWindow(QMainWindow):
         self.model.failed.connect(self._queue_failed)
         self._start_queue()
         self.queue.setFocus()
+        if not defer_review:
+            self.finish_setup()
+        else:
+            self.queue.viewport().installEventFilter(self)  # after the first paint: _build_review_later
+
+    # -- the review half ------------------------------------------------------------
+    def finish_setup(self) -> None:
+        """Build the review half now (once): detail pane, workflow, letter and report actions."""
+        if self.ready:
+            return
+        from desktop_app.ui.detail_pane import DetailPane
+        from desktop_app.ui.report_actions import ReportActions
+
+        self.detail = DetailPane()
+        self.detail.artifact_activated.connect(self.view_artifact)
+        self.detail.artifact_save_requested.connect(self.save_artifact)
+        self.detail.attach_requested.connect(self.attach_files)
+        self._connect_letters()
+        self.report_actions = ReportActions(self, self.services, self.actor)
+        self._connect_review()
+        placeholder = self.splitter.replaceWidget(2, self.detail)
+        if placeholder is not None:
+            placeholder.deleteLater()
+        self.ready = True
+        self._shown_id = None
+        self._current_changed(self.queue.currentIndex().row())
+
+    def _build_review_later(self) -> None:
+        """Import the review half's modules on a worker thread, then build it here."""
+        if self.ready or self._review_importing:
+            return
+        from desktop_app.ui.workers import run_task
+
+        self._review_importing = True
+
+        def imported(_result: object) -> None:
+            self._review_importing = False
+            self.finish_setup()
+
+        def failed(error: Exception) -> None:
+            log.warning("loading the review modules in the background failed (%s); loading them now", error)
+            imported(None)
+
+        run_task(lambda: [importlib.import_module(name) for name in REVIEW_MODULES], on_done=imported,
+                 on_error=failed)
+
+    def _needs_review(self, call: Callable[[], object]) -> Callable[[], None]:
+        """A menu slot that uses the review half: builds it first if it is not there yet."""
+        def slot() -> None:
+            self.finish_setup()
+            call()
+
+        return slot
 
     # -- construction --------------------------------------------------------------
     def _build_queue_view(self) -> QueueView:
@@ -208,7 +282,7 @@ class MainWindow(QMainWindow):
         splitter.setObjectName("mainSplitter")
         splitter.addWidget(self.sidebar)
         splitter.addWidget(centre)
-        splitter.addWidget(self.detail)
+        splitter.addWidget(QWidget())  # the detail pane's place, until finish_setup
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 2)
         splitter.setSizes([200, 760, 480])
@@ -235,7 +309,8 @@ class MainWindow(QMainWindow):
                                              "Import a submission package delivered as a folder"))
             file_menu.addAction(self._action("&Register submission by hand…", self.register_by_hand,
                                              "Ctrl+Shift+N"))
-        file_menu.addAction(self._action("&Verify a letter…", self.letter_actions.verify_file, "Ctrl+Shift+V",
+        file_menu.addAction(self._action("&Verify a letter…", self._needs_review(lambda: self.letter_actions.verify_file()),
+                                         "Ctrl+Shift+V",
                                          "Check a signed letter: signature, trust anchor and the letter register"))
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Back up now…", self.back_up_now, None,
@@ -246,9 +321,9 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self._action("&Refresh", self.reload, QKeySequence.StandardKey.Refresh))
         view_menu.addAction(self._action("&Find…", self.focus_search, QKeySequence.StandardKey.Find))
         view_menu.addAction(self._action("Go to &queue", lambda: self.queue.setFocus(), "Ctrl+1"))
-        view_menu.addAction(self._action("Go to &detail", lambda: self.detail.setFocus(), "Ctrl+2"))
+        view_menu.addAction(self._action("Go to &detail", self._needs_review(lambda: self.detail.setFocus()), "Ctrl+2"))
         view_menu.addSeparator()
-        view_menu.addAction(self._action("Dash&board", self.report_actions.open_dashboard, "Ctrl+D",
+        view_menu.addAction(self._action("Dash&board", self._needs_review(lambda: self.report_actions.open_dashboard()), "Ctrl+D",
                                          "Charts and figures: queue health, decisions, findings, workload"))
         self._add_palette_menu(view_menu)
         queue_menu = bar.addMenu("&Queue")
@@ -264,18 +339,22 @@ class MainWindow(QMainWindow):
         queue_menu.addAction(self._action("&Clear filters", self.clear_filters, None,
                                           "Show all submissions: no view, refinements or search"))
         reports_menu = bar.addMenu("&Reports")
-        reports_menu.addAction(self._action("&Periodic report…", self.report_actions.periodic_report, "Ctrl+Shift+P",
+        reports_menu.addAction(self._action("&Periodic report…", self._needs_review(lambda: self.report_actions.periodic_report()),
+                                            "Ctrl+Shift+P",
                                             "A PDF (and CSV) of the figures for a date range, for leadership"))
-        reports_menu.addAction(self._action("&Export queue as CSV…", self.report_actions.export_queue_csv,
+        reports_menu.addAction(self._action("&Export queue as CSV…",
+                                            self._needs_review(lambda: self.report_actions.export_queue_csv()),
                                             "Ctrl+Shift+E", "Every row of the queue as shown now, in its order"))
-        reports_menu.addAction(self._action("Review &record…", self.report_actions.review_record, "Ctrl+Shift+R",
+        reports_menu.addAction(self._action("Review &record…", self._needs_review(lambda: self.report_actions.review_record()),
+                                            "Ctrl+Shift+R",
                                             "The selected submission's whole record as PDF, for auditors"))
         if self.actor.role is Role.ADMIN:
             admin_menu = bar.addMenu("&Admin")
             admin_menu.addAction(self._action("&Users…", self.open_users, "Ctrl+Shift+U"))
             admin_menu.addAction(self._action("&Settings…", self.open_settings, "Ctrl+,",
                                               "Every agency setting: letterhead, marking, review window, lock-out…"))
-            admin_menu.addAction(self._action("&Trust anchors and certificates…", self.letter_actions.trust_admin,
+            admin_menu.addAction(self._action("&Trust anchors and certificates…",
+                                              self._needs_review(lambda: self.letter_actions.trust_admin()),
                                               None, "Agency root certificates, CRLs and supervisors' certificates"))
             admin_menu.addAction(self._action("&Restore…", self.restore_backup, None,
                                               "Replace the data with a verified backup"))
@@ -310,11 +389,8 @@ class MainWindow(QMainWindow):
 
     # -- review work: actions, findings, undo, my work (ui.workflow_actions, findings_editor) --
     def _connect_review(self) -> None:
-        from PySide6.QtGui import QUndoStack
-
         from desktop_app.ui.workflow_actions import WorkflowController
 
-        self.undo_stack = QUndoStack(self)
         self.review = WorkflowController(self, self.services, self.actor, self.undo_stack)
         self.review.approver = self.approve_and_sign
         self.review.changed.connect(self._review_changed)
@@ -328,7 +404,6 @@ class MainWindow(QMainWindow):
         page.cite_requested.connect(lambda fid: self.detail.detail and findings.cite_artifact(self.detail.detail, fid))
         page.save_evidence_requested.connect(self._save_evidence)
         self.detail.finding_version_requested.connect(findings.show_version)
-        self.my_work = None
 
     def _add_review_menus(self) -> None:
         """Edit (undo and redo of finding edits) after File; My work in View."""
@@ -348,7 +423,7 @@ class MainWindow(QMainWindow):
         self.undo_action, self.redo_action = undo, redo
         if view_action is not None and view_action.menu() is not None and self.actor.role is not Role.ADMIN:
             view_action.menu().addSeparator()
-            view_action.menu().addAction(self._action("My &work…", self.open_my_work, "Ctrl+Shift+M",
+            view_action.menu().addAction(self._action("My &work…", self._needs_review(self.open_my_work), "Ctrl+Shift+M",
                                                       "What is assigned to you, awaits your sign-off, or is due soon"))
 
     def _review_changed(self, change: object) -> None:
@@ -447,7 +522,7 @@ class MainWindow(QMainWindow):
         self.model.hold = False
         self._marker = self.services.queue.change_marker()
         self.model.filter = self.current_filter()
-        self.model.reload()
+        self.model.reload_first_page()
         if self.model.rowCount() and not self.queue.currentIndex().isValid():
             if self.model.in_background:  # a large queue: paint it first, fill the detail pane just after
                 self._shown_id = self.model.id_at(0)
@@ -464,7 +539,10 @@ class MainWindow(QMainWindow):
         if watched is self.queue.viewport() and event.type() == QEvent.Type.Paint:
             watched.removeEventFilter(self)
             self._shown_id = None
-            QTimer.singleShot(0, lambda: self._current_changed(self.queue.currentIndex().row()))
+            if self.ready:
+                QTimer.singleShot(0, lambda: self._current_changed(self.queue.currentIndex().row()))
+            else:
+                QTimer.singleShot(0, self._build_review_later)
         return super().eventFilter(watched, event)
 
     def _view_changed(self) -> None:
@@ -476,7 +554,7 @@ class MainWindow(QMainWindow):
     def _after_reload(self, elapsed_ms: float) -> None:
         shown, total = self.model.rowCount(), self.model.total
         self.status_count.setText(f"{shown:,} of {total:,} submissions" if shown != total else f"{total:,} submissions")
-        if self.keeper.current_id() is None:
+        if self.keeper.current_id() is None and self.ready:
             self._shown_id = None
             self.detail.clear()
         if (self.filter_bar.refinements(), self._marker) == self._counts_key:
@@ -568,7 +646,9 @@ class MainWindow(QMainWindow):
             self.queue.scrollTo(self.model.index(row, 0))
 
     def _current_changed(self, row: int) -> None:
-        submission_id = self.model.id_at(row) if 0 <= row < self.model.rowCount() else None
+        if not self.ready:
+            return  # finish_setup shows the current row
+        submission_id = self.model.known_id(row)
         if submission_id is not None and submission_id == self._shown_id:
             return  # the same submission after a re-sort or refresh: keep the pane as it is
         if submission_id is not None and self.model.in_background:
@@ -612,11 +692,13 @@ class MainWindow(QMainWindow):
     def open_row(self, row: int) -> None:
         """Enter on a row: show it and move to its detail."""
         if 0 <= row < self.model.rowCount():
+            self.finish_setup()
             self.show_row(row)
             self.detail.setFocus()
 
     def show_row(self, row: int) -> None:
-        if row < 0 or row >= self.model.rowCount():
+        self.finish_setup()
+        if self.model.known_id(row) is None:
             self._shown_id = None
             self.detail.clear()
             return

@@ -86,3 +86,10 @@ def run_task(fn: Callable[..., Any], *, on_done: Callable[[Any], None] | None = 
         task.signals.progress.connect(on_progress)
     QThreadPool.globalInstance().start(task)
     return task
+
+
+def wait_for_workers(timeout_ms: int = 10_000) -> bool:
+    """Let running tasks finish before the services close (at exit); False if they did not."""
+    from desktop_app.ui.queue_model import wait_for_queue_tasks
+
+    return QThreadPool.globalInstance().waitForDone(timeout_ms) and wait_for_queue_tasks(timeout_ms)

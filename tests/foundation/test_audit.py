@@ -97,15 +97,16 @@ def test_inserted_event_is_detected(ctx, people) -> None:  # noqa: ANN001
 def test_a_failing_audit_insert_rolls_the_change_back(ctx, people) -> None:  # noqa: ANN001
     users = UserService(ctx)
 
-    def explode(*_args: object) -> None:
-        raise RuntimeError("disk full while writing the audit event")
+    def explode(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.startswith("INSERT INTO audit_events"):
+            raise RuntimeError("disk full while writing the audit event")
 
-    event.listen(AuditEvent, "before_insert", explode)
+    event.listen(ctx.engine, "before_cursor_execute", explode)
     try:
         with pytest.raises(RuntimeError):
             users.set_title(people["admin"], "rev", "Lead reviewer")
     finally:
-        event.remove(AuditEvent, "before_insert", explode)
+        event.remove(ctx.engine, "before_cursor_execute", explode)
     with ctx.reading() as session:
         assert session.scalar(select(User.title).where(User.username == "rev")) == ""
     assert _report(ctx).ok

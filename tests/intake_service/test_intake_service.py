@@ -115,15 +115,16 @@ def test_a_failed_commit_takes_back_the_promoted_blobs(ctx, people, samples_dir)
     quiesce(ctx)
     before = snapshot(ctx.paths.root)
 
-    def explode(*_args: object) -> None:
-        raise RuntimeError("disk full")
+    def explode(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.startswith("INSERT INTO audit_events"):  # the last write of the import's transaction
+            raise RuntimeError("disk full")
 
-    event.listen(AuditEvent, "before_insert", explode)
+    event.listen(ctx.engine, "before_cursor_execute", explode)
     try:
         with pytest.raises(RuntimeError):
             IntakeService(ctx).import_package(people["rev"], samples_dir / "northwind-orca-3.1")
     finally:
-        event.remove(AuditEvent, "before_insert", explode)
+        event.remove(ctx.engine, "before_cursor_execute", explode)
     quiesce(ctx)
     assert snapshot(ctx.paths.root) == before
     assert list(ctx.blobs.all_digests()) == []

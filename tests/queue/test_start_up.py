@@ -1,0 +1,140 @@
+"""Start-up of a large queue: the first page before the whole id list, the review half of
+the window after the first paint, and no ORM on the way to the first painted page."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from queue_data import GENERATED, PASSWORD
+
+from desktop_app.domain.types import SubmissionState
+from desktop_app.services.bundle import Services
+from desktop_app.services.queue import QueueColumn, QueueFilter, QueueService
+from desktop_app.ui.main_window import MainWindow
+from desktop_app.ui.queue_model import PAGE_SIZE, FirstPage, QueueModel
+
+TOTAL = GENERATED + 2
+
+
+@pytest.mark.parametrize("column", list(QueueColumn))
+@pytest.mark.parametrize("descending", [False, True])
+def test_the_first_ids_are_the_head_of_the_whole_list(qctx, column: QueueColumn, descending: bool) -> None:  # noqa: ANN001
+    service = QueueService(qctx)
+    flt = QueueFilter(states=frozenset({SubmissionState.IN_REVIEW, SubmissionState.RECEIVED}))
+    whole = list(service.ordered_ids(flt, column, descending))
+    head, count = service.first_ids(flt, column, descending, 50)
+    assert list(head)[:50] == whole[:50] and len(head) in (50, count)  # the whole list where it is as cheap
+    assert count == len(whole) > 50
+
+
+def test_a_short_queue_comes_whole_from_first_ids(qctx) -> None:  # noqa: ANN001
+    service = QueueService(qctx)
+    flt = QueueFilter(text="zephyrine")
+    head, count = service.first_ids(flt, QueueColumn.DUE, False, 50)
+    assert list(head) == list(service.ordered_ids(flt)) and count == len(head) == 2
+
+
+def test_a_large_queue_paints_its_first_page_before_the_whole_list(qtbot, qctx) -> None:  # noqa: ANN001
+    service = QueueService(qctx)
+    model = QueueModel(service, background_rows=0)  # behave as at 100,000 submissions
+    model.reload_first_page()
+    whole = list(service.ordered_ids())
+    assert isinstance(model.ids(), FirstPage) and model.loading
+    assert model.rowCount() == TOTAL  # the scroll bar is right from the start
+    assert [model.id_at(r) for r in range(PAGE_SIZE)] == whole[:PAGE_SIZE]
+    assert model.data(model.index(0, QueueColumn.REFERENCE)) == service.rows([whole[0]])[0].reference
+    assert model.known_id(PAGE_SIZE + 5) is None and model.row_data(PAGE_SIZE + 5) is None  # blank, not wrong
+    qtbot.waitUntil(lambda: not model.loading, timeout=5000)
+    assert list(model.ids()) == whole
+    assert model.known_id(PAGE_SIZE + 5) == whole[PAGE_SIZE + 5]
+
+
+def test_the_first_page_follows_the_filter_and_sort(qtbot, qctx) -> None:  # noqa: ANN001
+    service = QueueService(qctx)
+    model = QueueModel(service, background_rows=0)
+    model.filter = QueueFilter(states=frozenset({SubmissionState.RECEIVED}))
+    model.sort_column, model.descending = QueueColumn.DEVELOPER, True
+    model.reload_first_page()
+    whole = list(service.ordered_ids(model.filter, QueueColumn.DEVELOPER, True))
+    assert model.rowCount() == len(whole)
+    assert [model.id_at(r) for r in range(min(PAGE_SIZE, len(whole)))] == whole[:PAGE_SIZE]
+    qtbot.waitUntil(lambda: not model.loading, timeout=5000)
+    assert list(model.ids()) == whole
+
+
+# -- the window -------------------------------------------------------------------------
+
+@pytest.fixture
+def services(qctx):  # noqa: ANN001, ANN201
+    return Services.from_context(qctx)
+
+
+def test_the_review_half_is_built_just_after_the_first_paint(qtbot, services, actors) -> None:  # noqa: ANN001
+    window = MainWindow(services, actors["rev"], defer_review=True)
+    qtbot.addWidget(window)
+    window._poll_timer.stop()
+    assert not window.ready and not hasattr(window, "detail")
+    assert window.model.rowCount() == TOTAL and window.queue.currentIndex().row() == 0
+    with qtbot.waitExposed(window):
+        window.show()
+    qtbot.waitUntil(lambda: window.ready, timeout=10_000)
+    current = window.current_id()
+    qtbot.waitUntil(lambda: window.detail.detail is not None and window.detail.detail.id == current, timeout=10_000)
+    assert window.splitter.widget(2) is window.detail
+
+
+def test_a_command_before_the_review_half_builds_it_first(qtbot, services, actors) -> None:  # noqa: ANN001
+    window = MainWindow(services, actors["rev"], defer_review=True)
+    qtbot.addWidget(window)
+    window._poll_timer.stop()
+    go_to_detail = next(a for a in window.findChildren(QAction) if a.text() == "Go to &detail")
+    go_to_detail.trigger()  # never painted, so nothing was built yet
+    assert window.ready and window.splitter.widget(2) is window.detail
+
+
+def test_enter_on_a_row_before_the_review_half_shows_it(qtbot, services, actors) -> None:  # noqa: ANN001
+    window = MainWindow(services, actors["rev"], defer_review=True)
+    qtbot.addWidget(window)
+    window._poll_timer.stop()
+    window.queue.setCurrentIndex(window.model.index(3, 0))
+    qtbot.keyClick(window.queue, Qt.Key.Key_Return)
+    assert window.ready and window.detail.detail is not None and window.detail.detail.id == window.model.id_at(3)
+
+
+# -- no ORM before the first page -------------------------------------------------------
+
+FIRST_PAGE_SCRIPT = r"""
+import json, sys
+from pathlib import Path
+from desktop_app.ui.application import make_application
+from desktop_app.services.bundle import Services
+from desktop_app.ui.main_window import MainWindow
+
+app = make_application()
+services = Services.open(Path(sys.argv[1]))
+actor = services.users.authenticate("rev", sys.argv[2])
+window = MainWindow(services, actor, defer_review=True)
+window.show()
+window.queue.viewport().repaint()
+loaded = sorted(m for m in sys.modules if m.startswith(("sqlalchemy.orm", "desktop_app.storage.models", "reportlab",
+                                                        "pyhanko", "jsonschema", "alembic")))
+print(json.dumps({"rows": window.model.rowCount(), "loaded": loaded}))
+"""
+
+
+def test_the_first_page_paints_without_the_orm_or_any_heavy_library(qctx) -> None:  # noqa: ANN001
+    """Sign-in, settings and the queue are Core only: ~100 ms of ORM imports wait until after."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", FIRST_PAGE_SCRIPT, str(qctx.paths.root), PASSWORD], env=env,
+                         capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["rows"] == TOTAL
+    assert result["loaded"] == []
