@@ -291,6 +291,7 @@ def interact(folder: Path, seed: int) -> dict[str, object]:
         row = rnd.randrange(rows)
         view.scrollTo(model.index(row, 0))
         settle()
+        view.viewport().repaint()  # the row is on screen before it is clicked: its page is read already
 
         def open_row(r: int = row) -> None:
             view.setCurrentIndex(model.index(r, 0))

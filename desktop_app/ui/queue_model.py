@@ -143,14 +143,15 @@ IDS_PRIORITY, DETAIL_PRIORITY, COUNTS_PRIORITY = 2, 1, 0
 
 
 def run_queue_task(fn: Callable[[], Any], *, on_done: Callable[[Any], None],
-                   on_error: Callable[[Exception], None], priority: int = IDS_PRIORITY) -> None:
+                   on_error: Callable[[Exception], None], priority: int = IDS_PRIORITY,
+                   owner: QObject | None = None) -> None:
     """Run a queue read on the queue's own single worker thread; results come back by signal.
 
     One thread, kept alive: its SQLite connection and malloc arena are reused instead of
     each pool thread growing its own (~6 MiB of resident memory each at 100,000 rows),
     and the reads the user waits for are taken before the sidebar counts.
     """
-    from desktop_app.ui.workers import Task
+    from desktop_app.ui.workers import Task, alive
 
     global _queue_pool
     if _queue_pool is None:
@@ -162,11 +163,13 @@ def run_queue_task(fn: Callable[[], Any], *, on_done: Callable[[Any], None],
 
     def finish(result: Any) -> None:
         _queue_tasks.discard(task)
-        on_done(result)
+        if alive(owner):
+            on_done(result)
 
     def fail(error: Exception) -> None:
         _queue_tasks.discard(task)
-        on_error(error)
+        if alive(owner):
+            on_error(error)
 
     task.signals.finished.connect(finish)
     task.signals.failed.connect(fail)
@@ -298,7 +301,7 @@ class QueueModel(QAbstractTableModel):
             return ids, service.total() if request.recount else None, within if request.filter.text else ids
 
         run = self._run_in_background or run_queue_task
-        run(query, on_done=lambda result: self._finished(request, result), on_error=self._failed)
+        run(query, on_done=lambda result: self._finished(request, result), on_error=self._failed, owner=self)
 
     def _finished(self, request: _Request, result: tuple[Sequence[int], int | None, Sequence[int] | None]) -> None:
         self._running = None

@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 log = logging.getLogger("clearance_desk.ui")
@@ -64,20 +65,28 @@ def _expected(error: Exception) -> bool:
 _running: set[Task] = set()
 
 
+def alive(owner: QObject | None) -> bool:
+    """False once the widget a result was meant for is gone (closed and deleted meanwhile)."""
+    return owner is None or shiboken6.isValid(owner)
+
+
 def run_task(fn: Callable[..., Any], *, on_done: Callable[[Any], None] | None = None,
              on_error: Callable[[Exception], None] | None = None,
-             on_progress: Callable[[Any], None] | None = None, with_progress: bool = False) -> Task:
+             on_progress: Callable[[Any], None] | None = None, with_progress: bool = False,
+             owner: QObject | None = None) -> Task:
+    """Run `fn` on the thread pool; `on_done` / `on_error` run on the GUI thread, unless
+    `owner` (the widget that asked) was deleted meanwhile."""
     task = Task(fn, with_progress=with_progress)
     _running.add(task)
 
     def finish(result: Any) -> None:
         _running.discard(task)
-        if on_done is not None:
+        if on_done is not None and alive(owner):
             on_done(result)
 
     def fail(error: Exception) -> None:
         _running.discard(task)
-        if on_error is not None:
+        if on_error is not None and alive(owner):
             on_error(error)
 
     task.signals.finished.connect(finish)
