@@ -535,9 +535,10 @@ class MainWindow(QMainWindow):
             self.queue.selectRow(0)
         self._poll_timer.start()
         if self.model.in_background and not gc.get_freeze_count():
-            # Everything built so far (modules, mappers, widgets) lives as long as the window.
+            # Everything built so far (modules, widgets) lives as long as the window.
             # Freezing it (once a process, large queues only) keeps the collector's full passes,
             # which walk all of that (a 50-60 ms stall of the GUI thread), to what comes after.
+            # (The application does this too, for any queue: ui.application.collect_from_here.)
             gc.freeze()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802

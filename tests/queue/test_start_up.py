@@ -138,3 +138,15 @@ def test_the_first_page_paints_without_the_orm_or_any_heavy_library(qctx) -> Non
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["rows"] == TOTAL
     assert result["loaded"] == []
+
+
+def test_the_collector_is_off_for_the_start_and_on_once_the_window_is_up(qctx) -> None:  # noqa: ANN001
+    script = ("import gc, sys; from desktop_app.app import main; "
+              "rc = main(['--data-dir', sys.argv[1], '--smoke-test', '--user', 'rev']); "
+              "print(rc, gc.isenabled(), gc.get_freeze_count() > 0)")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CLEARANCE_DESK_PASSWORD": PASSWORD}
+    out = subprocess.run([sys.executable, "-c", script, str(qctx.paths.root)], env=env, capture_output=True,
+                         text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert "first queue page painted" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "0 True True"
