@@ -26,6 +26,11 @@ class SubmissionState(enum.StrEnum):
         return self not in (SubmissionState.ISSUED, SubmissionState.REFUSED, SubmissionState.WITHDRAWN)
 
     @property
+    def clock_runs(self) -> bool:
+        """Open and not awaiting information: only these can fall due (a paused clock's days left stand still)."""
+        return self.is_open and self is not SubmissionState.AWAITING_INFO
+
+    @property
     def label(self) -> str:
         return self.value.replace("_", " ").capitalize()
 

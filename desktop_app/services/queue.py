@@ -36,6 +36,8 @@ from desktop_app.services.settings import SettingsService
 from desktop_app.storage import tables
 
 OPEN_STATES = tuple(s.value for s in SubmissionState if s.is_open)
+#: The states whose review clock runs: "overdue" and "due within" look only at these.
+CLOCK_RUNNING_STATES = tuple(s.value for s in SubmissionState if s.clock_runs)
 #: States whose assignee bulk assignment may set or change.
 ASSIGNABLE_STATES = (SubmissionState.RECEIVED, SubmissionState.IN_REVIEW, SubmissionState.AWAITING_INFO)
 SAVED_FILTER_NAME_MAX = 100
@@ -225,10 +227,10 @@ class QueueService:
         if flt.assignee_id is not None:
             clauses.append(S.c.assignee_id == flt.assignee_id)
         if flt.overdue:
-            clauses.append(and_(S.c.due_date < today, S.c.state.in_(OPEN_STATES)))
+            clauses.append(and_(S.c.due_date < today, S.c.state.in_(CLOCK_RUNNING_STATES)))
         if flt.due_within_days is not None:
             clauses.append(and_(S.c.due_date <= today + dt.timedelta(days=flt.due_within_days),
-                                S.c.state.in_(OPEN_STATES)))
+                                S.c.state.in_(CLOCK_RUNNING_STATES)))
         if flt.developer_id is not None:
             clauses.append(S.c.developer_id == flt.developer_id)
         if flt.min_severity is not None:
@@ -406,14 +408,14 @@ class QueueService:
         which holds every column the counts look at.
         """
         today = self._today()
-        is_open = S.c.state.in_(OPEN_STATES)
+        running = S.c.state.in_(CLOCK_RUNNING_STATES)
 
         def how_many(condition: ColumnElement[bool]) -> Any:
             return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
         stmt = (select(S.c.state, func.count(), how_many(S.c.assignee_id == (me if me is not None else -1)),
-                       how_many(and_(is_open, S.c.due_date < today)),
-                       how_many(and_(is_open, S.c.due_date <= today + dt.timedelta(days=due_within_days))))
+                       how_many(and_(running, S.c.due_date < today)),
+                       how_many(and_(running, S.c.due_date <= today + dt.timedelta(days=due_within_days))))
                 .where(*self._where(flt.with_changes(states=frozenset()))).group_by(S.c.state))
         states = {state: 0 for state in SubmissionState}
         mine = overdue = due_soon = 0

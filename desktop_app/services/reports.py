@@ -63,7 +63,14 @@ from desktop_app.letters.report_data import (
 )
 from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext
-from desktop_app.services.queue import OPEN_STATES, QueueColumn, QueueFilter, QueueRow, QueueService
+from desktop_app.services.queue import (
+    CLOCK_RUNNING_STATES,
+    OPEN_STATES,
+    QueueColumn,
+    QueueFilter,
+    QueueRow,
+    QueueService,
+)
 from desktop_app.services.settings import SettingsService
 from desktop_app.services.submissions import HistoryEntry, SubmissionService
 from desktop_app.storage.models import (
@@ -256,7 +263,8 @@ class ReportService:
             intake=intake)
 
     def _workload(self, session: Session, today: dt.date) -> tuple[tuple[Workload, ...], int]:
-        overdue = func.coalesce(func.sum(case((S.c.due_date < today, 1), else_=0)), 0)
+        late = and_(S.c.due_date < today, S.c.state.in_(CLOCK_RUNNING_STATES))  # a paused clock is never late
+        overdue = func.coalesce(func.sum(case((late, 1), else_=0)), 0)
         rows = session.execute(
             select(S.c.assignee_id, func.count(), overdue).where(S.c.state.in_(OPEN_STATES))
             .group_by(S.c.assignee_id)).all()

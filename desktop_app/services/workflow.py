@@ -235,7 +235,8 @@ class WorkflowService:
                             rules.evaluate(acting, Action.RETURN, submission_facts(session, sub)):
                         awaiting.append(sub)
             horizon = today + dt.timedelta(days=within_days)
-            soon_stmt = select(Submission).where(Submission.state.in_(open_states), Submission.due_date <= horizon)
+            running = [st.value for st in S if st.clock_runs]  # a paused clock does not fall due
+            soon_stmt = select(Submission).where(Submission.state.in_(running), Submission.due_date <= horizon)
             if acting.role is not Role.SUPERVISOR:
                 soon_stmt = soon_stmt.where(Submission.assignee_id == actor.user_id)
             soon = list(session.scalars(soon_stmt.order_by(Submission.due_date, Submission.id)))

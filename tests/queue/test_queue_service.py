@@ -46,18 +46,18 @@ def test_each_filter_changes_the_rows_as_expected(queue, qctx, actors, name: str
     rows = all_submissions(qctx)
     rev = actors["rev"].user_id
     some_developer = rows[5].developer_id
-    is_open = {s.value for s in SubmissionState if s.is_open}
+    running = {s.value for s in SubmissionState if s.clock_runs}  # awaiting information: the clock stands still
     cases = {
         "state": (QueueFilter(states=frozenset({SubmissionState.IN_REVIEW, SubmissionState.AWAITING_INFO})),
                   lambda s: s.state in ("IN_REVIEW", "AWAITING_INFO")),
         "mine": (QueueFilter(assignee_id=rev), lambda s: s.assignee_id == rev),
-        "overdue": (QueueFilter(overdue=True), lambda s: s.due_date < TODAY and s.state in is_open),
+        "overdue": (QueueFilter(overdue=True), lambda s: s.due_date < TODAY and s.state in running),
         "due_within": (QueueFilter(due_within_days=7),
-                       lambda s: s.due_date <= TODAY + dt.timedelta(days=7) and s.state in is_open),
+                       lambda s: s.due_date <= TODAY + dt.timedelta(days=7) and s.state in running),
         "developer": (QueueFilter(developer_id=some_developer), lambda s: s.developer_id == some_developer),
         "severity": (QueueFilter(min_severity=Severity.HIGH), lambda s: s.highest_open_severity >= 4),
         "combined": (QueueFilter(assignee_id=rev, overdue=True, min_severity=Severity.MEDIUM),
-                     lambda s: s.assignee_id == rev and s.due_date < TODAY and s.state in is_open
+                     lambda s: s.assignee_id == rev and s.due_date < TODAY and s.state in running
                      and s.highest_open_severity >= 3),
     }
     flt, predicate = cases[name]
@@ -211,15 +211,26 @@ def test_search_query_spans_mark_what_matched() -> None:
 def test_counts_follow_the_refinements(queue, qctx, actors) -> None:  # noqa: ANN001
     rows = all_submissions(qctx)
     rev = actors["rev"].user_id
-    is_open = {s.value for s in SubmissionState if s.is_open}
+    running = {s.value for s in SubmissionState if s.clock_runs}
     counts = queue.counts(QueueFilter(min_severity=Severity.MEDIUM), me=rev, due_within_days=7)
     base = [s for s in rows if s.highest_open_severity >= 3]
     assert counts.total == len(base)
     assert counts.states == {state: sum(s.state == state.value for s in base) for state in SubmissionState}
     assert counts.mine == sum(s.assignee_id == rev for s in base)
-    assert counts.overdue == sum(s.due_date < TODAY and s.state in is_open for s in base)
-    assert counts.due_soon == sum(s.due_date <= TODAY + dt.timedelta(days=7) and s.state in is_open for s in base)
+    assert counts.overdue == sum(s.due_date < TODAY and s.state in running for s in base)
+    assert counts.due_soon == sum(s.due_date <= TODAY + dt.timedelta(days=7) and s.state in running for s in base)
     assert queue.status_counts(QueueFilter(states=frozenset({SubmissionState.ISSUED}))) == queue.counts().states
+
+
+def test_a_paused_submission_is_neither_overdue_nor_due_soon(queue, qctx) -> None:  # noqa: ANN001
+    """Awaiting information stops the clock (its days left stand still), whatever its stored due date."""
+    paused = [s for s in all_submissions(qctx) if s.state == "AWAITING_INFO" and s.due_date < TODAY]
+    assert paused, "the test data must hold a paused submission whose stored due date has passed"
+    overdue = set(queue.ordered_ids(QueueFilter(overdue=True)))
+    soon = set(queue.ordered_ids(QueueFilter(due_within_days=7)))
+    assert not {s.id for s in paused} & (overdue | soon)
+    counts = queue.counts()
+    assert counts.overdue == len(overdue) and counts.due_soon == len(soon)
 
 
 def test_counts_with_a_search(queue, known) -> None:  # noqa: ANN001

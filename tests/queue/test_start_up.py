@@ -25,7 +25,8 @@ TOTAL = GENERATED + 2
 
 @pytest.mark.parametrize("column", list(QueueColumn))
 @pytest.mark.parametrize("descending", [False, True])
-def test_the_first_ids_are_the_head_of_the_whole_list(qctx, column: QueueColumn, descending: bool) -> None:  # noqa: ANN001
+def test_the_first_ids_are_the_head_of_the_whole_list(qctx, column: QueueColumn,  # noqa: ANN001
+                                                      descending: bool) -> None:
     service = QueueService(qctx)
     flt = QueueFilter(states=frozenset({SubmissionState.IN_REVIEW, SubmissionState.RECEIVED}))
     whole = list(service.ordered_ids(flt, column, descending))
