@@ -161,9 +161,9 @@ def interact(folder: Path, seed: int) -> dict[str, object]:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtTest import QTest
 
-    from desktop_app.services.bundle import Services
+    from desktop_app.ui.application import make_application  # first, as in the app (see ui.start_up)
+    from desktop_app.services.bundle import Services  # noqa: I001
     from desktop_app.services.queue import QueueColumn
-    from desktop_app.ui.application import make_application
     from desktop_app.ui.main_window import MainWindow
 
     rnd = random.Random(seed)

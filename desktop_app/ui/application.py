@@ -18,8 +18,12 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QProgressDialog
 
-from desktop_app import APP_ID, APP_NAME, __version__
-from desktop_app.domain.errors import ClearanceDeskError
+from desktop_app.ui.start_up import freeze_start_up_objects, read_sources_lightly
+
+read_sources_lightly()  # before SQLAlchemy and the rest are imported (see ui.start_up)
+
+from desktop_app import APP_ID, APP_NAME, __version__  # noqa: E402
+from desktop_app.domain.errors import ClearanceDeskError  # noqa: E402
 
 log = logging.getLogger("clearance_desk.ui")
 
@@ -74,8 +78,7 @@ def collect_from_here() -> None:
     collector's full passes then walk only what comes after, and never stall the window
     for the 50-60 ms a pass over everything takes with a large queue open.
     """
-    if not gc.get_freeze_count():
-        gc.freeze()
+    freeze_start_up_objects()
     gc.enable()
 
 

@@ -16,7 +16,6 @@ needs it before then builds it on the spot (`finish_setup`).
 
 from __future__ import annotations
 
-import gc
 import importlib
 import logging
 import time
@@ -57,6 +56,7 @@ from desktop_app.ui.queue_model import (
     SelectionKeeper,
     run_queue_task,
 )
+from desktop_app.ui.start_up import freeze_start_up_objects
 
 if TYPE_CHECKING:
     from desktop_app.ui.detail_pane import DetailPane
@@ -534,12 +534,11 @@ class MainWindow(QMainWindow):
                 self.queue.viewport().installEventFilter(self)
             self.queue.selectRow(0)
         self._poll_timer.start()
-        if self.model.in_background and not gc.get_freeze_count():
-            # Everything built so far (modules, widgets) lives as long as the window.
-            # Freezing it (once a process, large queues only) keeps the collector's full passes,
-            # which walk all of that (a 50-60 ms stall of the GUI thread), to what comes after.
-            # (The application does this too, for any queue: ui.application.collect_from_here.)
-            gc.freeze()
+        if self.model.in_background:
+            # Everything built so far (modules, widgets) lives as long as the window: out of
+            # the collector's full passes with it (once a process; see ui.start_up). The
+            # application does this for any queue (ui.application.collect_from_here).
+            freeze_start_up_objects()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if watched is self.queue.viewport() and event.type() == QEvent.Type.Paint:

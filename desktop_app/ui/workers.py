@@ -46,8 +46,9 @@ class Task(QRunnable):
         self.setAutoDelete(False)
 
     def run(self) -> None:
+        fn, self.fn = self.fn, None  # the pool keeps finished tasks: let go of what fn holds (id lists)
         try:
-            result = self.fn(self.signals.progress.emit) if self.with_progress else self.fn()
+            result = fn(self.signals.progress.emit) if self.with_progress else fn()
         except Exception as error:  # noqa: BLE001 - every failure is reported to the GUI thread
             if not _expected(error):
                 log.error("background task failed:\n%s", traceback.format_exc())
