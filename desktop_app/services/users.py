@@ -64,6 +64,27 @@ def _public(user: Mapping[str, Any]) -> dict[str, object]:
     return {key: user[key] for key in ("username", "display_name", "title", "role", "active", "must_change_password")}
 
 
+@dataclass(frozen=True)
+class SignInAttempt:
+    """A sign-in between reading the account and recording the outcome (UserService.authenticate)."""
+
+    username: str
+    password_hash: str | None  # None: no active account of that name
+
+    def verify(self, password: str) -> bool:
+        """The argon2 check: touches no database and releases the GIL, so it may run on a thread.
+
+        An unknown name is checked against a stand-in hash, so it takes as long as a known
+        one and the time taken does not tell which names exist.
+        """
+        return _verify(self.password_hash or _stand_in_hash(), password) and self.password_hash is not None
+
+
+@functools.cache
+def _stand_in_hash() -> str:
+    return HASHER.hash("no such account")
+
+
 def check_password_policy(password: str, username: str = "") -> None:
     problems = policy_problems(password, username=username, blocklist=_blocklist())
     if problems:
@@ -182,12 +203,31 @@ class UserService:
 
         The refusal is committed even though sign-in fails, so lock-out counts hold.
         """
+        attempt = self.sign_in_attempt(username)
+        return self.record_sign_in(attempt, password, attempt.verify(password))
+
+    def sign_in_attempt(self, username: str) -> SignInAttempt:
+        """The first step of signing in: the account as it is now (a read; no lock is taken)."""
+        name = username.strip()
+        with self.ctx.connect() as conn:
+            stored = conn.execute(select(U.password_hash).where(U.username == name, U.active.is_(True))).scalar()
+        return SignInAttempt(name, stored)
+
+    def record_sign_in(self, attempt: SignInAttempt, password: str, verified: bool) -> Actor:
+        """The last step: lock-out counts and the audit event, in one write transaction.
+
+        `verified` is `attempt.verify(password)`, which may have run on another thread: the
+        argon2 check (~25 ms) never holds the write lock. The account is read again under
+        the lock, so a lock-out, deactivation or password change made meanwhile wins.
+        """
         now = self.ctx.now()
         attempts = self.settings.get("lockout_attempts")
         minutes = self.settings.get("lockout_minutes")
-        name = username.strip()
+        name = attempt.username
         with self.ctx.begin() as conn:
             user = conn.execute(select(users).where(U.username == name)).mappings().first()
+            if user is not None and user["active"] and user["password_hash"] != attempt.password_hash:
+                verified = _verify(user["password_hash"], password)  # changed since the attempt was read
             if user is None or not user["active"]:
                 audit.record(conn, actor=name[:64] or "?", action="login.refused", entity_type="user",
                              entity_id=name[:64] or "?", after={"reason": "unknown or inactive account"}, now=now)
@@ -197,7 +237,7 @@ class UserService:
                              after={"reason": "locked"}, now=now)
                 error = AccountLocked(f"account locked after repeated failures until "
                                       f"{user['locked_until']:%H:%M} UTC; ask an administrator or wait")
-            elif not _verify(user["password_hash"], password):
+            elif not verified:
                 failed: dict[str, Any] = {"failed_logins": user["failed_logins"] + 1}
                 reason = "wrong password"
                 if failed["failed_logins"] >= attempts:

@@ -85,18 +85,17 @@ def collect_from_here() -> None:
 def run_gui(args: argparse.Namespace, *, data_dir: Path, db_url: str | None, started: float) -> int:
     app = make_application()
     from desktop_app.services.bundle import Services
-    from desktop_app.ui import theme
-
-    theme.apply_saved()  # before the first window, so sign-in already has the chosen palette
 
     is_demo = bool(args.demo)
     if is_demo and not (data_dir / "clearance-desk.sqlite3").exists() and db_url is None:
+        _apply_palette()
         gc.enable()  # building the demo allocates a lot; start-up speed does not matter then
         _build_demo_with_progress(data_dir, db_url)
         gc.disable()
     try:
         services = Services.open(data_dir, db_url=db_url)
     except ClearanceDeskError as error:
+        _apply_palette()
         QMessageBox.critical(None, APP_NAME, f"Cannot open the data folder {data_dir}:\n{error}")
         return 1
     opened = time.perf_counter()
@@ -130,6 +129,7 @@ def _sign_in(services, args: argparse.Namespace, *, is_demo: bool):  # noqa: ANN
         return None
     if args.user and password is not None:  # scripted sessions: smoke test, documentation screenshots
         return _scripted_sign_in(services, args.user, password)
+    _apply_palette()
     if not services.users.has_accounts():
         if FirstRunDialog(services.users).exec() != QDialog.DialogCode.Accepted:
             return None
@@ -141,34 +141,53 @@ def _sign_in(services, args: argparse.Namespace, *, is_demo: bool):  # noqa: ANN
     return dialog.actor
 
 
+def _apply_palette() -> None:
+    """The palette kept in QSettings, before the first window (the sign-in dialog or the main window).
+
+    Once a process: applying it also starts following the system's colour scheme.
+    """
+    global _palette_applied
+    if not _palette_applied:
+        from desktop_app.ui import theme
+
+        theme.apply_saved()
+        _palette_applied = True
+
+
+_palette_applied = False
+
+
 def _import_main_window() -> None:
     import desktop_app.ui.main_window  # noqa: F401
 
 
 def _scripted_sign_in(services, username: str, password: str):  # noqa: ANN001, ANN202
-    """Check the password on a thread while the main window's modules import.
+    """Check the password on a thread while the palette is set and the main window's modules import.
 
-    argon2 releases the GIL while it hashes (~25 ms with 19 MiB), so the two overlap.
+    argon2 releases the GIL while it hashes (~25 ms with 19 MiB), so the two overlap; the
+    account is read before and the outcome recorded after, here (see UserService.authenticate).
     """
+    attempt = services.users.sign_in_attempt(username)
     outcome: dict[str, object] = {}
 
-    def check() -> None:
+    def verify() -> None:
         try:
-            outcome["actor"] = services.users.authenticate(username, password)
-        except BaseException as error:  # noqa: BLE001 - handed to the main thread below
+            outcome["verified"] = attempt.verify(password)
+        except BaseException as error:  # noqa: BLE001 - raised again on this thread below
             outcome["error"] = error
 
-    thread = threading.Thread(target=check, name="sign-in")
+    thread = threading.Thread(target=verify, name="sign-in")
     thread.start()
+    _apply_palette()
     _import_main_window()
     thread.join()
-    error = outcome.get("error")
-    if isinstance(error, ClearanceDeskError):
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    try:
+        return services.users.record_sign_in(attempt, password, bool(outcome["verified"]))
+    except ClearanceDeskError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
-    if isinstance(error, BaseException):
-        raise error
-    return outcome["actor"]
 
 
 def _smoke(app: QApplication, window, started: float, opened: float) -> int:  # noqa: ANN001

@@ -128,3 +128,62 @@ def test_reset_password_forces_a_change_at_next_sign_in(ctx, people) -> None:  #
 def test_first_admin_only_once(ctx, people) -> None:  # noqa: ANN001
     with pytest.raises(PermissionDenied):
         UserService(ctx).create_first_admin("admin2", "Second", PASSWORD)
+
+
+# -- signing in in steps: read, argon2 (no lock held, any thread), record -------------------
+
+def test_the_password_check_holds_no_write_lock(ctx, people) -> None:  # noqa: ANN001
+    from sqlalchemy import event
+
+    users = UserService(ctx)
+    begun: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.startswith("BEGIN IMMEDIATE"):
+            begun.append(statement)
+
+    event.listen(ctx.engine, "before_cursor_execute", note)
+    try:
+        attempt = users.sign_in_attempt("rev")
+        assert attempt.verify(PASSWORD) and not attempt.verify("wrong password!!")
+        assert begun == []  # reading the account and hashing took no write lock
+        users.record_sign_in(attempt, PASSWORD, True)
+        assert len(begun) == 1  # only recording the outcome did
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", note)
+
+
+def test_a_lock_out_made_during_the_check_wins(ctx, people) -> None:  # noqa: ANN001
+    users = UserService(ctx)
+    attempt = users.sign_in_attempt("rev")
+    verified = attempt.verify(PASSWORD)
+    for _ in range(5):  # another workstation locks the account while argon2 runs here
+        with pytest.raises(AuthenticationFailed):
+            users.authenticate("rev", "wrong password!!")
+    with pytest.raises(AccountLocked):
+        users.record_sign_in(attempt, PASSWORD, verified)
+
+
+def test_a_password_changed_during_the_check_is_checked_again(ctx, people) -> None:  # noqa: ANN001
+    users = UserService(ctx)
+    attempt = users.sign_in_attempt("rev")
+    verified = attempt.verify(PASSWORD)
+    users.reset_password(people["admin"], "rev", "a brand new temporary passphrase")
+    with pytest.raises(AuthenticationFailed):
+        users.record_sign_in(attempt, PASSWORD, verified)  # the old password no longer opens it
+    fresh = users.sign_in_attempt("rev")
+    assert users.record_sign_in(fresh, "a brand new temporary passphrase", True).username == "rev"
+
+
+def test_an_unknown_name_costs_a_full_password_check(ctx, people, monkeypatch) -> None:  # noqa: ANN001
+    """So the time a refusal takes does not tell which user names exist."""
+    from desktop_app.services import users as users_module
+
+    checked: list[str] = []
+    real = users_module._verify
+    monkeypatch.setattr(users_module, "_verify", lambda stored, password: checked.append(stored) or real(stored, password))
+    users = UserService(ctx)
+    for name in ("nobody-here", "rev"):
+        with pytest.raises(AuthenticationFailed):
+            users.authenticate(name, "wrong password!!")
+    assert len(checked) == 2 and all(h.startswith("$argon2id$") for h in checked)
