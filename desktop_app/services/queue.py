@@ -198,6 +198,24 @@ def _id_array(conn: Connection, stmt: Select[Any]) -> array[int]:
         result.close()
 
 
+def _keep_hits(within: Sequence[int], conn: Connection, hits: Select[Any]) -> array[int]:
+    """The ids of `within` that the `hits` query selects, in the order of `within`."""
+    hit = bytearray(max(within, default=0) + 1)  # one byte a submission: no 70,000-int set
+    result = conn.execute(hits)
+    try:
+        for (sid,) in result.cursor:
+            if sid < len(hit):
+                hit[sid] = 1
+    finally:
+        result.close()
+    return array("q", (i for i in within if hit[i]))
+
+
+def _next_prefix(prefix: str) -> str:
+    """The first string after every string that starts with `prefix`."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 class QueueService:
     def __init__(self, ctx: ServiceContext, today: dt.date | None = None) -> None:
         self.ctx = ctx
@@ -238,7 +256,7 @@ class QueueService:
         query = SearchQuery.parse(flt.text)
         prefix = query.reference_prefix()
         if prefix is not None and prefix.count("-") == 2:  # CD-2026-00…: a narrow range of the reference index
-            clauses.append(and_(S.c.reference >= prefix, S.c.reference < prefix[:-1] + chr(ord(prefix[-1]) + 1)))
+            clauses.append(and_(S.c.reference >= prefix, S.c.reference < _next_prefix(prefix)))
         elif prefix is not None:  # CD-20…: most of the queue, so checked row by row in the sort order instead
             clauses.append(func.substr(S.c.reference, 1, len(prefix)) == prefix)
         elif query:
@@ -255,17 +273,18 @@ class QueueService:
         is 20 ms instead of 80: SQLite would otherwise join and re-sort 50,000 hits.
         """
         query = SearchQuery.parse(flt.text)
+        prefix = query.reference_prefix()
         with self.ctx.connect() as conn:
-            if within is not None and query and query.reference_prefix() is None:
-                hit = bytearray(max(within, default=0) + 1)  # one byte a submission: no 70,000-int set
-                result = conn.execute(self.search.matching_ids(query))
-                try:
-                    for (sid,) in result.cursor:
-                        if sid < len(hit):
-                            hit[sid] = 1
-                finally:
-                    result.close()
-                return array("q", (i for i in within if hit[i]))
+            if within is not None and query and prefix is None:
+                return _keep_hits(within, conn, self.search.matching_ids(query))
+            if within is not None and prefix is not None and prefix.count("-") < 2:
+                # "cd-20": nearly every reference. Its ids come from the reference index alone
+                # (and not at all when every reference matches), then `within` keeps its order.
+                in_range = and_(S.c.reference >= prefix, S.c.reference < _next_prefix(prefix))
+                if conn.execute(select(func.count()).where(in_range)).scalar_one() == \
+                        conn.execute(select(func.count()).select_from(S)).scalar_one():
+                    return array("q", within)
+                return _keep_hits(within, conn, select(S.c.id).where(in_range))
             if sort is QueueColumn.ASSIGNEE and not query:
                 return self._ids_by_assignee(conn, flt, descending)
             return _id_array(conn, self.id_statement(flt, sort, descending))
@@ -363,9 +382,21 @@ class QueueService:
         """Where a search matches one submission outside its visible columns ("" if nowhere else)."""
         return self.match_contexts([submission_id], search).get(submission_id, "")
 
-    def match_contexts(self, ids: Sequence[int], search: str) -> dict[int, str]:
-        """`match_context` for many submissions at once (a page of the queue)."""
-        return {row.id: row.match for row in self.rows(ids, search=search) if row.match}
+    def match_contexts(self, ids: Sequence[int], search: str, *,
+                       rows: Sequence[QueueRow] | None = None) -> dict[int, str]:
+        """`match_context` for many submissions at once (a page of the queue).
+
+        `rows`, the queue rows of `ids` when the caller has them already (the queue model's
+        page cache), saves reading them again.
+        """
+        if rows is None:
+            return {row.id: row.match for row in self.rows(ids, search=search) if row.match}
+        query = SearchQuery.parse(search)
+        if not query or not rows:
+            return {}
+        with self.ctx.connect() as conn:
+            found = self._with_matches(conn, {row.id: row for row in rows}, query)
+        return {sid: row.match for sid, row in found.items() if row.match}
 
     def _with_matches(self, conn: Connection, rows: dict[int, QueueRow],
                       query: SearchQuery) -> dict[int, QueueRow]:

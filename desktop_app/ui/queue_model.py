@@ -369,12 +369,14 @@ class QueueModel(QAbstractTableModel):
         """
         if not self.search_query or not 0 <= row < len(self._ids):
             return ""
-        page = row // MATCH_BLOCK
-        if page not in self._match_pages:
-            ids = list(self._ids[page * MATCH_BLOCK:(page + 1) * MATCH_BLOCK])
-            self._matches.update(self.service.match_contexts(ids, self._search_text))
-            self._match_pages.add(page)
-        return self._matches.get(self._ids[row], "")
+        block = row // MATCH_BLOCK
+        if block not in self._match_pages:
+            first, last = block * MATCH_BLOCK, min((block + 1) * MATCH_BLOCK, len(self._ids))
+            shown = [entry[0] for r in range(first, last) if (entry := self._entry(r)) is not None]  # cached pages
+            self._matches.update(self.service.match_contexts([r.id for r in shown], self._search_text, rows=shown))
+            self._match_pages.add(block)
+        sid = self.known_id(row)
+        return self._matches.get(sid, "") if sid is not None else ""
 
     def clear_page_cache(self) -> None:
         """Forget the fetched pages (they are read again when painted)."""

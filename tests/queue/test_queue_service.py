@@ -187,6 +187,9 @@ def test_where_a_hidden_match_is_said(queue, known) -> None:  # noqa: ANN001
     assert queue.match_context(known.axolotl, "xylo weights") == "F-1: Xylophone side-channel leaks weights"
     assert queue.match_context(known.quokka, "zebra").startswith("Summary: Frontier quokka model")
     assert queue.match_context(known.quokka, "quokka") == ""  # visible in the model column
+    ids = [known.quokka, known.axolotl]
+    for text in ("xylo", "marimba", "zebra", "quokka"):  # from rows already read: the same answer
+        assert queue.match_contexts(ids, text, rows=queue.rows(ids)) == queue.match_contexts(ids, text), text
 
 
 def test_the_portable_search_agrees_with_fts5(queue, known) -> None:  # noqa: ANN001

@@ -244,7 +244,8 @@ def test_typing_on_a_large_queue_gives_what_a_small_one_gives(qtbot, qctx) -> No
     service = QueueService(qctx)
     large = QueueModel(service, background_rows=0)
     large.reload()
-    for text in ("j", "ja", "jai", "jail", "jailb", "jail", "zeph", ""):
+    for text in ("j", "ja", "jai", "jail", "jailb", "jail", "zeph", "", "c", "cd", "cd-", "cd-2", "cd-2026", "cd-2026-0",
+                 "cd-2026-01", "cd-2025", ""):
         with qtbot.waitSignal(large.reloaded, timeout=5000):
             large.set_filter(QueueFilter(text=text))
         qtbot.waitUntil(lambda: not large.loading, timeout=5000)
