@@ -209,6 +209,9 @@ class QueueModel(QAbstractTableModel):
         self._base: tuple[tuple[QueueFilter, QueueColumn, bool], Sequence[int]] | None = None
         #: While True, sort and filter changes are only noted (the window sets up, then loads once).
         self.hold = False
+        #: The id of the row the view will keep in place across a reload (set by SelectionKeeper):
+        #: the worker reads that row's page along with the ids, so the repaint reads nothing.
+        self.anchor_hint: Callable[[], int | None] = lambda: None
 
     # -- loading -----------------------------------------------------------------------
     @property
@@ -292,29 +295,32 @@ class QueueModel(QAbstractTableModel):
         fresh = self._base is not None and self._base[0] == request.base_key and not request.recount
         base = self._base[1] if fresh and self._base is not None else None
         unsearched = request.base_key[0]
+        anchor = self.anchor_hint()
 
-        def query() -> tuple[Sequence[int], int | None, Sequence[int] | None]:
+        def query() -> tuple[Sequence[int], int | None, Sequence[int] | None, _Prefetch | None]:
             within = base
             if within is None and request.filter.text:  # read once; the next keystrokes search within it
                 within = service.ordered_ids(unsearched, request.sort, request.descending)
             ids = service.ordered_ids(request.filter, request.sort, request.descending, within=within)
-            return ids, service.total() if request.recount else None, within if request.filter.text else ids
+            return (ids, service.total() if request.recount else None, within if request.filter.text else ids,
+                    _prefetch(service, ids, anchor, request.filter.text))
 
         run = self._run_in_background or run_queue_task
         run(query, on_done=lambda result: self._finished(request, result), on_error=self._failed, owner=self)
 
-    def _finished(self, request: _Request, result: tuple[Sequence[int], int | None, Sequence[int] | None]) -> None:
+    def _finished(self, request: _Request,
+                  result: tuple[Sequence[int], int | None, Sequence[int] | None, _Prefetch | None]) -> None:
         self._running = None
         pending, self._pending = self._pending, None
         if pending is not None and pending.key != request.key:
             self._start(replace(pending, recount=pending.recount or request.recount))  # out of date: go on
             return
-        ids, total, base = result
+        ids, total, base, prefetched = result
         if total is not None:
             self._total = total
         if base is not None:
             self._base = (request.base_key, base)
-        self._apply(request, ids)
+        self._apply(request, ids, prefetched)
         if pending is not None:  # the same query asked again (data changed meanwhile): run it once more
             self._start(pending)
 
@@ -323,13 +329,17 @@ class QueueModel(QAbstractTableModel):
         self._pending = None
         self.failed.emit(error)
 
-    def _apply(self, request: _Request, ids: Sequence[int]) -> None:
+    def _apply(self, request: _Request, ids: Sequence[int], prefetched: _Prefetch | None = None) -> None:
         self.about_to_reload.emit()
         self.beginResetModel()
         self._ids = ids
         self._pages.clear()
         self._matches.clear()
         self._match_pages.clear()
+        if prefetched is not None:
+            self._pages[prefetched.page] = prefetched.entries
+            self._matches.update(prefetched.matches)
+            self._match_pages.update(prefetched.match_blocks)
         self.search_query = SearchQuery.parse(request.filter.text)
         self._search_text = request.filter.text  # what the rows shown were found with
         self.endResetModel()
@@ -402,12 +412,7 @@ class QueueModel(QAbstractTableModel):
         page = row // PAGE_SIZE
         entries = self._pages.get(page)
         if entries is None:
-            ids = list(self._ids[page * PAGE_SIZE:(page + 1) * PAGE_SIZE])
-            rows = self.service.rows(ids)
-            if len(rows) != len(ids):  # a row vanished since the id query: keep positions stable
-                by_id = {r.id: r for r in rows}
-                rows = [by_id.get(i) or _missing_row(i) for i in ids]
-            entries = [(r, tuple(_display(r, c) for c in _COLUMNS)) for r in rows]
+            entries = _page_entries(self.service, self._ids, page)
             self._pages[page] = entries
             while len(self._pages) > MAX_PAGES:
                 self._pages.popitem(last=False)
@@ -462,6 +467,50 @@ class QueueModel(QAbstractTableModel):
             match = self.match_text(index.row())
             tip = f"Search matched {match}" if match else None
         return tip if role == _TOOLTIP else tip or texts[column]  # tooltip, or accessible text
+
+
+def _page_entries(service: QueueService, ids: Sequence[int], page: int) -> list[tuple[QueueRow, tuple[str, ...]]]:
+    """One page of rows with their display texts (any thread: no Qt)."""
+    wanted = list(ids[page * PAGE_SIZE:(page + 1) * PAGE_SIZE])
+    rows = service.rows(wanted)
+    if len(rows) != len(wanted):  # a row vanished since the id query: keep positions stable
+        by_id = {r.id: r for r in rows}
+        rows = [by_id.get(i) or _missing_row(i) for i in wanted]
+    return [(r, tuple(_display(r, c) for c in _COLUMNS)) for r in rows]
+
+
+@dataclass
+class _Prefetch:
+    """The page the view will show after a reload, read on the worker with the id list."""
+
+    page: int
+    entries: list[tuple[QueueRow, tuple[str, ...]]]
+    matches: dict[int, str]
+    match_blocks: set[int]
+
+
+def _prefetch(service: QueueService, ids: Sequence[int], anchor: int | None, search: str) -> _Prefetch | None:
+    """Read, on the worker, what the first repaint after a reload would read on the GUI thread:
+    the page holding `anchor` (the row the view keeps in place) or the first page, and where
+    a search matched in the screenful from there."""
+    if not ids:
+        return None
+    try:
+        row = ids.index(anchor) if anchor is not None else 0
+    except ValueError:
+        row = 0  # the anchor left the list: the view goes back to the top
+    page = row // PAGE_SIZE
+    entries = _page_entries(service, ids, page)
+    matches: dict[int, str] = {}
+    blocks: set[int] = set()
+    if search:
+        first = page * PAGE_SIZE
+        for block in {row // MATCH_BLOCK, row // MATCH_BLOCK + 1}:
+            shown = [entry[0] for entry in entries[block * MATCH_BLOCK - first:(block + 1) * MATCH_BLOCK - first]]
+            if shown:
+                matches.update(service.match_contexts([r.id for r in shown], search, rows=shown))
+                blocks.add(block)
+    return _Prefetch(page, entries, matches, blocks)
 
 
 def _missing_row(submission_id: int) -> QueueRow:
@@ -642,6 +691,7 @@ class SelectionKeeper(QObject):
         self._saved: tuple[list[int], int | None, int | None, int] | None = None
         model.about_to_reload.connect(self.capture)
         model.reloaded.connect(self.restore)
+        model.anchor_hint = self.anchor_id
 
     def selected_ids(self) -> list[int]:
         selection = self.view.selectionModel()
@@ -660,13 +710,21 @@ class SelectionKeeper(QObject):
         index = self.view.currentIndex()
         return self.model.known_id(index.row()) if index.isValid() else None
 
-    def capture(self) -> None:
+    def _anchor(self) -> tuple[int, int]:
+        """(anchor row, top row): the current row if it is on screen, else the top row."""
         top = self.view.rowAt(0)
         bottom = self.view.rowAt(self.view.viewport().height() - 1)
         if bottom < 0:
             bottom = self.model.rowCount() - 1
         current = self.view.currentIndex().row() if self.view.currentIndex().isValid() else -1
-        anchor_row = current if top >= 0 and top <= current <= bottom else top
+        return (current if top >= 0 and top <= current <= bottom else top), top
+
+    def anchor_id(self) -> int | None:
+        """The submission the view will keep in place across the next reload."""
+        return self.model.known_id(self._anchor()[0])
+
+    def capture(self) -> None:
+        anchor_row, top = self._anchor()
         anchor = self.model.known_id(anchor_row)
         self._saved = (self.selected_ids(), self.current_id(), anchor, max(0, anchor_row - max(top, 0)))
 

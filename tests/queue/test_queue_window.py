@@ -250,3 +250,23 @@ def test_typing_on_a_large_queue_gives_what_a_small_one_gives(qtbot, qctx) -> No
             large.set_filter(QueueFilter(text=text))
         qtbot.waitUntil(lambda: not large.loading, timeout=5000)
         assert list(large.ids()) == list(service.ordered_ids(QueueFilter(text=text))), text
+
+
+def test_after_a_background_reload_the_repaint_reads_nothing(qtbot, window, monkeypatch) -> None:  # noqa: ANN001
+    """The worker reads the page the view will show (and where the search matched) with the ids."""
+    window.model.background_rows = 0  # behave as at 100,000 submissions
+    service = window.model.service
+    reads: list[str] = []
+    for name in ("rows", "match_contexts"):
+        real = getattr(service, name)
+        monkeypatch.setattr(service, name, lambda *a, _real=real, _name=name, **k: reads.append(_name) or _real(*a, **k))
+    read_before_paint: list[int] = []
+    window.model.reloaded.connect(lambda _ms: read_before_paint.append(len(reads)))  # the ids are in, nothing painted
+    for text in ("zephyrine", "xylo", ""):
+        with qtbot.waitSignal(window.model.reloaded, timeout=5000):
+            window.search.setText(text)
+            window.apply_filter()
+        qtbot.waitUntil(lambda: not window.model.loading, timeout=5000)
+        window.queue.viewport().repaint()
+        assert len(reads) == read_before_paint[-1], (text, reads[read_before_paint[-1]:])  # none while painting
+        assert window.model.data(window.model.index(0, QueueColumn.REFERENCE))
