@@ -48,7 +48,7 @@ from desktop_app.domain.workflow import Action, Verdict
 from desktop_app.services.findings import FindingVersion, categories, category_title
 from desktop_app.services.submissions import FindingInfo, SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
-from desktop_app.ui.workflow_actions import Change, OperationDialog
+from desktop_app.ui.workflow_actions import Change, FlowLayout, OperationDialog
 from desktop_app.ui import theme
 
 if TYPE_CHECKING:
@@ -206,7 +206,8 @@ class FindingsPage(QWidget):
         self.view = FindingView()
         self.buttons: dict[str, QPushButton] = {}
         self.tips: dict[str, str] = {}
-        bar = QHBoxLayout()
+        bar_host = QWidget()  # the buttons wrap onto a second line in a narrow pane
+        bar = FlowLayout(bar_host)
         for key, text, tip, slot in (
                 ("new", "&New finding…", "Record a new finding (numbered F-1, F-2 …)", self.new_requested.emit),
                 ("edit", "&Edit…", "Change the selected finding (Ctrl+Z undoes a saved edit)",
@@ -225,9 +226,6 @@ class FindingsPage(QWidget):
             button.clicked.connect(lambda _checked=False, slot=slot: slot())
             self.buttons[key] = button
             bar.addWidget(button)
-            if key == "withdraw":
-                bar.addSpacing(12)
-        bar.addStretch(1)
         self.reason = QLabel()
         self.reason.setObjectName("findingsReason")
         self.reason.setWordWrap(True)
@@ -244,7 +242,7 @@ class FindingsPage(QWidget):
         self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(bar)
+        layout.addWidget(bar_host)
         layout.addWidget(self.reason)
         layout.addWidget(splitter)
         self.table.itemSelectionChanged.connect(self._selection_changed)

@@ -204,10 +204,14 @@ class FilterBar(QWidget):
         combo = QComboBox()
         combo.setAccessibleName(name)
         combo.setToolTip(name)
-        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # As wide as ~14 characters, not as the longest developer name: the window must fit a
+        # 1366-pixel screen; the open list is as wide as its entries.
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(14)
         combo.setMaxVisibleItems(20)
         for label, value in choices:
             combo.addItem(label, value)
+        combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
         combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
         return combo
 

@@ -270,3 +270,9 @@ def test_after_a_background_reload_the_repaint_reads_nothing(qtbot, window, monk
         window.queue.viewport().repaint()
         assert len(reads) == read_before_paint[-1], (text, reads[read_before_paint[-1]:])  # none while painting
         assert window.model.data(window.model.index(0, QueueColumn.REFERENCE))
+
+
+def test_the_window_fits_a_laptop_screen(window) -> None:  # noqa: ANN001
+    """1366 pixels wide: the filter combos and the findings buttons must not force a wider window."""
+    assert window.minimumSizeHint().width() <= 1366
+    assert window.minimumWidth() <= 1366
