@@ -34,7 +34,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from desktop_app import APP_ID, APP_NAME, __version__
 from desktop_app.domain.errors import ClearanceDeskError, InputRejected, OperationCancelled, Problem
@@ -237,25 +237,11 @@ def _schema_revision(conn: sqlite3.Connection) -> str | None:
     return row[0] if row else None
 
 
-@dataclass(frozen=True)
-class _EventRow:
-    seq: int
-    occurred_at: str
-    actor: str
-    action: str
-    entity_type: str
-    entity_id: str
-    before: str | None
-    after: str | None
-    prev_hash: str
-    hash: str
-
-
 def _audit_report(conn: sqlite3.Connection) -> audit.ChainReport:
     """Recompute the chain with plain SQL, independent of the schema revision's other tables."""
     cursor = conn.execute("SELECT seq, occurred_at, actor, action, entity_type, entity_id, before, after, prev_hash, "
                           "hash FROM audit_events ORDER BY seq")
-    return audit.verify_chain(cast(Any, (_EventRow(*row) for row in cursor)))
+    return audit.verify_chain(audit.Event(*row) for row in cursor)
 
 
 def _snapshot(database: Path, target: Path) -> None:
