@@ -689,6 +689,7 @@ class MainWindow(QMainWindow):
             elif parts is not None and self.current_id() == submission_id:
                 self.detail.show_submission(*parts)  # type: ignore[arg-type]
                 self._shown_id = submission_id
+                freeze_start_up_objects("review")
 
         def failed(error: Exception) -> None:
             log.warning("detail of submission %s could not be read: %s", submission_id, error)
@@ -713,6 +714,7 @@ class MainWindow(QMainWindow):
         submission_id = self.model.id_at(row)
         self.detail.show_submission(*self._detail_parts(submission_id))  # type: ignore[arg-type]
         self._shown_id = submission_id
+        freeze_start_up_objects("review")  # the ORM is set up now: out of the collector's full passes
 
     # -- saved filters and bulk assignment ---------------------------------------------
     def save_current_filter(self) -> None:

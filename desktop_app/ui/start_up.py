@@ -9,7 +9,8 @@ question by reading the file's bytes, which caches nothing.
 The cyclic garbage collector's full passes walk every tracked object; with a large queue
 open, start-up alone leaves ~100,000 of them, and a pass over all of them stalls the GUI
 thread for 50-60 ms. `freeze_start_up_objects` moves what start-up built (which lives
-as long as the window) out of the collector's sight, once a process.
+as long as the window) out of the collector's sight, and once more what the first
+detail read built (the ORM's configured mappers).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import gc
 import sys
 from types import ModuleType
 
-_frozen = False
+_frozen: set[str] = set()
 
 
 def read_sources_lightly() -> None:
@@ -42,14 +43,17 @@ def read_sources_lightly() -> None:
     feature._mod_uses_pyside = mentions_pyside  # type: ignore[attr-defined]
 
 
-def freeze_start_up_objects() -> bool:
-    """Freeze every object tracked now, the first time only; True if this call froze them.
+def freeze_start_up_objects(stage: str = "window") -> bool:
+    """Freeze every object tracked now, once per stage; True if this call froze them.
 
-    (`gc.get_freeze_count()` cannot tell: Python 3.12 starts with objects frozen already.)
+    Stages: "window" when the main window is built, "review" after the first detail is
+    shown, when the ORM has configured its mappers (tens of thousands of objects that live
+    as long as the process, and that every full pass would otherwise walk again).
+    (`gc.get_freeze_count()` cannot tell whether this ran: Python 3.12 starts with objects
+    frozen already.)
     """
-    global _frozen
-    if _frozen:
+    if stage in _frozen:
         return False
     gc.freeze()
-    _frozen = True
+    _frozen.add(stage)
     return True
