@@ -661,11 +661,21 @@ class MainWindow(QMainWindow):
         self._last_detail_at = now
         if submission_id is not None and self.model.in_background and burst:
             self._load_detail(submission_id)  # an arrow key held down: the worker skips rows passed over
+        elif submission_id is not None and self.model.in_background:
+            # One click or key press: read here (~10 ms, no thread hop), just after the queue
+            # has repainted the new selection, so neither waits for the other.
+            QTimer.singleShot(0, lambda: self._show_if_current(submission_id))
         else:
-            self.show_row(row)  # one click or key press: read here (~10 ms), painted without a thread hop
+            self.show_row(row)
         match = self.model.match_text(row) if submission_id is not None else ""
         if match:
             self.statusBar().showMessage(f"Search matched {match}", 8000)
+
+    def _show_if_current(self, submission_id: int) -> None:
+        if self.current_id() == submission_id and self._shown_id != submission_id and not self._detail_loading:
+            row = self.model.row_for_id(submission_id)
+            if row is not None:
+                self.show_row(row)
 
     def _detail_parts(self, submission_id: int) -> tuple[object, ...]:
         """What the detail pane shows, read from the services (any thread)."""
