@@ -20,7 +20,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -35,12 +35,15 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPalette
-from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView
+from PySide6.QtWidgets import QApplication, QStyledItemDelegate, QTableView
 
 from desktop_app.domain.types import Severity, SubmissionState
 from desktop_app.services.queue import QueueColumn, QueueFilter, QueueRow, QueueService
 from desktop_app.services.search import SearchQuery
 from desktop_app.ui import icons, theme
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QStyleOptionViewItem
 
 log = logging.getLogger("clearance_desk.ui")
 
@@ -623,6 +626,10 @@ class HighlightDelegate(QStyledItemDelegate):
         if not query or not (hidden or query.spans(text)):
             super().paint(painter, option, index)
             return
+        # Here, not at the top: the first use of QStyle makes its ~600 enum members (~5 ms),
+        # which the first painted page does not need.
+        from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
         widget = opt.widget

@@ -95,13 +95,12 @@ def apply_saved() -> PaletteChoice:
 
 def apply(choice: PaletteChoice, *, remember: bool = True) -> None:
     """Switch palette now; every open window follows."""
-    global _current, _system_palette, _system_style
+    global _current, _system_palette
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         return
     if _system_palette is None:
         _system_palette = QPalette(app.palette())
-        _system_style = app.style().name()
     _current = PaletteChoice(choice)
     if _current is PaletteChoice.SYSTEM:
         scheme = app.styleHints().colorScheme()
@@ -122,6 +121,9 @@ def apply(choice: PaletteChoice, *, remember: bool = True) -> None:
 
 
 def _use_fusion(app: QApplication, palette: QPalette) -> None:
+    global _system_style
+    if _system_style is None:  # the platform's own style, to go back to; asked only now, as the
+        _system_style = app.style().name()  # first QStyle object costs ~5 ms of start-up
     if app.style().name().lower() != "fusion":
         app.setStyle(QStyleFactory.create("Fusion"))
     app.setPalette(palette)

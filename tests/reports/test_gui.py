@@ -334,6 +334,22 @@ def test_dark_and_light_palettes_keep_our_colours_readable(qapp, restore_palette
         assert theme.contrast_ratio(text, base) >= 7
 
 
+def test_the_system_palette_brings_back_the_platform_style(qapp, restore_palette, monkeypatch) -> None:  # noqa: ANN001
+    """The platform's style is remembered when a fixed palette first switches to Fusion (not at start)."""
+    from PySide6.QtWidgets import QStyleFactory
+
+    before = qapp.style().name()
+    monkeypatch.setattr(theme, "_system_style", None)
+    qapp.setStyle(QStyleFactory.create("Windows"))
+    try:
+        theme.apply(theme.PaletteChoice.DARK, remember=False)
+        assert qapp.style().name().lower() == "fusion"
+        theme.apply(theme.PaletteChoice.SYSTEM, remember=False)
+        assert qapp.style().name().lower() == "windows"
+    finally:
+        qapp.setStyle(QStyleFactory.create(before))
+
+
 def test_palette_choice_is_kept_and_the_queue_follows(qtbot, small, services, restore_palette) -> None:  # noqa: ANN001
     window = make_window(qtbot, services, small.people["rev"])
     window.palette_actions[theme.PaletteChoice.DARK].trigger()
