@@ -43,14 +43,18 @@ def error_label() -> QLabel:
     return label
 
 
-def show_error(label: QLabel, error: Exception) -> None:
+def problem_text(error: BaseException) -> str:
+    """What the user is told of a failure: each problem of rejected input on a line of its own."""
     if isinstance(error, InputRejected):
-        text = "\n".join(f"• {problem}" for problem in error.problems)
-    elif isinstance(error, ClearanceDeskError):
-        text = str(error)
-    else:
-        text = f"Unexpected error: {type(error).__name__}: {error} (details are in the log file)"
-    label.setText(text)
+        subject = f"{error.subject}\n\n" if error.subject else ""
+        return subject + "\n".join(f"• {problem}" for problem in error.problems)
+    if isinstance(error, ClearanceDeskError):
+        return str(error)
+    return f"Unexpected error: {type(error).__name__}: {error} (details are in the log file)"
+
+
+def show_error(label: QLabel, error: BaseException) -> None:
+    label.setText(problem_text(error))
     label.show()
 
 
@@ -191,11 +195,6 @@ def show_problems(parent: QWidget, title: str, error: Exception) -> None:
     """One place that shows an expected failure to the user."""
     from PySide6.QtWidgets import QMessageBox
 
-    if isinstance(error, InputRejected):
-        subject = f"{error.subject}\n\n" if error.subject else ""
-        text = subject + "\n".join(f"• {p}" for p in error.problems)
-    else:
-        text = str(error)
-    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
+    box = QMessageBox(QMessageBox.Icon.Warning, title, problem_text(error), QMessageBox.StandardButton.Ok, parent)
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     box.exec()

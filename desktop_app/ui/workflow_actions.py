@@ -54,7 +54,7 @@ from desktop_app.services.submissions import SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
 from desktop_app.ui.workers import run_task
 from desktop_app.ui import theme
-from desktop_app.ui.dialogs import error_label
+from desktop_app.ui.dialogs import error_label, problem_text, show_error
 
 log = logging.getLogger("clearance_desk.ui")
 
@@ -300,14 +300,6 @@ def clock_summary(detail: SubmissionDetail, choices: ActionChoices) -> str:
 
 
 
-def problem_text(error: BaseException) -> str:
-    if isinstance(error, InputRejected):
-        return "\n".join(f"• {p}" for p in error.problems)
-    if isinstance(error, ClearanceDeskError):
-        return str(error)
-    return f"Unexpected error ({type(error).__name__}): {error}. The log file has the details."
-
-
 class OperationDialog(QDialog):
     """A form whose OK runs one service call off the GUI thread; failures stay in the dialog.
 
@@ -376,8 +368,7 @@ class OperationDialog(QDialog):
 
     def _failed(self, error: BaseException) -> None:
         self._set_busy(False)
-        self.error.setText(problem_text(error))
-        self.error.show()
+        show_error(self.error, error)
         if isinstance(error, InputRejected):
             for problem in error.problems:
                 widget = self.fields.get(problem.field or "")
