@@ -38,6 +38,7 @@ from typing import IO, Any
 
 from desktop_app import APP_ID, APP_NAME, __version__
 from desktop_app.domain.errors import ClearanceDeskError, InputRejected, OperationCancelled, Problem
+from desktop_app.domain.units import human_size
 from desktop_app.infra.paths import DataPaths
 from desktop_app.services import audit
 from desktop_app.services.context import SYSTEM_ACTOR, ServiceContext
@@ -100,8 +101,9 @@ class BackupResult:
     warnings: tuple[str, ...] = ()
 
     def summary(self) -> str:
-        return (f"backup written: {self.path} ({_size(self.archive_bytes)}; database {_size(self.database_bytes)}, "
-                f"{self.blobs} blobs {_size(self.blob_bytes)}, {self.audit_events} audit events) "
+        return (f"backup written: {self.path} ({human_size(self.archive_bytes)}; "
+                f"database {human_size(self.database_bytes)}, {self.blobs} blobs {human_size(self.blob_bytes)}, "
+                f"{self.audit_events} audit events) "
                 f"in {self.seconds:.2f} s")
 
 
@@ -121,7 +123,7 @@ class ArchiveInfo:
 
     def summary(self) -> str:
         return (f"backup of {self.created_at} made by {APP_NAME} {self.app_version} (schema {self.schema_revision}): "
-                f"database {_size(self.database_bytes)}, {self.blobs} blobs {_size(self.blob_bytes)}, "
+                f"database {human_size(self.database_bytes)}, {self.blobs} blobs {human_size(self.blob_bytes)}, "
                 f"{self.audit_events} audit events")
 
 
@@ -147,15 +149,6 @@ class RestoreResult:
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} bytes"  # pragma: no cover
 
 
 def _utc_stamp(now: dt.datetime) -> str:
@@ -733,8 +726,8 @@ def _check_disk_space(file: Path, data_dir: Path, info: ArchiveInfo) -> None:
     needed = 2 * info.database_bytes + info.blob_bytes + 16 * 1024 * 1024
     free = shutil.disk_usage(probe).free
     if free < needed:
-        raise _refuse(file, f"not enough free space in {probe}: the restore needs about {_size(needed)}, "
-                            f"{_size(free)} is free")
+        raise _refuse(file, f"not enough free space in {probe}: the restore needs about {human_size(needed)}, "
+                            f"{human_size(free)} is free")
 
 
 def _stage_members(file: Path, archive: zipfile.ZipFile, info: ArchiveInfo, prepared: PreparedRestore,

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app import APP_NAME
 from desktop_app.domain.errors import ClearanceDeskError, OperationCancelled
+from desktop_app.domain.units import human_size
 from desktop_app.services import backup as backups
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
@@ -42,15 +43,6 @@ log = logging.getLogger("clearance_desk.ui")
 
 PROGRESS_INTERVAL_S = 0.1
 FILE_FILTER = "Clearance Desk backups (*.zip);;All files (*)"
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} bytes"  # pragma: no cover
 
 
 class ProgressRun(QDialog):
@@ -106,7 +98,7 @@ class ProgressRun(QDialog):
         if total > 0:
             self.bar.setRange(0, 1000)
             self.bar.setValue(int(1000 * min(done, total) / total))
-            self.amount.setText(f"{_size(done)} of {_size(total)}")
+            self.amount.setText(f"{human_size(done)} of {human_size(total)}")
         else:
             self.bar.setRange(0, 0)
 

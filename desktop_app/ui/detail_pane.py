@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.domain.types import Decision
+from desktop_app.domain.units import human_size
 from desktop_app.services.findings import category_title
 from desktop_app.services.submissions import HistoryEntry, SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
@@ -33,15 +34,6 @@ from desktop_app.ui.workflow_actions import ActionPanel
 
 def esc(value: object) -> str:
     return html.escape("" if value is None else str(value))
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"
 
 
 def make_table(headers: list[str], name: str) -> QTableWidget:
