@@ -146,15 +146,11 @@ PASSWORD = "correct horse battery staple 7"
 @pytest.fixture
 def people(ctx):  # noqa: ANN001, ANN201
     """An admin, two reviewers and two supervisors, signed in."""
-    from desktop_app.domain.types import Role
     from desktop_app.services.users import UserService
+    from team_support import add_team
 
+    admin = add_team(ctx)
     users = UserService(ctx)
-    users.create_first_admin("admin", "Ada Admin", PASSWORD)
-    admin = users.authenticate("admin", PASSWORD)
-    for name, full, role in (("rev", "Riley Reviewer", Role.REVIEWER), ("rev2", "Jo Reviewer", Role.REVIEWER),
-                             ("sup", "Dana Supervisor", Role.SUPERVISOR), ("sup2", "Sam Supervisor", Role.SUPERVISOR)):
-        users.create_user(admin, name, full, role, PASSWORD, must_change_password=False)
     signed = {name: users.authenticate(name, PASSWORD) for name in ("rev", "rev2", "sup", "sup2")}
     signed["admin"] = admin
     return signed

@@ -18,14 +18,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
-from desktop_app.domain.types import Role
+from team_support import add_team
 from desktop_app.services.context import Actor, ServiceContext, open_data_folder
 from desktop_app.services.users import UserService
 
 PG_URL_ENV = "CLEARANCE_DESK_TEST_PG_URL"
 PASSWORD = "correct horse battery staple 7"
-PEOPLE = (("rev", "Riley Reviewer", Role.REVIEWER), ("rev2", "Jo Reviewer", Role.REVIEWER),
-          ("sup", "Dana Supervisor", Role.SUPERVISOR), ("sup2", "Sam Supervisor", Role.SUPERVISOR))
 BACKENDS = ("sqlite", "postgres")
 
 
@@ -46,11 +44,7 @@ class Database:
 
 
 def add_people(ctx: ServiceContext) -> None:
-    users = UserService(ctx)
-    users.create_first_admin("admin", "Ada Admin", PASSWORD)
-    admin = users.authenticate("admin", PASSWORD)
-    for name, full, role in PEOPLE:
-        users.create_user(admin, name, full, role, PASSWORD, must_change_password=False)
+    add_team(ctx, password=PASSWORD)
 
 
 def people_of(ctx: ServiceContext) -> dict[str, Actor]:

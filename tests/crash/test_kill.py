@@ -35,14 +35,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from team_support import add_team
 from desktop_app.domain import findings as finding_rules
-from desktop_app.domain.types import Role
 from desktop_app.letters.pki import create_demo_pki
 from desktop_app.letters.signing import Pkcs12Source
 from desktop_app.services import audit
 from desktop_app.services.context import ServiceContext, open_data_folder, referenced_blobs
 from desktop_app.services.trust_store import TrustStoreService
-from desktop_app.services.users import UserService
 from desktop_app.storage.models import (
     Artifact,
     AuditEvent,
@@ -68,12 +67,7 @@ def prepare(folder: Path, pki_dir: Path) -> Path:
     """A data folder with reviewers, a supervisor whose key is enrolled, and the trust set up."""
     ctx = open_data_folder(folder)
     try:
-        users = UserService(ctx)
-        users.create_first_admin("admin", "Ada Admin", PASSWORD)
-        admin = users.authenticate("admin", PASSWORD)
-        for name, full, role in (("rev", "Riley Reviewer", Role.REVIEWER), ("rev2", "Jo Reviewer", Role.REVIEWER),
-                                 ("sup", "Dana Supervisor", Role.SUPERVISOR)):
-            users.create_user(admin, name, full, role, PASSWORD, must_change_password=False)
+        admin = add_team(ctx, ("rev", "rev2", "sup"), password=PASSWORD)
         pki = create_demo_pki(pki_dir, supervisor_name="DEMO Supervisor Dana Supervisor")
         store = TrustStoreService(ctx)
         store.add_anchor(admin, pki.root_cert.read_bytes(), source="root-ca.pem")

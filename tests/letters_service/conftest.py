@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from team_support import add_team
 from desktop_app.domain.types import Decision
 from desktop_app.letters.pki import DemoPki, create_demo_pki
 from desktop_app.letters.signing import Pkcs12Source
@@ -78,7 +79,6 @@ class IssuedFolder:
 @pytest.fixture(scope="session")
 def issued_template(tmp_path_factory: pytest.TempPathFactory, pki: DemoPki) -> IssuedFolder:
     """A data folder with one letter issued (people, trust and enrolment as in `configured`), made once."""
-    from desktop_app.domain.types import Role
     from desktop_app.services.context import open_data_folder
     from desktop_app.services.trust_store import TrustStoreService
     from desktop_app.services.users import UserService
@@ -88,12 +88,8 @@ def issued_template(tmp_path_factory: pytest.TempPathFactory, pki: DemoPki) -> I
     root = tmp_path_factory.mktemp("issued") / "data"
     ctx = open_data_folder(root, clock=lambda: TEMPLATE_NOW)
     try:
+        admin = add_team(ctx, ("rev", "sup", "sup2"), password=PASSWORD)
         users = UserService(ctx)
-        users.create_first_admin("admin", "Ada Admin", PASSWORD)
-        admin = users.authenticate("admin", PASSWORD)
-        for name, full, role in (("rev", "Riley Reviewer", Role.REVIEWER), ("sup", "Dana Supervisor", Role.SUPERVISOR),
-                                 ("sup2", "Sam Supervisor", Role.SUPERVISOR)):
-            users.create_user(admin, name, full, role, PASSWORD, must_change_password=False)
         people = {name: users.authenticate(name, PASSWORD) for name in ("rev", "sup", "sup2")} | {"admin": admin}
         store = TrustStoreService(ctx)
         store.add_anchor(admin, pki.root_cert.read_bytes())

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 from queue_data import GENERATED, NOW, PASSWORD, FixedClock, Known, actors_of, add_finding
 
-from desktop_app.domain.types import Role
+from team_support import add_team
 from desktop_app.services import demo_bulk
 from desktop_app.services.context import ServiceContext, open_data_folder
 from desktop_app.services.intake import IntakeService, ManualRegistration
-from desktop_app.services.users import UserService
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +25,7 @@ def queue_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Know
     folder = tmp_path_factory.mktemp("queue-template") / "data"
     ctx = open_data_folder(folder, clock=FixedClock())
     try:
-        users = UserService(ctx)
-        users.create_first_admin("admin", "Ada Admin", PASSWORD)
-        admin = users.authenticate("admin", PASSWORD)
-        for name, full, role in (("rev", "Riley Reviewer", Role.REVIEWER), ("rev2", "Jo Reviewer", Role.REVIEWER),
-                                 ("sup", "Dana Supervisor", Role.SUPERVISOR)):
-            users.create_user(admin, name, full, role, PASSWORD, must_change_password=False)
+        add_team(ctx, ("rev", "rev2", "sup"), password=PASSWORD)
         actors = actors_of(ctx)
         demo_bulk.generate(ctx, GENERATED, seed=11,
                            reviewers=[demo_bulk.Person(actors[u].user_id, u) for u in ("rev", "rev2")],

@@ -154,16 +154,12 @@ def build_small(ctx: Any, people: dict[str, Any]) -> Small:
 
 def make_people(ctx: Any) -> dict[str, Any]:
     """The same accounts as the suite's `people` fixture, for module-scoped databases."""
-    from desktop_app.domain.types import Role
     from desktop_app.services.users import UserService
 
-    password = "correct horse battery staple 7"
+    from team_support import PASSWORD, add_team
+
+    admin = add_team(ctx)
     users = UserService(ctx)
-    users.create_first_admin("admin", "Ada Admin", password)
-    admin = users.authenticate("admin", password)
-    for name, full, role in (("rev", "Riley Reviewer", Role.REVIEWER), ("rev2", "Jo Reviewer", Role.REVIEWER),
-                             ("sup", "Dana Supervisor", Role.SUPERVISOR), ("sup2", "Sam Supervisor", Role.SUPERVISOR)):
-        users.create_user(admin, name, full, role, password, must_change_password=False)
-    signed = {name: users.authenticate(name, password) for name in ("rev", "rev2", "sup", "sup2")}
+    signed = {name: users.authenticate(name, PASSWORD) for name in ("rev", "rev2", "sup", "sup2")}
     signed["admin"] = admin
     return signed

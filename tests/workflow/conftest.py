@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.domain.types import Role
+from team_support import add_team
 from desktop_app.services.context import Actor, open_data_folder
 from desktop_app.services.users import UserService
 
@@ -21,8 +21,6 @@ from desktop_app.services.intake import IntakeService
 from desktop_app.services.workflow import WorkflowService
 
 PASSWORD = "correct horse battery staple 7"
-PEOPLE = (("rev", "Riley Reviewer", Role.REVIEWER), ("rev2", "Jo Reviewer", Role.REVIEWER),
-          ("sup", "Dana Supervisor", Role.SUPERVISOR), ("sup2", "Sam Supervisor", Role.SUPERVISOR))
 
 
 @pytest.fixture(scope="session")
@@ -30,11 +28,7 @@ def _people_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("workflow-template") / "data"
     ctx = open_data_folder(folder)
     try:
-        users = UserService(ctx)
-        users.create_first_admin("admin", "Ada Admin", PASSWORD)
-        admin = users.authenticate("admin", PASSWORD)
-        for name, full, role in PEOPLE:
-            users.create_user(admin, name, full, role, PASSWORD, must_change_password=False)
+        add_team(ctx, password=PASSWORD)
     finally:
         ctx.close()
     return folder
