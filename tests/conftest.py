@@ -15,7 +15,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.pop("CLEARANCE_DESK_DATA_DIR", None)
 os.environ.pop("CLEARANCE_DESK_DB_URL", None)
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -97,11 +96,10 @@ def _no_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
 
 @pytest.fixture
 def samples_dir() -> Path:
-    """The shared sample packages (../shared/samples), or tests/data/samples in a bundle."""
-    for candidate in (SHARED / "samples", Path(__file__).parent / "data" / "samples"):
-        if candidate.is_dir():
-            return candidate
-    pytest.skip("sample packages not available")
+    """The sample packages the product ships (resources/samples)."""
+    from repo_support import SAMPLES
+
+    return SAMPLES
 
 
 class FakeClock:

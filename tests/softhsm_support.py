@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from repo_support import require_tools
+
 MODULE_CANDIDATES = (
     Path("/usr/lib/softhsm/libsofthsm2.so"),
     Path("/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"),
@@ -25,10 +27,11 @@ MODULE_CANDIDATES = (
 @contextlib.contextmanager
 def softhsm_token(folder: Path, *, label: str, pin: str, so_pin: str) -> Iterator[Path]:
     """Initialise a token in `folder`; yields the PKCS#11 module path (skips without SoftHSM2)."""
-    pkcs11 = pytest.importorskip("pkcs11")
+    import pkcs11
+
+    require_tools("softhsm2-util")
     module = next((path for path in MODULE_CANDIDATES if path.is_file()), None)
-    if module is None or shutil.which("softhsm2-util") is None:
-        pytest.skip("SoftHSM2 is not installed (apt-get install softhsm2)")
+    assert module is not None, "SoftHSM2's PKCS#11 module is missing: run `bash scripts/test.sh`, which installs softhsm2"
     (folder / "tokens").mkdir(parents=True)
     config = folder / "softhsm2.conf"
     config.write_text(f"directories.tokendir = {folder / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")

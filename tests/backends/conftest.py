@@ -26,7 +26,8 @@ from .support import PG_URL_ENV, Database, PgServer, add_people, copy_folder, pe
 def pg_server() -> Iterator[PgServer]:
     url = os.environ.get(PG_URL_ENV)
     if not url:
-        pytest.skip(f"{PG_URL_ENV} is not set (start one with scripts/pg-test-cluster.sh start)")
+        pytest.fail(f"{PG_URL_ENV} is not set: run the suite with `bash scripts/test.sh`, which starts PostgreSQL",
+                    pytrace=False)
     server = PgServer(url)
     try:
         yield server

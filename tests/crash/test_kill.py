@@ -54,7 +54,7 @@ from desktop_app.storage.models import (
 
 from . import worker as crash_worker
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL")]
+pytestmark = pytest.mark.slow
 
 WORKER = Path(crash_worker.__file__)
 REPO = Path(__file__).resolve().parents[2]

@@ -23,7 +23,6 @@ from desktop_app.storage.models import Letter, Submission
 from . import worker as crash_worker
 from .test_kill import REPO, WORKER, prepare
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 
 
 def die_in_scenario(name: str, folder: Path, samples_dir: Path, p12: Path, scratch: Path,

@@ -19,12 +19,13 @@ import pytest
 
 import desktop_app
 
+from repo_support import require_tools, run_checker
+
 from .test_no_network import strace_network
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_TOOLS = ROOT.parent / "shared" / "tools"
 DEMO_PASSWORD = "clearance-demo"
 
 
@@ -38,7 +39,6 @@ def _env(**extra: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("PyInstaller", reason="PyInstaller is part of the test extra; install it to build the bundle")
     work = tmp_path_factory.mktemp("bundle")
     started = time.monotonic()
     out = subprocess.run(["bash", str(ROOT / "scripts" / "build-bundle.sh")], cwd=ROOT, capture_output=True,
@@ -64,10 +64,8 @@ def demo_folder(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def strace_or_run(command: list[str], trace: Path) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    env = _env(CLEARANCE_DESK_PASSWORD=DEMO_PASSWORD)
-    if shutil.which("strace"):
-        return strace_network(command, trace, env=env)
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300), []
+    require_tools("strace")
+    return strace_network(command, trace, env=_env(CLEARANCE_DESK_PASSWORD=DEMO_PASSWORD))
 
 
 def test_bundle_layout_is_complete_and_lean(bundle: Path) -> None:
@@ -145,25 +143,14 @@ def test_bundle_backup_and_restore(bundle: Path, demo_folder: Path, tmp_path: Pa
 
 def test_bundle_demo_letter_verifies_offline(bundle: Path, demo_folder: Path, tmp_path: Path) -> None:
     exe = str(bundle / "clearance-desk")
-    usage = subprocess.run([exe, "--help"], capture_output=True, text=True, env=_env(), timeout=60).stdout
-    if not re.search(r"\bletters\b", usage):
-        pytest.skip("this version has no `letters export` command yet, so the bundle cannot hand out a letter")
     out = subprocess.run([exe, "--data-dir", str(demo_folder), "letters", "export", str(tmp_path / "letters")],
                          capture_output=True, text=True, env=_env(), timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     pdfs = sorted((tmp_path / "letters").glob("*.pdf"))
-    if not pdfs:
-        pytest.skip("the demo issued no signed letters yet (the letters issue adds them); nothing to verify")
+    assert pdfs, "the bundled demo issued no signed letters"
     root = demo_folder / "demo-pki" / "root-ca.pem"
     assert root.is_file(), "the demo wrote letters but no demo-pki/root-ca.pem trust anchor"
-    tool = SHARED_TOOLS / "verify_signed_pdf.sh"
-    if not tool.is_file():
-        pytest.skip(f"{tool} is not available in this checkout")
-    for tool_name in ("pdfsig", "certutil"):
-        if shutil.which(tool_name) is None:
-            pytest.skip(f"{tool_name} is not installed (.ci/run installs poppler-utils and libnss3-tools)")
-    check = subprocess.run(["bash", str(tool), str(pdfs[0]), str(root)], capture_output=True, text=True,
-                           env={**os.environ, "PY": sys.executable}, timeout=300)
+    check = run_checker(pdfs[0], root)
     assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
     assert check.stdout.strip().splitlines()[-1].startswith("PASS")
     inside = subprocess.run([exe, "--data-dir", str(demo_folder), "verify", str(pdfs[0]), "--trust", str(root)],

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from repo_support import require_tools
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "desktop_app"
 DEMO_PASSWORD = "clearance-demo"
@@ -116,10 +118,8 @@ def test_the_source_check_would_notice(tmp_path: Path) -> None:
 def strace_network(command: list[str], trace: Path, *, env: dict[str, str] | None = None,
                    timeout: float = 300) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """Run `command` under strace; return its result and every traced line naming AF_INET/AF_INET6."""
-    strace = shutil.which("strace")
-    if strace is None:
-        pytest.skip("strace is not installed (.ci/run installs it)")
-    out = subprocess.run([strace, "-f", "-qq", "-e", "trace=network", "-o", str(trace), *command],
+    require_tools("strace")
+    out = subprocess.run(["strace", "-f", "-qq", "-e", "trace=network", "-o", str(trace), *command],
                          capture_output=True, text=True, env=env, timeout=timeout)
     lines = trace.read_text(errors="replace").splitlines() if trace.exists() else []
     return out, [line for line in lines if INTERNET_IN_TRACE.search(line)]

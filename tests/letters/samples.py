@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from repo_support import run_checker  # noqa: F401  (re-exported for the letters tests)
 from desktop_app.domain.types import Decision, FindingStatus, LetterKind, Severity
 from desktop_app.letters.content import (
     Addressee,
@@ -26,7 +27,6 @@ from desktop_app.letters.content import (
 )
 from desktop_app.letters.pki import DemoPki, issue_certificate, issue_crl, load_authority, write_crl, write_pkcs12
 
-SHARED_TOOLS = Path(__file__).resolve().parents[3] / "shared" / "tools"
 UNICODE_NAME = "Zoë Ångström-Łukasiewicz 李雷"
 PASSPHRASE = "clearance-demo"
 DISCLAIMER = (
@@ -114,21 +114,6 @@ def pdftotext(pdf: bytes, tmp_path: Path, *, layout: bool = False) -> str:
     path.write_bytes(pdf)
     mode = "-layout" if layout else "-raw"
     return subprocess.run(["pdftotext", mode, str(path), "-"], check=True, capture_output=True, text=True).stdout
-
-
-def run_checker(pdf_path: Path, root: Path, *crls: Path) -> subprocess.CompletedProcess[str]:
-    """The independent checker shared by the project: poppler's pdfsig and pyHanko."""
-    script = SHARED_TOOLS / "verify_signed_pdf.sh"
-    if not script.is_file():
-        pytest.skip(f"independent checker not available at {script}")
-    env = {"PATH": "/usr/bin:/bin", "PY": sys.executable, "HOME": str(pdf_path.parent)}
-    return subprocess.run(
-        ["bash", str(script), str(pdf_path), str(root), *map(str, crls)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
 
 
 def issue_signer(pki: DemoPki, folder: Path, name: str, **options: Any) -> Path:

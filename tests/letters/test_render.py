@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from repo_support import require_tools
+
 from desktop_app.domain.errors import InputRejected
 from desktop_app.domain.types import Decision, LetterKind, Severity
 from desktop_app.letters.content import DEMO_MARK
@@ -184,8 +186,7 @@ def test_content_and_rendered_letter_cross_process_boundaries(clearance: Rendere
 
 
 def test_qr_code_decodes_to_number_and_digest(clearance: RenderedLetter, tmp_path: Path) -> None:
-    if shutil.which("zbarimg") is None:
-        pytest.skip("zbarimg (Debian zbar-tools) is not installed to decode the QR code")
+    require_tools("zbarimg", "pdftoppm")
     box = clearance.signature_box
     path = tmp_path / "letter.pdf"
     path.write_bytes(clearance.pdf)

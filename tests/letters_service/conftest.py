@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from repo_support import SAMPLES
 from team_support import add_team
 from desktop_app.domain.types import Decision
 from desktop_app.letters.pki import DemoPki, create_demo_pki
@@ -20,7 +21,6 @@ from desktop_app.letters.signing import Pkcs12Source
 
 from .support import PASSPHRASE, PASSWORD, import_sample, letter_service, to_awaiting_signoff
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 TEMPLATE_NOW = dt.datetime(2026, 11, 2, 15, 0, tzinfo=dt.UTC)
 
 
@@ -83,8 +83,6 @@ def issued_template(tmp_path_factory: pytest.TempPathFactory, pki: DemoPki) -> I
     from desktop_app.services.trust_store import TrustStoreService
     from desktop_app.services.users import UserService
 
-    if not SAMPLES.is_dir():
-        pytest.skip("sample packages not available")
     root = tmp_path_factory.mktemp("issued") / "data"
     ctx = open_data_folder(root, clock=lambda: TEMPLATE_NOW)
     try:

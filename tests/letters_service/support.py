@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from repo_support import run_checker  # noqa: F401  (re-exported for the letters tests)
 from desktop_app.domain.types import Decision, SubmissionState
 from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext
@@ -27,7 +28,6 @@ from desktop_app.storage.models import Finding, InformationRequest, Recommendati
 
 PASSWORD = "correct horse battery staple 7"
 PASSPHRASE = "clearance-demo"
-SHARED_TOOLS = Path(__file__).resolve().parents[3] / "shared" / "tools"
 HAS_WORKFLOW = importlib.util.find_spec("desktop_app.services.workflow") is not None
 
 
@@ -150,14 +150,6 @@ def letter_service(ctx: ServiceContext):  # noqa: ANN201
     from desktop_app.services.letters import LetterService
 
     return LetterService(ctx) if HAS_WORKFLOW else LetterService(ctx, approver=contract_approver(ctx))
-
-
-def run_checker(pdf_path: Path, root: Path) -> subprocess.CompletedProcess[str]:
-    """The independent checker: poppler's pdfsig and pyHanko, with only `root` trusted."""
-    script = SHARED_TOOLS / "verify_signed_pdf.sh"
-    env = {"PATH": "/usr/bin:/bin", "PY": sys.executable, "HOME": str(pdf_path.parent)}
-    return subprocess.run(["bash", str(script), str(pdf_path), str(root)], capture_output=True, text=True,
-                          env=env, timeout=60)
 
 
 def pdftotext(pdf: bytes, folder: Path) -> str:

@@ -13,7 +13,7 @@ import pytest
 from desktop_app.app import main
 from desktop_app.domain.types import Decision
 
-from .support import SHARED_TOOLS
+from repo_support import start_checker
 
 
 def test_every_demo_letter_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -35,10 +35,7 @@ def test_every_demo_letter_verifies(tmp_path: Path, capsys: pytest.CaptureFixtur
     letters = sorted(out.glob("CL-*.pdf"))
     assert len(letters) == sum(1 for _ in capsys.readouterr().out.splitlines()) >= 5
     root = data_dir / "demo-pki" / "root-ca.pem"
-    checker_env = {"PATH": "/usr/bin:/bin", "PY": sys.executable, "HOME": str(tmp_path)}
-    checks = [subprocess.Popen(["bash", str(SHARED_TOOLS / "verify_signed_pdf.sh"), str(pdf), str(root)],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=checker_env)
-              for pdf in letters]
+    checks = [start_checker(pdf, root, tmp_path) for pdf in letters]
     for pdf in letters:
         assert main(["--data-dir", str(data_dir), "verify", str(pdf)]) == 0, capsys.readouterr().err
         assert capsys.readouterr().out.rstrip().endswith("verifies")

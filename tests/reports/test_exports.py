@@ -25,7 +25,6 @@ from desktop_app.storage.models import AuditEvent, Finding, Letter
 from .small_db import PERIOD
 
 MARKING = "CUI//SP-EXPT"
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
 
 
 def pdf_pages(path: Path) -> list[str]:
