@@ -37,6 +37,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from desktop_app.domain import findings as rules
 from desktop_app.domain import workflow as workflow_rules
 from desktop_app.domain.errors import (
+    AccountInactive,
     ConcurrentEdit,
     InputRejected,
     NotFound,
@@ -447,7 +448,7 @@ def _replay(finding_id: int, events: list[AuditEvent]) -> Iterator[FindingVersio
 def _acting(session: Session, actor: Actor) -> RuleActor:
     user = session.get(User, actor.user_id)
     if user is None or not user.active:
-        raise PermissionDenied("Your account is no longer active; sign in again.")
+        raise AccountInactive()
     return RuleActor(user.id, Role(user.role))
 
 

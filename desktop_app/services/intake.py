@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop_app.domain import clock as review_clock
-from desktop_app.domain.errors import InputRejected, NotFound, PermissionDenied, Problem
+from desktop_app.domain.errors import InputRejected, NotFound, Problem
 from desktop_app.domain.types import PackageKind, Role, SubmissionState
 from desktop_app.services import audit
-from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.context import Actor, ServiceContext, current_actor
 from desktop_app.services.packages import PackageLimits, ValidatedPackage, read_and_stage
 from desktop_app.services.packages.model import GiB, CancelCheck, ProgressListener
 from desktop_app.services.references import next_number
@@ -32,6 +32,7 @@ from desktop_app.storage.models import Artifact, Developer, Package, Submission
 log = logging.getLogger("clearance_desk.intake")
 
 INTAKE_ROLES = (Role.REVIEWER, Role.SUPERVISOR)
+INTAKE_REFUSAL = "only reviewers and supervisors import or register submissions"
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,8 @@ class IntakeService:
         return PackageLimits(max_total_bytes=int(self.settings.get("package_size_limit_gib")) * GiB)
 
     def _require_intake_role(self, actor: Actor, what: str) -> None:
-        if actor.role not in INTAKE_ROLES:
-            reason = "only reviewers and supervisors import or register submissions"
-            audit.record_refusal(self.ctx, actor=actor.username, attempted=what, entity_type="submission",
-                                 entity_id="-", reason=reason)
-            raise PermissionDenied(reason)
+        self.ctx.require(actor, _may_take_in, INTAKE_REFUSAL, attempted=what, entity_type="submission",
+                         entity_id="-")
 
     def import_package(self, actor: Actor, path: Path, *, progress: ProgressListener | None = None,
                        cancelled: CancelCheck | None = None) -> ImportResult:
@@ -87,6 +85,7 @@ class IntakeService:
                 raise OperationCancelled("cancelled by the user; nothing was written")
             try:
                 with self.ctx.transaction() as session:
+                    _still_may_take_in(session, actor)
                     result = self._record(session, actor, package, manifest_blob)
                     area.promote()
             except BaseException:
@@ -200,6 +199,7 @@ class IntakeService:
             raise InputRejected(problems)
         now = form.received_at or self.ctx.now()
         with self.ctx.transaction() as session:
+            _still_may_take_in(session, actor)
             developer = session.scalar(select(Developer).where(Developer.name == form.developer_name.strip()))
             if developer is None:
                 developer = Developer(name=form.developer_name.strip(), address=form.developer_address.strip(),
@@ -241,6 +241,7 @@ class IntakeService:
                 staged.append((path, kind, blob))
             try:
                 with self.ctx.transaction() as session:
+                    _still_may_take_in(session, actor)
                     submission = session.get(Submission, submission_id)
                     if submission is None:
                         raise NotFound(f"no submission with id {submission_id}")
@@ -257,6 +258,15 @@ class IntakeService:
                 area.rollback_promotion()
                 raise
         return len(staged)
+
+
+def _may_take_in(role: Role) -> bool:
+    return role in INTAKE_ROLES
+
+
+def _still_may_take_in(session: Session, actor: Actor) -> None:
+    """In the change's own transaction: the account is still active and may take submissions in."""
+    current_actor(session, actor, may=_may_take_in, refusal=INTAKE_REFUSAL)
 
 
 __all__ = ["ImportResult", "IntakeService", "ManualRegistration"]

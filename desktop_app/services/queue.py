@@ -26,11 +26,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, and_, case, delete, func, insert, select, update
 
 from desktop_app.domain import clock as review_clock
-from desktop_app.domain.errors import InputRejected, NotFound, PermissionDenied, Problem
+from desktop_app.domain.errors import InputRejected, NotFound, Problem
 from desktop_app.domain.permissions import ADMIN_REVIEWS, REVIEWING_ROLES, may_review
 from desktop_app.domain.types import Role, Severity, SubmissionState
 from desktop_app.services import audit
-from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.context import Actor, ServiceContext, current_actor
 from desktop_app.services.search import SearchQuery, backend_for
 from desktop_app.services.settings import SettingsService
 from desktop_app.storage import tables
@@ -488,6 +488,7 @@ class QueueService:
         table = tables.saved_filters
         spec = flt.to_spec()
         with self.ctx.begin() as conn:
+            current_actor(conn, actor)
             row = conn.execute(select(table.c.id, table.c.spec).where(
                 table.c.user_id == actor.user_id, table.c.name == name)).first()
             if row is None:
@@ -505,6 +506,7 @@ class QueueService:
     def delete_filter(self, actor: Actor, filter_id: int) -> None:
         table = tables.saved_filters
         with self.ctx.begin() as conn:
+            current_actor(conn, actor)
             row = conn.execute(select(table.c.name, table.c.spec).where(
                 table.c.id == filter_id, table.c.user_id == actor.user_id)).first()
             if row is None:
@@ -521,18 +523,16 @@ class QueueService:
         the others are reported as skipped. Administrators do not review, so they cannot
         assign (the refusal is audited).
         """
-        if not may_review(actor.role):
-            reason = ADMIN_REVIEWS if actor.role is Role.ADMIN else "only reviewers and supervisors assign submissions"
-            audit.record_refusal(self.ctx, actor=actor.username, attempted="assign submissions",
-                                 entity_type="submission", entity_id=f"{len(submission_ids)} submissions",
-                                 reason=reason)
-            raise PermissionDenied(reason)
+        reason = ADMIN_REVIEWS if actor.role is Role.ADMIN else "only reviewers and supervisors assign submissions"
+        self.ctx.require(actor, may_review, reason, attempted="assign submissions", entity_type="submission",
+                         entity_id=f"{len(submission_ids)} submissions")
         users = tables.users
         now = self.ctx.now()
         assigned: list[str] = []
         unchanged: list[str] = []
         skipped: list[tuple[str, str]] = []
         with self.ctx.begin() as conn:
+            current_actor(conn, actor, may=may_review, refusal=reason)
             target = conn.execute(select(users.c.username, users.c.role, users.c.active)
                                      .where(users.c.id == assignee_id)).first()
             if target is None or not target.active or Role(target.role) not in REVIEWING_ROLES:

@@ -31,6 +31,7 @@ from desktop_app.domain import clock as review_clock
 from desktop_app.domain import findings as finding_rules
 from desktop_app.domain import workflow as rules
 from desktop_app.domain.errors import (
+    AccountInactive,
     ConcurrentEdit,
     InputRejected,
     NotFound,
@@ -524,7 +525,7 @@ class WorkflowService:
         """The actor as stored now: a deactivated account or a changed role takes effect at once."""
         user = session.get(User, actor.user_id)
         if user is None or not user.active:
-            raise PermissionDenied("Your account is no longer active; sign in again.")
+            raise AccountInactive()
         return RuleActor(user.id, Role(user.role))
 
     @staticmethod
