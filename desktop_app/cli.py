@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     restore_cmd = commands.add_parser("restore", help="verify a backup archive, then restore it into the data folder "
                                                       "(the replaced database is kept in backups/)")
     restore_cmd.add_argument("file", type=Path, metavar="FILE")
+    restore_cmd.add_argument("--force", action="store_true",
+                             help="restore a backup older than the data folder (needs --reason; audited)")
+    restore_cmd.add_argument("--reason", default="", help="why a forced restore is needed (recorded in the audit trail)")
     return parser
 
 
@@ -257,7 +260,14 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from desktop_app.services.backup import restore
 
-    result = restore(args.file, data_dir_of(args), db_url=db_url_of(args), progress=_stage_printer())
+    if args.force and not args.reason.strip():
+        raise UsageError("--force needs --reason \"why\": a forced restore is recorded in the audit trail")
+    if args.reason.strip() and not args.force:
+        raise UsageError("--reason goes with --force")
+    result = restore(args.file, data_dir_of(args), db_url=db_url_of(args), progress=_stage_printer(),
+                     force=args.force, reason=args.reason)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(result.summary())
     return EXIT_OK
 
