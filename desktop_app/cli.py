@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", metavar="verify", required=True)
     audit_sub.add_parser("verify", help="recompute the audit chain")
 
+    diff_cmd = commands.add_parser("diff", help="what changed in a resubmission (or since a supplement)")
+    diff_cmd.add_argument("submission", metavar="SUBMISSION_REF", help="e.g. CD-2026-0012")
+    diff_cmd.add_argument("against", nargs="?", metavar="AGAINST_REF",
+                          help="the submission to compare with (default: the one it resubmits)")
     backup_cmd = commands.add_parser("backup", help="write one backup archive: database snapshot, blobs, digests")
     backup_cmd.add_argument("file", type=Path, metavar="FILE")
     restore_cmd = commands.add_parser("restore", help="verify a backup archive, then restore it into the data folder "
@@ -169,13 +173,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
 LETTER_SIZE_LIMIT = 64 * 1024 * 1024
 
 
-def _open_register(args: argparse.Namespace):  # noqa: ANN202
-    """The data folder whose letter register is consulted; never created as a side effect."""
+def _open_register(args: argparse.Namespace, needed: str = "the letter register is needed"):  # noqa: ANN202
+    """The data folder whose letter register (or records) is consulted; never created as a side effect."""
     from desktop_app.infra.paths import DataPaths
 
     folder = data_dir_of(args)
     if db_url_of(args) is None and not DataPaths(folder).database.is_file():
-        raise InputRejected(f"{folder}: no Clearance Desk data folder here; the letter register is needed "
+        raise InputRejected(f"{folder}: no Clearance Desk data folder here; {needed} "
                             f"(use --data-dir)")
     return _open(args)
 
@@ -236,6 +240,17 @@ def _stage_printer() -> Callable[[str, int, int], None]:
     return show
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from desktop_app.services.diff import DiffService
+
+    ctx = _open_register(args, "the submissions are needed")
+    try:
+        print(DiffService(ctx).compare_references(args.submission, args.against).text())
+        return EXIT_OK
+    finally:
+        ctx.close()
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from desktop_app.infra.paths import DataPaths
     from desktop_app.services.backup import backup
@@ -264,6 +279,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "restore": cmd_restore,
     "letters": cmd_letters,
     "verify": cmd_verify,
+    "diff": cmd_diff,
 }
 
 
