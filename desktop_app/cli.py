@@ -134,9 +134,16 @@ def _print_progress(message: str) -> None:
 
 
 def _sign_in(ctx, username: str):  # noqa: ANN001, ANN202
+    """Sign in for one command; a temporary password is refused, as the window would ask to change it first."""
+    from desktop_app.domain.errors import PermissionDenied
     from desktop_app.services.users import UserService
 
-    return UserService(ctx).authenticate(username, read_password(f"Password for {username}: "))
+    users = UserService(ctx)
+    actor = users.authenticate(username, read_password(f"Password for {username}: "))
+    if users.must_change_password(actor):
+        raise PermissionDenied(f"{username} has a temporary password that must be changed: "
+                               f"change your password in the application first")
+    return actor
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -263,8 +263,14 @@ class ZipSource(PackageSource):
 
     def _check_layout(self, members: list[_Member]) -> None:
         """Local headers agree with the central directory, and no two members share bytes."""
+        ordered = sorted(members, key=lambda item: item.info.header_offset)
+        if ordered and ordered[0].info.header_offset > 0:
+            # Prepended bytes (a self-extractor stub, a polyglot) are read by some tools as the file.
+            self.problems.append(Problem(
+                f"holds {ordered[0].info.header_offset:,} bytes of other data before its first member; "
+                "a package zip must start with a member"))
         previous_end, previous_name = 0, ""
-        for member in sorted(members, key=lambda item: item.info.header_offset):
+        for member in ordered:
             try:
                 problem, end = _local_header_problem(self._handle, member)
             except (OSError, ValueError) as error:
