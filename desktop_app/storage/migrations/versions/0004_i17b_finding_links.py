@@ -1,7 +1,7 @@
 """Findings carried over from an earlier submission of a resubmission or supplement chain.
 
 Revision ID: 0004_i17b
-Revises: 0003
+Revises: 0004_i17a
 Create Date: 2026-12-05 12:00:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_i17b"
-down_revision = "0003"
+down_revision = "0004_i17a"
 branch_labels = None
 depends_on = None
 
