@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = letters_sub.add_parser("export", help="write every issued letter as CL-….pdf")
     export.add_argument("folder", type=Path, metavar="DIR")
 
+    conditions_cmd = commands.add_parser("conditions", help="conditions of issued letters")
+    conditions_sub = conditions_cmd.add_subparsers(dest="conditions_command", metavar="list", required=True)
+    listing = conditions_sub.add_parser("list", help="every condition by due date (owner, status, days left)")
+    listing.add_argument("--overdue", action="store_true", help="only unresolved conditions past their due date")
+    listing.add_argument("--csv", type=Path, metavar="FILE", help="also write them as CSV, with the handling marking")
+
     verify = commands.add_parser("verify", help="verify a letter: signature, trust anchor, register")
     verify.add_argument("pdf", type=Path, metavar="PDF")
     verify.add_argument("--trust", type=Path, action="append", default=[], metavar="PEM",
@@ -205,6 +211,32 @@ def cmd_letters(args: argparse.Namespace) -> int:
         ctx.close()
 
 
+def cmd_conditions(args: argparse.Namespace) -> int:
+    """List the conditions of issued letters; `--csv` writes them too (never over an existing file)."""
+    from desktop_app.services.conditions import ConditionsService, conditions_csv, text_line
+    from desktop_app.services.settings import SettingsService
+
+    ctx = _open_register(args)
+    try:
+        rows = ConditionsService(ctx).list(overdue=args.overdue)
+        marking = str(SettingsService(ctx).get("handling_marking"))
+    finally:
+        ctx.close()
+    if args.csv is not None:
+        try:
+            with open(args.csv, "x", encoding="utf-8", newline="") as out:
+                out.write(conditions_csv(rows, marking))
+        except FileExistsError:
+            raise InputRejected(f"{args.csv}: already exists; nothing was overwritten") from None
+    print(marking)
+    for info in rows:
+        print(text_line(info))
+    what = "overdue condition" if args.overdue else "condition"
+    print(f"{len(rows)} {what}{'s' if len(rows) != 1 else ''}" + (f"; CSV in {args.csv}" if args.csv else ""),
+          file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Print every check; exit 1 naming each failing check on stderr."""
     from desktop_app.services.letters import LetterService
@@ -285,6 +317,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "backup": cmd_backup,
     "restore": cmd_restore,
     "letters": cmd_letters,
+    "conditions": cmd_conditions,
     "verify": cmd_verify,
     "diff": cmd_diff,
 }

@@ -463,6 +463,44 @@ class ConditionsService:
             return ConditionPlan(tuple(d for d in dates if d is not None), owner.id)
 
 
+# == listing for people and spreadsheets ======================================================
+
+CSV_HEADER = ("letter", "condition", "submission", "developer", "model", "text", "owner", "due date", "days left",
+              "status", "overdue", "reason", "evidence items")
+
+
+def csv_row(info: ConditionInfo) -> list[object]:
+    return [info.letter_number, info.number, info.reference, info.developer, info.model, info.text, info.owner,
+            info.due_date.isoformat(), info.days_left if info.status.is_unresolved else "", info.status.value,
+            "yes" if info.overdue else "", info.status_reason, len(info.evidence)]
+
+
+def conditions_csv(rows: Sequence[ConditionInfo], marking: str) -> str:
+    """The conditions as CSV between two lines carrying the handling marking (top and bottom, as on paper)."""
+    import csv
+
+    from desktop_app.services.reports import csv_cell
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([csv_cell(marking)])
+    writer.writerow(CSV_HEADER)
+    for info in rows:
+        writer.writerow([csv_cell(v) for v in csv_row(info)])
+    writer.writerow([csv_cell(marking)])
+    return out.getvalue()
+
+
+def text_line(info: ConditionInfo) -> str:
+    """One line of `conditions list`."""
+    when = (f"overdue by {-info.days_left} day{'s' if info.days_left != -1 else ''}" if info.overdue
+            else f"due in {info.days_left} day{'s' if info.days_left != 1 else ''}" if info.status.is_unresolved
+            else "closed")
+    text = info.text if len(info.text) <= 70 else info.text[:69] + "…"
+    return (f"{info.letter_number} #{info.number}  {info.reference}  {info.status.value:<17}  "
+            f"due {info.due_date.isoformat()} ({when})  {info.owner}  {text}")
+
+
 # == inside other services' transactions ======================================================
 
 
@@ -629,5 +667,6 @@ def _infos(session: Session, rows: list[Condition], today: dt.date) -> list[Cond
     return found
 
 
-__all__ = ["ConditionCounts", "ConditionEvidenceInfo", "ConditionInfo", "ConditionPlan", "ConditionsService",
-           "find_cited", "link_supplement", "notice_items", "open_for_letter"]
+__all__ = ["CSV_HEADER", "ConditionCounts", "ConditionEvidenceInfo", "ConditionInfo", "ConditionPlan", "ConditionsService",
+           "conditions_csv", "csv_row", "find_cited", "link_supplement", "notice_items", "open_for_letter",
+           "text_line"]
