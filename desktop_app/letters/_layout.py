@@ -247,7 +247,7 @@ def _story(content: LetterContent, template: dict[str, Any], signature_space: Fl
         yield from _numbered(content.body)
     yield heading("Review period")
     yield _review_period(content, template)
-    if content.kind is not LetterKind.REFUSAL:  # a refused package was never evaluated
+    if content.kind not in (LetterKind.REFUSAL, LetterKind.CONDITIONS_MET):  # never evaluated / already decided
         yield heading("Findings summary")
         yield _findings_summary(content)
     if content.findings:

@@ -92,6 +92,7 @@ REGISTER_CHECKS = (IN_REGISTER, SAME_DIGEST, NOT_WITHDRAWN, NOT_SUPERSEDED)
 _NOTICE_STATES = {
     LetterKind.REFUSAL: SubmissionState.REFUSED,
     LetterKind.INFORMATION_REQUEST: SubmissionState.AWAITING_INFO,
+    LetterKind.CONDITIONS_MET: SubmissionState.ISSUED,
 }
 
 Approver = Callable[..., Any]
@@ -165,9 +166,18 @@ class LetterService:
 
     # -- issuing -------------------------------------------------------------------------
     def approve_and_issue(self, actor: Actor, submission_id: int, *, password: str, source: AnyKey,
-                          secret: str, comment: str = "", appendix: bool = True) -> IssuedLetter:
-        """Approve the pending recommendation and issue its signed clearance letter, all or nothing."""
+                          secret: str, comment: str = "", appendix: bool = True,
+                          conditions_due: Sequence[dt.date | None] | dt.date | None = None,
+                          condition_owner_id: int | None = None) -> IssuedLetter:
+        """Approve the pending recommendation and issue its signed clearance letter, all or nothing.
+
+        For "cleared with conditions" each condition needs its due date (one for all, or one
+        each); the letter's conditions become tracked items in the same transaction.
+        """
         self._require_signer(actor, "approve and sign a clearance letter", submission_id)
+        from desktop_app.services.conditions import ConditionsService, open_for_letter
+
+        plan = ConditionsService(self.ctx).plan_for_signoff(submission_id, conditions_due, condition_owner_id)
         trust = self.trust.trust_config()
         settings = self.settings.all()
         with self._open_checked_signer(actor, source, secret, trust) as signer:
@@ -178,6 +188,8 @@ class LetterService:
 
                 def issue_letter(session: Session, submission: Submission) -> IssuedLetter:
                     letter = self._issue_in(session, submission, actor, issue, signer, trust, settings, area)
+                    if plan is not None:
+                        open_for_letter(session, plan, letter, actor=actor.username, now=self.ctx.now())
                     made.append(letter)
                     return letter
 
@@ -199,8 +211,13 @@ class LetterService:
         return WorkflowService(self.ctx).approve(actor, submission_id, **kwargs)
 
     def issue_notice(self, actor: Actor, submission_id: int, kind: LetterKind, *, password: str,
-                     source: AnyKey, secret: str, items: Sequence[str] | None = None) -> IssuedLetter:
-        """A signed notice: refusal to accept (REFUSED) or request for information (AWAITING_INFO)."""
+                     source: AnyKey, secret: str, items: Sequence[str] | None = None,
+                     prepare: Callable[[Session, Submission], Sequence[str]] | None = None) -> IssuedLetter:
+        """A signed notice: refusal to accept (REFUSED), request for information (AWAITING_INFO), conditions met.
+
+        `prepare(session, submission)` runs first in the issuing transaction (the change the
+        notice records) and returns the notice's items; if anything fails, neither is kept.
+        """
         kind = LetterKind(kind)
         if kind not in _NOTICE_STATES:
             raise InputRejected(Problem(f"{kind.value} letters are issued by approving", field="kind"))
@@ -216,6 +233,8 @@ class LetterService:
                         submission = session.get(Submission, submission_id)
                         if submission is None:
                             raise NotFound(f"no submission with id {submission_id}")
+                        if prepare is not None:
+                            issue = dataclasses.replace(issue, items=tuple(prepare(session, submission)))
                         letter = self._issue_in(session, submission, actor, issue, signer, trust, settings, area)
                 except BaseException:
                     area.rollback_promotion()
@@ -394,6 +413,7 @@ class LetterService:
             LetterKind.CLEARANCE: f"Pre-release security evaluation of {model} (submission {submission.reference})",
             LetterKind.REFUSAL: f"Submission {submission.reference}, {model}: not accepted for review",
             LetterKind.INFORMATION_REQUEST: f"Submission {submission.reference}, {model}: information requested",
+            LetterKind.CONDITIONS_MET: f"Submission {submission.reference}, {model}: conditions of clearance met",
         }
         address_lines = tuple(line.strip() for line in developer.address.replace(";", "\n").splitlines()
                               if line.strip())
