@@ -235,9 +235,7 @@ class DiffService:
                                                                               tuple[float | None, str]]:
         found: dict[tuple[str, str, str], tuple[float | None, str]] = {}
         for artifact in artifacts:
-            if not evallog.looks_like_eval_log(artifact.path):
-                continue
-            if artifact.kind != "eval-log" and not artifact.path.lower().endswith(".eval"):
+            if not evallog.is_log_artifact(artifact.path, artifact.kind):
                 continue
             try:
                 summary = evallog.read_summary(self.ctx.blobs.path_for(artifact.sha256), artifact.path, self.limits)

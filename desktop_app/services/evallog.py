@@ -205,6 +205,13 @@ def looks_like_eval_log(name: str) -> bool:
     return name.lower().endswith(EVAL_SUFFIXES)
 
 
+def is_log_artifact(path: str, kind: str) -> bool:
+    """An artifact to open as a log: any `.eval`, and a `.json` the manifest calls an eval-log
+    (other JSON, such as an eval-report, stays a text artifact)."""
+    lowered = path.lower()
+    return lowered.endswith(".eval") or (kind == "eval-log" and lowered.endswith(".json"))
+
+
 # --- reading -------------------------------------------------------------------------------
 
 
@@ -822,5 +829,6 @@ def iter_sample_members(names: Mapping[str, Any]) -> Iterator[str]:
 
 
 __all__ = ["EvalLimits", "EvalLogFile", "EvalSummary", "Metric", "SampleDetail", "SampleRow", "SampleScore",
-           "TokenUsage", "TranscriptEntry", "TranscriptPage", "citation", "looks_like_eval_log", "open_log",
+           "TokenUsage", "TranscriptEntry", "TranscriptPage", "citation", "is_log_artifact", "looks_like_eval_log",
+           "open_log",
            "parse_citation", "read_sample", "read_summary", "read_transcript"]
