@@ -171,6 +171,18 @@ class Finding(Base):
         return f"F-{self.number}"
 
 
+class FindingLink(Base):
+    """A finding carried over from an earlier submission's finding."""
+
+    __table__ = tables.finding_links
+
+    id: Mapped[int]
+    finding_id: Mapped[int]
+    carried_from_id: Mapped[int]
+    linked_at: Mapped[dt.datetime]
+    linked_by_id: Mapped[int]
+
+
 class Evidence(Base):
     """A file attached to a finding, or a citation of a submitted artifact."""
 

@@ -234,6 +234,17 @@ findings = Table(
     UniqueConstraint("submission_id", "number", name="uq_findings_submission_number"),
 )
 
+#: A finding carried over from an earlier submission of the chain (resubmission or
+#: supplement): the new finding and the one it continues. One row per new finding.
+finding_links = Table(
+    "finding_links", metadata,
+    _id(),
+    _fk("finding_id", "findings.id", unique=True),
+    _fk("carried_from_id", "findings.id", index=True),
+    _required("linked_at", UTCDateTime, default=utcnow),
+    _fk("linked_by_id", "users.id"),
+)
+
 #: A file attached to a finding, or a citation of a submitted artifact.
 evidence = Table(
     "evidence", metadata,
