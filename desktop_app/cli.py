@@ -75,9 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--csv", type=Path, metavar="FILE", help="also write them as CSV, with the handling marking")
 
     verify = commands.add_parser("verify", help="verify a letter: signature, trust anchor, register")
-    verify.add_argument("pdf", type=Path, metavar="PDF")
+    verify.add_argument("pdf", type=Path, metavar="PDF", nargs="?")
+    verify.add_argument("--scan", type=Path, metavar="IMAGE",
+                        help="verify a printed letter from a PNG or JPEG of it: its QR code's seal, then the register")
     verify.add_argument("--trust", type=Path, action="append", default=[], metavar="PEM",
-                        help="also trust this root certificate (may be repeated)")
+                        help="also trust this root certificate (may be repeated); with --scan, also the signers' "
+                             "certificates in it")
 
     audit_cmd = commands.add_parser("audit", help="audit trail commands")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", metavar="verify", required=True)
@@ -241,6 +244,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Print every check; exit 1 naming each failing check on stderr."""
     from desktop_app.services.letters import LetterService
 
+    if (args.pdf is None) == (args.scan is None):
+        raise UsageError("verify needs a PDF or --scan IMAGE (one of them)")
+    if args.scan is not None:
+        return cmd_verify_scan(args)
     path: Path = args.pdf
     try:
         if path.stat().st_size > LETTER_SIZE_LIMIT:
@@ -264,6 +271,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for result in reached:
         print(f"error: {path}: {result.name}: {result.detail}", file=sys.stderr)
     return EXIT_REJECTED
+
+
+def cmd_verify_scan(args: argparse.Namespace) -> int:
+    """The printed fields, the register's record if there is one, then the one-line answer."""
+    from desktop_app.infra.paths import DataPaths
+    from desktop_app.services.letter_scan import check_printed_letter
+
+    folder = data_dir_of(args)
+    has_register = db_url_of(args) is not None or DataPaths(folder).database.is_file()
+    ctx = _open(args) if has_register else None
+    try:
+        report = check_printed_letter(args.scan, ctx=ctx, extra_trust=list(args.trust))
+    finally:
+        if ctx is not None:
+            ctx.close()
+    if report.fields is not None:
+        print("printed on the letter (QR code):")
+        for label, value in report.fields.lines():
+            print(f"  {label + ':':<28} {value}")
+    if report.record is not None:
+        print("in the register:")
+        for label, value in report.record.lines():
+            print(f"  {label + ':':<28} {value}")
+    print(report.line, file=sys.stdout if report.ok else sys.stderr)
+    return EXIT_OK if report.ok else EXIT_REJECTED
 
 
 def _stage_printer() -> Callable[[str, int, int], None]:

@@ -308,6 +308,7 @@ class LetterService:
                   area: StagingArea) -> IssuedLetter:
         """Inside the issuing transaction: number, content, render, sign, store, register, audit."""
         from desktop_app.letters.render import render_letter
+        from desktop_app.letters.seal import seal_letter
         from desktop_app.letters.signing import sign_letter
 
         if issue.kind in _NOTICE_STATES and SubmissionState(submission.state) is not _NOTICE_STATES[issue.kind]:
@@ -320,7 +321,8 @@ class LetterService:
         number, sequence = next_number(session, "CL", year)
         supersedes = self._superseded_letter(session, submission, issue.kind)
         content = self._content(session, submission, issue, settings, number=number, now=now)
-        rendered = render_letter(content)
+        seal = seal_letter(content, submission.reference, signer)
+        rendered = render_letter(content, seal.text())
         signed = sign_letter(rendered, signer, trust)
         staged = area.write_bytes(signed)
         decision = content.decision
@@ -481,8 +483,16 @@ class LetterService:
     def preview(self, actor: Actor, submission_id: int, *, kind: LetterKind = LetterKind.CLEARANCE,
                 appendix: bool = True, items: Sequence[str] = (), in_subprocess: bool = False) -> RenderedLetter:
         """The unsigned letter; `in_subprocess` renders in a worker process (reportlab holds the GIL)."""
+        from desktop_app.letters.seal import placeholder_seal, signature_size
+        from desktop_app.letters.trust import load_certificates
+
         content = self.preview_content(actor, submission_id, kind=kind, appendix=appendix, items=items)
-        return render_in_subprocess(content) if in_subprocess else _render(content)
+        with self.ctx.reading() as session:
+            reference = session.scalar(select(Submission.reference).where(Submission.id == submission_id)) or ""
+        _fingerprint, bundle = self.trust.enrolled_bundle(actor.user_id)
+        size = signature_size(load_certificates(bundle)[0].dump()) if bundle else 384
+        qr_code = placeholder_seal(content, reference, signature_bytes=size).text()
+        return render_in_subprocess(content, qr_code) if in_subprocess else _render(content, qr_code)
 
     # -- revocation ----------------------------------------------------------------------
     def revoke(self, actor: Actor, letter_id: int, reason: str, *, password: str) -> RegisterEntry:
@@ -672,17 +682,18 @@ def _category_titles() -> dict[str, str]:
 # -- rendering off the GUI's interpreter ---------------------------------------------------
 
 
-def _render(content: LetterContent) -> RenderedLetter:
+def _render(content: LetterContent, qr_code: str | None = None) -> RenderedLetter:
     from desktop_app.letters.render import render_letter
 
-    return render_letter(content)
+    return render_letter(content, qr_code)
 
 
 _pool: concurrent.futures.ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def render_in_subprocess(content: LetterContent, *, timeout: float = 120.0) -> RenderedLetter:
+def render_in_subprocess(content: LetterContent, qr_code: str | None = None, *,
+                         timeout: float = 120.0) -> RenderedLetter:
     """Render in a worker process: reportlab holds the GIL, so a long letter would stall the GUI.
 
     The process is started once (spawned, never forked from a threaded GUI) and reused.
@@ -697,12 +708,12 @@ def render_in_subprocess(content: LetterContent, *, timeout: float = 120.0) -> R
             atexit.register(shutdown_renderer, wait=True)  # before interpreter teardown, not during it
         pool = _pool
     try:
-        return pool.submit(_render, content).result(timeout=timeout)
+        return pool.submit(_render, content, qr_code).result(timeout=timeout)
     except concurrent.futures.process.BrokenProcessPool:
         with _pool_lock:
             _pool = None
         log.warning("the letter rendering process stopped; rendering in this process")
-        return _render(content)
+        return _render(content, qr_code)
 
 
 def _exit_with_parent() -> None:
