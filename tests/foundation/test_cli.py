@@ -83,7 +83,7 @@ def test_demo_then_smoke_test(tmp_path: Path) -> None:
     assert "demo data folder ready" in out.stdout
     smoke = run_cli("--data-dir", str(folder), "--smoke-test", "--user", "reviewer", password="clearance-demo")
     assert smoke.returncode == 0, smoke.stderr
-    assert "first queue page painted" in smoke.stdout and "(14 submissions" in smoke.stdout
+    assert "first queue page painted" in smoke.stdout and "(16 submissions" in smoke.stdout
     bad = run_cli("--data-dir", str(folder), "--smoke-test", "--user", "reviewer", password="wrong password!")
     assert bad.returncode == 1 and "wrong user name or password" in bad.stderr
 

@@ -93,13 +93,18 @@ def test_letter_text_carries_every_field(ctx, people, letters, awaiting, p12, tm
     pages = re.findall(r"Letter CL-2026-0001 Page (\d+) of (\d+)", flat)
     total = int(pages[0][1])
     assert total >= 2 and pages == [(str(page), str(total)) for page in range(1, total + 1)]
-    # the QR code carries the number and the register's data digest
+    # the QR code carries the seal: number, register's data digest and signer, signed by the signer's key
+    from desktop_app.letters.scan import read_codes
+    from desktop_app.letters.seal import parse
+
     pdf_path = tmp_path / "qr.pdf"
     pdf_path.write_bytes(letters.pdf(issued.id))
     subprocess.run(["pdftoppm", "-r", "150", "-png", str(pdf_path), str(tmp_path / "page")], check=True)
-    decoded = subprocess.run(["zbarimg", "-q", "--raw", *map(str, sorted(tmp_path.glob("page*.png")))],
-                             capture_output=True, text=True).stdout.split()
-    assert decoded == [f"CL-2026-0001|sha256:{row.data_digest}"]
+    decoded = [code for page in sorted(tmp_path.glob("page*.png")) for code in read_codes(page)]
+    assert len(decoded) == 1
+    seal = parse(decoded[0]).fields
+    assert (seal.number, seal.data_digest, seal.signer_fingerprint, seal.decision) == (
+        "CL-2026-0001", row.data_digest, row.signer_fingerprint, Decision.CLEARED_WITH_CONDITIONS)
 
 
 def test_a_failed_signature_uses_no_number_and_changes_nothing(ctx, people, letters, awaiting, p12,
