@@ -47,6 +47,7 @@ from desktop_app.domain.errors import (
 )
 from desktop_app.domain.findings import FindingDraft
 from desktop_app.domain.permissions import Actor as RuleActor
+from desktop_app.domain.text import checked
 from desktop_app.domain.types import FindingStatus, Role
 from desktop_app.domain.workflow import Action
 from desktop_app.infra.resources import read_json
@@ -542,6 +543,7 @@ def _evidence_title(title: str) -> str:
     title = " ".join((title or "").split())
     if not title:
         raise InputRejected(Problem("give the evidence a title", field="title"))
+    checked(title, "title", multiline=False)
     if len(title) > EVIDENCE_TITLE_MAX:
         raise InputRejected(Problem(f"at most {EVIDENCE_TITLE_MAX} characters", field="title"))
     return title

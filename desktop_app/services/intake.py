@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from desktop_app.domain import clock as review_clock
 from desktop_app.domain.errors import InputRejected, NotFound, Problem
+from desktop_app.domain.text import field_problems, name_key
 from desktop_app.domain.types import PackageKind, Role, SubmissionState
 from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext, current_actor
@@ -206,14 +207,22 @@ class IntakeService:
             ("model version", form.model_version)) if not value.strip()]
         if form.contact_email.strip() and "@" not in form.contact_email:
             problems.append(Problem("is not an e-mail address", field="contact email"))
+        problems += field_problems({
+            "developer name": form.developer_name, "contact name": form.contact_name,
+            "contact email": form.contact_email, "model name": form.model_name, "model version": form.model_version,
+            "package id": form.package_id, "developer address": form.developer_address,
+            "description": form.description},
+            single_line=frozenset({"developer name", "contact name", "contact email", "model name", "model version",
+                                   "package id"}))
         if problems:
             raise InputRejected(problems)
         now = form.received_at or self.ctx.now()
         with self.ctx.transaction() as session:
             _still_may_take_in(session, actor)
-            developer = session.scalar(select(Developer).where(Developer.name == form.developer_name.strip()))
+            developer_name = name_key(form.developer_name)
+            developer = session.scalar(select(Developer).where(Developer.name == developer_name))
             if developer is None:
-                developer = Developer(name=form.developer_name.strip(), address=form.developer_address.strip(),
+                developer = Developer(name=developer_name, address=form.developer_address.strip(),
                                       contact_name=form.contact_name.strip(), contact_email=form.contact_email.strip())
                 session.add(developer)
                 session.flush()
@@ -230,7 +239,7 @@ class IntakeService:
             session.add(submission)
             session.flush()
             if form.package_id.strip():
-                session.add(Package(developer_id=developer.id, package_id=form.package_id.strip(), kind="new",
+                session.add(Package(developer_id=developer.id, package_id=name_key(form.package_id), kind="new",
                                     submission_id=submission.id, imported_at=now, imported_by_id=actor.user_id,
                                     by_hand=True))
             audit.record(session, actor=actor.username, action="submission.register_by_hand",

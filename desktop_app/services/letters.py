@@ -51,6 +51,7 @@ from desktop_app.domain.errors import (
 )
 from desktop_app.domain.findings import label as finding_label
 from desktop_app.domain.permissions import may_sign
+from desktop_app.domain.text import checked
 from desktop_app.domain.types import Decision, FindingStatus, LetterKind, Role, Severity, SubmissionState
 from desktop_app.infra.resources import read_json
 from desktop_app.services import audit
@@ -497,6 +498,7 @@ class LetterService:
         self._require_signer(actor, "revoke a letter", letter_id)
         if not reason.strip():
             raise InputRejected(Problem("say why the letter is revoked", field="reason"))
+        checked(reason, "reason")
         self.users.reauthenticate(actor, password)
         with self.ctx.transaction() as session:
             _still_signer(session, actor)

@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, case, delete, fu
 from desktop_app.domain import clock as review_clock
 from desktop_app.domain.errors import InputRejected, NotFound, Problem
 from desktop_app.domain.permissions import ADMIN_REVIEWS, REVIEWING_ROLES, may_review
+from desktop_app.domain.text import checked
 from desktop_app.domain.types import Role, Severity, SubmissionState
 from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext, current_actor
@@ -485,6 +486,7 @@ class QueueService:
             raise InputRejected(Problem("must not be empty", field="name"))
         if len(name) > SAVED_FILTER_NAME_MAX:
             raise InputRejected(Problem(f"at most {SAVED_FILTER_NAME_MAX} characters", field="name"))
+        checked(name, "name", multiline=False)
         table = tables.saved_filters
         spec = flt.to_spec()
         with self.ctx.begin() as conn:

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from desktop_app.domain.errors import AccountLocked, AuthenticationFailed, InputRejected, NotFound, PermissionDenied, Problem
 from desktop_app.domain.passwords import policy_problems
 from desktop_app.domain.permissions import may_administer
+from desktop_app.domain.text import checked, field_problems
 from desktop_app.domain.types import Role
 from desktop_app.infra import resources
 from desktop_app.services import audit
@@ -148,6 +149,8 @@ class UserService:
             problems.append(Problem(f"{username!r} is taken (user names are never reused)", field="user name"))
         if not display_name.strip():
             problems.append(Problem("must not be empty", field="full name"))
+        problems += field_problems({"full name": display_name, "title": title},
+                                   single_line=frozenset({"full name", "title"}))
         problems += [Problem(p, field="password")
                      for p in policy_problems(password, username=username, blocklist=_blocklist())]
         if problems:
@@ -161,6 +164,7 @@ class UserService:
         self._admin_update(admin, username, "user.set_role", lambda _user: {"role": role.value})
 
     def set_title(self, admin: Actor, username: str, title: str) -> None:
+        checked(title, "title", multiline=False)
         self._admin_update(admin, username, "user.set_title", lambda _user: {"title": title.strip()})
 
     def deactivate(self, admin: Actor, username: str) -> None:

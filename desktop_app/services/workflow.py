@@ -42,6 +42,7 @@ from desktop_app.domain.errors import (
 from desktop_app.domain.findings import FindingFacts
 from desktop_app.domain.permissions import ADMIN_REVIEWS
 from desktop_app.domain.permissions import Actor as RuleActor
+from desktop_app.domain.text import checked
 from desktop_app.domain.types import Decision, PackageKind, Role, SubmissionState
 from desktop_app.domain.workflow import Action, ActionInputs, SubmissionFacts, Verdict
 from desktop_app.services import audit
@@ -318,7 +319,7 @@ class WorkflowService:
     def record_info_received(self, actor: Actor, submission_id: int, *, note: str = "",
                              package_id: int | None = None, expected_version: int | None = None) -> ActionResult:
         """The developer answered; optionally link the supplement package that carried the answer."""
-        note = (note or "").strip()
+        note = checked((note or "").strip(), "note")
 
         def apply(session: Session, sub: Submission, acting: RuleActor, now: dt.datetime) -> tuple[dict, dict, str]:
             target = self._require(acting, Action.RECORD_INFO_RECEIVED, session, sub, ActionInputs())
@@ -410,6 +411,7 @@ class WorkflowService:
     def change_window(self, actor: Actor, submission_id: int, days: int, reason: str, *,
                       expected_version: int | None = None) -> ActionResult:
         """Change this submission's review window (the reason is required and audited)."""
+        checked(reason or "", "reason")
 
         def apply(session: Session, sub: Submission, acting: RuleActor, now: dt.datetime) -> tuple[dict, dict, str]:
             self._check_window_change(acting, sub)
@@ -444,7 +446,7 @@ class WorkflowService:
             self._audit_refusal(actor, reference, Action.APPROVE.audit_name, error)
             raise error
         self.users.reauthenticate(actor, password)
-        comment = (comment or "").strip()
+        comment = checked((comment or "").strip(), "comment")
         issued: list[Any] = []
 
         def apply(session: Session, sub: Submission, acting: RuleActor, now: dt.datetime) -> tuple[dict, dict, str]:
