@@ -216,9 +216,11 @@ def test_quadratic_unique_items_check_is_avoided() -> None:
 
 def test_hostile_text_is_escaped_in_messages(tmp_path: Path, importer: Importer) -> None:
     manifest = manifest_for(DEFAULT_FILES, package_id="evil\u202egnp.exe" + "x" * 500)
-    problem = one_matching(importer.reject(make_folder(tmp_path, manifest=manifest)), "package_id")
+    problems = importer.reject(make_folder(tmp_path, manifest=manifest))
+    problem = one_matching(problems, "package_id", "got")
     assert "\u202e" not in problem and "\\u202e" in problem
     assert len(problem) < 300
+    one_matching(problems, "package_id: contains the bidirectional control U+202E")
 
 
 def test_field_names_with_unusual_digits_are_reported(tmp_path: Path, importer: Importer) -> None:
