@@ -38,9 +38,10 @@ from sqlalchemy import ColumnElement, and_, case, extract, func, literal, select
 from sqlalchemy.orm import Session
 
 from desktop_app.domain import clock as review_clock
+from desktop_app.domain import findings as finding_rules
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.errors import OperationCancelled
 from desktop_app.domain.types import Decision, Severity, SubmissionState
-from desktop_app.infra.resources import read_json
 from desktop_app.letters.report_data import (
     SEVERITIES,
     CategoryFindings,
@@ -64,6 +65,7 @@ from desktop_app.letters.report_data import (
 )
 from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.findings import categories
 from desktop_app.services.queue import (
     CLOCK_RUNNING_STATES,
     OPEN_STATES,
@@ -96,7 +98,6 @@ F = Finding.__table__
 R = Recommendation.__table__
 U = User.__table__
 
-DUE_SOON_DAYS = 7
 #: Decided submissions listed by name in the periodic report's PDF (the CSV lists all).
 DECIDED_LISTED = 200
 DECIDED_STATES = (SubmissionState.ISSUED.value, SubmissionState.REFUSED.value)
@@ -137,8 +138,7 @@ def _quantile(values_at: Callable[[int], tuple[float, float | None]], n: int, q:
 
 def category_titles() -> dict[str, str]:
     """Taxonomy id → title, in taxonomy order."""
-    taxonomy = read_json("taxonomy.json")
-    return {entry["id"]: entry["title"] for entry in taxonomy["categories"]}
+    return finding_rules.category_titles(categories())
 
 
 # -- which queue a chart element opens --------------------------------------------------
