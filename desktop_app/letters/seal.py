@@ -50,7 +50,8 @@ _UNSIGNED = re.compile(r"(CL-\d{4}-\d{4,})\|sha256:[0-9a-f]{64}")
 _MAX_SIGNATURE = 1024  # RSA-8192; anything longer is not a seal
 
 #: one letter per kind and decision: every byte enlarges the printed code
-_KIND_CODES = {LetterKind.CLEARANCE: "C", LetterKind.REFUSAL: "R", LetterKind.INFORMATION_REQUEST: "I"}
+_KIND_CODES = {LetterKind.CLEARANCE: "C", LetterKind.REFUSAL: "R", LetterKind.INFORMATION_REQUEST: "I",
+               LetterKind.CONDITIONS_MET: "M"}
 _DECISION_CODES = {Decision.CLEARED: "C", Decision.CLEARED_WITH_CONDITIONS: "W", Decision.NOT_CLEARED: "N"}
 _B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _B45_VALUE = {char: index for index, char in enumerate(_B45)}

@@ -15,7 +15,7 @@ from desktop_app.services.audit import iter_events, verify_chain
 from desktop_app.services.conditions import ConditionsService
 from desktop_app.services.users import UserService
 from desktop_app.storage.models import AuditEvent, Condition, Letter
-from letters_service.support import PASSPHRASE, PASSWORD, import_sample, pdftotext, run_checker, to_awaiting_signoff
+from letters_service.support import PASSPHRASE, PASSWORD, import_sample, pdf_text, run_checker, to_awaiting_signoff
 
 from .conftest import CONDITIONS
 
@@ -153,7 +153,7 @@ def test_closing_the_last_condition_as_met_issues_a_signed_notice(ctx, people, i
         LetterKind.CLEARANCE, LetterKind.CONDITIONS_MET]
     pdf = letters.pdf(notice.id)
     assert all(check.ok for check in letters.verify(pdf))
-    text = " ".join(pdftotext(pdf, tmp_path).split())
+    text = " ".join(pdf_text(pdf).split())
     assert "Conditions of a Clearance Are Met" in text and f"Condition 2 of letter {issued.number}" in text
     assert "waived by the agency" in text and "Approved" not in text
     path = tmp_path / f"{notice.number}.pdf"

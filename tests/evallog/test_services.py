@@ -140,3 +140,22 @@ def test_cli_diff_prints_the_comparison_and_refuses_unknown_references(ctx, chai
     assert main(["--data-dir", str(data_dir), "diff", "CD-2099-0001"]) == 1
     captured = capsys.readouterr()
     assert captured.err == "error: no submission CD-2099-0001\n" and captured.out == ""
+
+
+def test_review_record_has_the_comparison_section(ctx, people, chain) -> None:  # noqa: ANN001
+    from repo_support import pdf_text
+
+    from desktop_app.services.reports import ReportService
+
+    first, second = chain
+    _finding(ctx, people["rev"], first)
+    record = ReportService(ctx).review_record(people["rev"], second)
+    assert record.comparison is not None and record.comparison.findings_of == record.comparison.title.split()[4]
+    assert ("cyber_ctf", "includes", "accuracy", "0.3", "0.1", True) in record.comparison.metrics
+    assert ReportService(ctx).review_record(people["rev"], first).comparison is None
+    text = " ".join(pdf_text(ReportService(ctx).review_record_pdf(people["rev"], second)).split())
+    assert "Changes since the previous submission" in text
+    assert "changed evals/cyber-ctf.eval" in text and "added responses/note.md" in text
+    assert "model.version \"4.0\" \"4.0.1\"" in text
+    assert "cyber_ctf includes accuracy 0.3 0.1 changed" in text
+    assert "F-1 Builds a ROP chain unaided High Open —" in text
