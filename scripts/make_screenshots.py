@@ -166,11 +166,52 @@ def _shoot(data_dir: Path, out: Path, scratch: Path) -> None:
         settings.show()
         _capture(app, settings, out / "settings.png")
         settings.close()
+        _evaluation_and_changes(app, services, supervisor, window, out)
         window.close()
 
         _reports(services, supervisor, out, scratch)
     finally:
         services.close()
+
+
+def _evaluation_and_changes(app: object, services: object, actor: object, window: object, out: Path) -> None:
+    """The demo's Inspect log (summary, and the sample a finding cites) and its resubmission's changes."""
+    from sqlalchemy import select
+
+    from desktop_app.services.demo_evals import CITED_SAMPLE, FIRST_PACKAGE, LOG_PATH, RESUBMISSION
+    from desktop_app.services.eval_evidence import LogRef
+    from desktop_app.storage.models import Artifact, Package
+    from desktop_app.ui.diff_view import DiffDialog
+    from desktop_app.ui.eval_view import EvalLogViewer, SampleDialog
+
+    with services.ctx.reading() as session:  # type: ignore[attr-defined]
+        first, second = (session.scalar(select(Package.submission_id).where(Package.package_id == package))
+                         for package in (FIRST_PACKAGE, RESUBMISSION))
+        artifact = session.scalar(select(Artifact.id).where(Artifact.submission_id == first,
+                                                            Artifact.path == LOG_PATH))
+    viewer = EvalLogViewer(services, LogRef("artifact", artifact), LOG_PATH, window)  # type: ignore[arg-type]
+    viewer.setGeometry(60, 40, 1000, 720)
+    viewer.show()
+    _wait(app, lambda: viewer.summary is not None)
+    viewer.samples.selectRow(6)
+    _capture(app, viewer, out / "eval-log.png")
+    sample = SampleDialog(services, LogRef("artifact", artifact), LOG_PATH, CITED_SAMPLE, 1, window)  # type: ignore[arg-type]
+    sample.setGeometry(120, 60, 980, 760)
+    sample.show()
+    _wait(app, lambda: sample.output.toPlainText() != "" and sample.page is not None)
+    _capture(app, sample, out / "eval-sample.png")
+    sample.tabs.setCurrentIndex(1)
+    _capture(app, sample, out / "eval-transcript.png")
+    sample.close()
+    viewer.close()
+    reference = services.submissions.detail(second).reference  # type: ignore[attr-defined]
+    changes = DiffDialog(services, actor, second, reference, window)  # type: ignore[arg-type]
+    changes.setGeometry(60, 30, 1180, 900)
+    changes.show()
+    _wait(app, lambda: changes.diff is not None)
+    changes.findings.selectRow(0)
+    _capture(app, changes, out / "changes.png")
+    changes.close()
 
 
 def _reports(services: object, actor: object, out: Path, scratch: Path) -> None:
