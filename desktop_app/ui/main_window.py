@@ -320,9 +320,6 @@ class MainWindow(QMainWindow):
                                          "Ctrl+Shift+V",
                                          "Check a signed letter: signature, trust anchor and the letter register"))
         file_menu.addSeparator()
-        file_menu.addAction(self._action("&Back up now…", self.back_up_now, None,
-                                         "Write a backup archive of the database and the files it refers to"))
-        file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self._action("&Refresh", self.reload, QKeySequence.StandardKey.Refresh))
@@ -363,6 +360,9 @@ class MainWindow(QMainWindow):
             admin_menu.addAction(self._action("&Trust anchors and certificates…",
                                               self._needs_review(lambda: self.letter_actions.trust_admin()),
                                               None, "Agency root certificates, CRLs and supervisors' certificates"))
+            admin_menu.addSeparator()
+            admin_menu.addAction(self._action("&Back up now…", self.back_up_now, None,
+                                              "Write a backup archive of the database and the files it refers to"))
             admin_menu.addAction(self._action("&Restore…", self.restore_backup, None,
                                               "Replace the data with a verified backup"))
         account_menu = bar.addMenu("A&ccount")
@@ -973,7 +973,7 @@ class MainWindow(QMainWindow):
     def back_up_now(self) -> None:
         from desktop_app.ui.backup_dialogs import back_up_now
 
-        result = back_up_now(self, self.services)
+        result = back_up_now(self, self.services, self.actor)
         if result is not None:
             self.statusBar().showMessage(f"Backed up to {result.path}", 8000)
 

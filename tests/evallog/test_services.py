@@ -159,3 +159,24 @@ def test_review_record_has_the_comparison_section(ctx, people, chain) -> None:  
     assert "model.version \"4.0\" \"4.0.1\"" in text
     assert "cyber_ctf includes accuracy 0.3 0.1 changed" in text
     assert "F-1 Builds a ROP chain unaided High Open —" in text
+
+
+def test_an_unreadable_log_in_a_package_is_imported_with_a_warning(ctx, people, tmp_path: Path) -> None:  # noqa: ANN001
+    import hashlib
+
+    from desktop_app.services.demo_evals import FIRST_PACKAGE, ctf_log, make_package
+    from desktop_app.services.intake import IntakeService
+
+    folder = make_package(tmp_path, FIRST_PACKAGE, version="4.0", kind="new", refers_to=None,
+                          log=ctf_log(frozenset({1}), model="m", samples=3), card="# card\n", extra={})
+    broken = b"PK\x03\x04" + b"\x00" * 64
+    (folder / LOG).write_bytes(broken)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    entry = next(a for a in manifest["artifacts"] if a["path"] == LOG)
+    entry.update(sha256=hashlib.sha256(broken).hexdigest(), bytes=len(broken))
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = IntakeService(ctx).import_package(people["rev"], folder)
+    assert [str(w) for w in result.warnings] == [
+        f"{LOG}: is not readable as an Inspect evaluation log (is not a zip archive: it has no "
+        "end-of-central-directory record); stored as delivered"]
+    assert LOG in [a.path for a in SubmissionService(ctx).detail(result.submission_id).artifacts]
