@@ -18,6 +18,7 @@ from desktop_app.services.settings import SettingsService
 from desktop_app.services.users import UserService
 
 if TYPE_CHECKING:
+    from desktop_app.services.conditions import ConditionsService
     from desktop_app.services.diff import DiffService
     from desktop_app.services.eval_evidence import EvalEvidence
     from desktop_app.services.findings import FindingService
@@ -82,6 +83,12 @@ class Services:
         from desktop_app.services.diff import DiffService
 
         return DiffService(self.ctx)
+
+    @cached_property
+    def conditions(self) -> ConditionsService:
+        from desktop_app.services.conditions import ConditionsService
+
+        return ConditionsService(self.ctx)
 
     @cached_property
     def reports(self) -> ReportService:

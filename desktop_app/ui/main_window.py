@@ -439,6 +439,9 @@ class MainWindow(QMainWindow):
             view_action.menu().addSeparator()
             view_action.menu().addAction(self._action("My &work…", self._needs_review(self.open_my_work), "Ctrl+Shift+M",
                                                       "What is assigned to you, awaits your sign-off, or is due soon"))
+            view_action.menu().addAction(self._action("&Conditions…", self._needs_review(self.open_conditions),
+                                                      "Ctrl+Shift+K", "Conditions of issued letters: owners, due "
+                                                                      "dates, evidence, follow-up"))
 
     def _review_changed(self, change: object) -> None:
         """After any saved review change: refresh the queue row and the detail, keeping the selection."""
@@ -476,6 +479,20 @@ class MainWindow(QMainWindow):
         self.my_work.show()
         self.my_work.raise_()
         self.my_work.activateWindow()
+
+    def open_conditions(self) -> None:
+        """The Conditions window (ui.conditions_view), one per main window."""
+        from desktop_app.ui.conditions_view import ConditionsWindow
+
+        window = getattr(self, "conditions_window", None)
+        if window is None:
+            window = self.conditions_window = ConditionsWindow(self.services, self.actor, self)
+            window.open_requested.connect(self._open_from_my_work)
+        else:
+            window.refresh()
+        window.show()
+        window.raise_()
+        window.activateWindow()
 
     def _open_from_my_work(self, submission_id: int) -> None:
         self.select_submission(submission_id)
