@@ -314,15 +314,14 @@ class ConditionsService:
 
     def change_due(self, actor: Actor, condition_id: int, due_date: dt.date, reason: str, *,
                    expected_version: int | None = None) -> ConditionInfo:
-        """A supervisor records a new due date (for example the date agreed with the developer), with why."""
+        """A supervisor records a new due date (for example the date agreed with the developer), with why.
+
+        The date may have passed already (a commitment the developer made earlier): the
+        condition is then overdue at once, which is what the record should show.
+        """
         def apply(session: Session, row: Condition, acting: ActingUser, now: dt.datetime) -> tuple[dict, dict]:
             rules.require(acting, ConditionAction.CHANGE_DUE, _facts(session, row),
                           ConditionInputs(reason=reason or "", due_date=due_date))
-            letter = session.get(Letter, row.letter_id)
-            issued_on = review_clock.agency_date(letter.issued_at, self._zone()) if letter else due_date
-            if due_date < issued_on:
-                raise InputRejected(Problem(f"{due_date.isoformat()} is before the letter was issued "
-                                            f"({issued_on.isoformat()})", field="due_date"))
             before = {"due_date": row.due_date}
             row.due_date = due_date
             return before, {"due_date": due_date, "reason": reason.strip()}

@@ -104,8 +104,8 @@ def test_supervisor_waives_reassigns_and_reschedules_with_reasons(ctx, people, i
     moved = service.reassign(people["sup"], third, people["rev2"].user_id)
     assert moved.owner == "Jo Reviewer"
     today = service.today()
-    with pytest.raises(InputRejected, match="before the letter was issued"):
-        service.change_due(people["sup"], third, today - dt.timedelta(days=1), "Typo.")
+    past = service.change_due(people["sup"], third, today - dt.timedelta(days=1), "Committed in the release plan.")
+    assert past.overdue and service.counts().overdue == 1
     later = service.change_due(people["sup"], third, today + dt.timedelta(days=3), "Agreed with the developer.")
     assert later.due_soon and not later.overdue
     assert ConditionsService(ctx).counts().due == 1
@@ -113,7 +113,8 @@ def test_supervisor_waives_reassigns_and_reschedules_with_reasons(ctx, people, i
     with pytest.raises(Exception, match="was changed by"):
         service.mark_not_met(people["sup"], third, "No mitigation.", expected_version=stale)
     after = [json.loads(e.after) for e in events(ctx, "condition.change_due")]
-    assert after == [{"due_date": (today + dt.timedelta(days=3)).isoformat(), "reason": "Agreed with the developer."}]
+    assert after == [{"due_date": (today - dt.timedelta(days=1)).isoformat(), "reason": "Committed in the release plan."},
+                     {"due_date": (today + dt.timedelta(days=3)).isoformat(), "reason": "Agreed with the developer."}]
 
 
 def test_overdue_after_the_due_date_passes(ctx, people, issued, clock) -> None:  # noqa: ANN001
