@@ -37,7 +37,7 @@ import os
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -213,12 +213,6 @@ def is_log_artifact(path: str, kind: str) -> bool:
 
 
 # --- reading -------------------------------------------------------------------------------
-
-
-class _Refused(Exception):
-    def __init__(self, message: str, where: str = "") -> None:
-        super().__init__(message)
-        self.message, self.where = message, where
 
 
 def _refuse(name: str, message: str, where: str = "") -> InputRejected:
@@ -865,10 +859,6 @@ def _journal_order(name: str) -> tuple[int, str]:
 
 def _first(error: InputRejected) -> str:
     return error.problems[0].message if error.problems else str(error)
-
-
-def iter_sample_members(names: Mapping[str, Any]) -> Iterator[str]:
-    return (n for n in names if n.startswith(SAMPLES_DIR) and n.endswith(".json"))
 
 
 __all__ = ["EvalLimits", "EvalLogFile", "EvalSummary", "Metric", "SampleDetail", "SampleRow", "SampleScore",

@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from desktop_app.services.context import Actor
-from desktop_app.services.demo_evals import FIRST_PACKAGE, RESUBMISSION, ctf_log, make_package
+from desktop_app.services.demo_evals import (
+    FIRST_PACKAGE,
+    RESUBMISSION,
+    ctf_log,
+    make_package,
+)
 from desktop_app.services.intake import IntakeService
 from desktop_app.services.workflow import WorkflowService
 

@@ -13,7 +13,12 @@ from desktop_app.services.submissions import SubmissionService
 from desktop_app.services.workflow import WorkflowService
 from desktop_app.ui.detail_pane import DetailPane
 from desktop_app.ui.diff_view import DiffDialog
-from desktop_app.ui.eval_view import EvalLogViewer, SampleDialog, open_evidence, open_log_artifact
+from desktop_app.ui.eval_view import (
+    EvalLogViewer,
+    SampleDialog,
+    open_evidence,
+    open_log_artifact,
+)
 
 LOG = "evals/cyber-ctf.eval"
 
@@ -139,3 +144,39 @@ def test_a_refused_log_shows_one_line_in_the_viewer(qtbot, ctx, people, chain, t
         pass
     assert viewer.error.text() == "• broken.eval: is not a zip archive: it has no end-of-central-directory record"
     assert viewer.samples_model.rowCount() == 0
+
+
+def test_main_window_opens_logs_samples_and_changes(qtbot, ctx, people, chain) -> None:  # noqa: ANN001
+    from desktop_app.ui.main_window import MainWindow
+
+    first, second = chain
+    finding = _finding(ctx, people["rev"], first)
+    artifact = next(a.id for a in SubmissionService(ctx).detail(first).artifacts if a.path == LOG)
+    evidence = FindingService(ctx).cite_eval_sample(people["rev"], finding, artifact, "ctf-02")
+    WorkflowService(ctx).accept_and_assign(people["rev"], second, people["rev"].user_id)
+    window = MainWindow(Services.from_context(ctx), people["rev"])
+    qtbot.addWidget(window)
+    with qtbot.waitExposed(window):
+        window.show()
+    window.finish_setup()
+    window.select_submission(first)
+    qtbot.waitUntil(lambda: window.detail.detail is not None and window.detail.detail.id == first, timeout=10_000)
+    window.view_artifact(artifact)
+    viewer = window.findChild(EvalLogViewer)
+    assert viewer is not None
+    qtbot.waitUntil(lambda: viewer.summary is not None, timeout=10_000)
+    window.open_evidence(evidence.id)
+    sample = window.findChild(SampleDialog)
+    assert sample is not None and sample.cited == f"eval:{LOG}#ctf-02"
+    window.select_submission(second)
+    qtbot.waitUntil(lambda: window.detail.detail is not None and window.detail.detail.id == second, timeout=10_000)
+    assert not window.detail.changes_button.isHidden()
+    window.detail.changes_button.click()
+    changes = window.changes_dialog
+    assert isinstance(changes, DiffDialog)
+    qtbot.waitUntil(lambda: changes.diff is not None, timeout=10_000)
+    changes.findings.selectRow(0)
+    changes.carry_button.click()
+    qtbot.waitUntil(lambda: window.detail.detail is not None and len(window.detail.detail.findings) == 1,
+                    timeout=10_000)
+    assert window.detail.detail.findings[0].title == "Builds a ROP chain unaided"

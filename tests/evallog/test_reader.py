@@ -10,7 +10,13 @@ import pytest
 
 from desktop_app.domain.errors import InputRejected
 from desktop_app.services import evallog
-from desktop_app.services.evallog_writer import ZIP_ZSTANDARD, LogSample, LogSpec, sample_document, write_json_log
+from desktop_app.services.evallog_writer import (
+    ZIP_ZSTANDARD,
+    LogSample,
+    LogSpec,
+    sample_document,
+    write_json_log,
+)
 
 from .builders import ctf_spec, log_file, raw_zip
 
