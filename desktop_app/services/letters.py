@@ -560,7 +560,10 @@ class LetterService:
         return target
 
     def export(self, folder: Path) -> list[Path]:
-        """Every issued letter as CL-….pdf; an identical file already there is kept, a different one refused."""
+        """Every issued letter as CL-….pdf, and `index.csv` with each one's status and SHA-256.
+
+        An identical PDF already there is kept, a different one refused.
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         written = []
@@ -575,6 +578,9 @@ class LetterService:
                                             file=str(target)))
             _write_new(target, data)
             written.append(target)
+        from desktop_app.services.register import RegisterService
+
+        RegisterService(self.ctx).write_index(folder)  # rewritten each time: statuses change, PDFs never do
         return written
 
     # -- verification --------------------------------------------------------------------

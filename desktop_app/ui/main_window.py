@@ -319,6 +319,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self._action("&Verify a letter…", self._needs_review(lambda: self.letter_actions.verify_file()),
                                          "Ctrl+Shift+V",
                                          "Check a signed letter: signature, trust anchor and the letter register"))
+        file_menu.addAction(self._action("Verify a &printed letter…", self._needs_review(
+            lambda: self.letter_actions.verify_printed()), None,
+            "Read a scanned or photographed letter's QR code: its signature, then the letter register"))
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
         view_menu = bar.addMenu("&View")
@@ -349,6 +352,9 @@ class MainWindow(QMainWindow):
         reports_menu.addAction(self._action("&Export queue as CSV…",
                                             self._needs_review(lambda: self.report_actions.export_queue_csv()),
                                             "Ctrl+Shift+E", "Every row of the queue as shown now, in its order"))
+        reports_menu.addAction(self._action("&Letter register…", self._needs_review(
+            lambda: self.letter_actions.open_register()), None,
+            "Every letter with its status (valid, revoked, superseded); filters, search and CSV export"))
         reports_menu.addAction(self._action("Review &record…", self._needs_review(lambda: self.report_actions.review_record()),
                                             "Ctrl+Shift+R",
                                             "The selected submission's whole record as PDF, for auditors"))
