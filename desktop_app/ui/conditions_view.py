@@ -51,7 +51,7 @@ from desktop_app.ui.dialogs import error_label, problem_text, show_error
 from desktop_app.ui.workers import run_task
 
 ID_ROLE = Qt.ItemDataRole.UserRole
-COLUMNS = ("Condition", "Submission", "Model", "Owner", "Due", "Days left", "Status")
+COLUMNS = ("Condition", "Submission", "Model", "Owner", "Due", "Days left", "Status", "Text")
 #: (label, list() keyword arguments)
 SHOWS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("Unresolved", {"statuses": (ConditionStatus.OPEN, ConditionStatus.EVIDENCE_RECEIVED)}),
@@ -155,8 +155,9 @@ class ConditionsWindow(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.tree)
         splitter.addWidget(panel)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([360, 320])
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -199,7 +200,7 @@ class ConditionsWindow(QWidget):
         chosen = None
         for info in rows:
             item = QTreeWidgetItem([info.label, info.reference, info.model, info.owner, info.due_date.isoformat(),
-                                    days_text(info), info.status.label])
+                                    days_text(info), info.status.label, info.text])
             item.setData(0, ID_ROLE, info.id)
             item.setToolTip(0, info.text)
             if info.overdue:
@@ -214,7 +215,7 @@ class ConditionsWindow(QWidget):
             self.tree.addTopLevelItem(item)
             if info.id == keep:
                 chosen = item
-        for column in range(len(COLUMNS)):
+        for column in range(len(COLUMNS) - 1):  # the text takes what is left
             self.tree.resizeColumnToContents(column)
         self.tree.blockSignals(False)
         if chosen is None and self.tree.topLevelItemCount():
@@ -366,7 +367,7 @@ def _describe(info: ConditionInfo) -> str:
     e = html.escape
     lines = [f"<b>{e(info.label)}</b> — {e(info.reference)}, {e(info.developer)}, {e(info.model)}",
              f"<i>{e(info.text)}</i>",
-             f"Owner: {e(info.owner)} · Due {info.due_date.isoformat()} ({e(days_text(info))} days left) · "
+             f"Owner: {e(info.owner)} · Due {info.due_date.isoformat()} ({e(_when(info))}) · "
              f"Status: <b>{e(info.status.label)}</b>"]
     if info.status_reason:
         lines.append(f"Reason: {e(info.status_reason)}")
@@ -381,6 +382,16 @@ def _describe(info: ConditionInfo) -> str:
         lines.append("No evidence yet: attach a file, or the developer sends a supplement that cites this "
                      "condition (responds_to_condition).")
     return "<br>".join(lines)
+
+
+def _when(info: ConditionInfo) -> str:
+    if not info.status.is_unresolved:
+        return "closed" + (f" {info.closed_at:%Y-%m-%d}" if info.closed_at else "")
+    days = abs(info.days_left)
+    plural = "s" if days != 1 else ""
+    if info.overdue:
+        return f"overdue by {days} day{plural}"
+    return "due today" if days == 0 else f"due in {days} day{plural}"
 
 
 class DueDateDialog(QDialog):
