@@ -163,3 +163,17 @@ def test_closing_the_last_condition_as_met_issues_a_signed_notice(ctx, people, i
     closing = events(ctx, "condition.close_and_notify")
     issue_event = events(ctx, "letter.issue")[-1]
     assert closing[0].seq < issue_event.seq  # the status change and the notice in one transaction, in order
+
+
+def test_backups_and_the_staging_clean_up_count_condition_evidence_as_referenced(ctx, people, issued) -> None:  # noqa: ANN001
+    import sqlite3
+
+    from desktop_app.services.backup import referenced_blobs
+    from desktop_app.services.context import referenced_blobs as committed_blobs
+
+    info = ConditionsService(ctx).attach_bytes(people["rev"], issued.condition_ids[0], b"only as condition evidence",
+                                               name="only-here.txt")
+    digest = info.evidence[0].sha256
+    with sqlite3.connect(ctx.paths.database) as conn:
+        assert digest in referenced_blobs(conn)   # a backup copies it
+    assert committed_blobs(ctx.engine, [digest]) == {digest}   # an interrupted write's clean-up keeps it
