@@ -204,6 +204,31 @@ class ConditionsService:
             facts = _facts(session, row)
             return {action: rules.evaluate(acting, action, facts) for action in ConditionAction}
 
+    def history(self, condition_id: int) -> list[tuple[str, str, str, str]]:
+        """The condition's audit events, oldest first: (UTC time, actor, action, what changed)."""
+        import json
+
+        from desktop_app.storage.models import AuditEvent
+
+        with self.ctx.reading() as session:
+            entity = _entity(session, _load(session, condition_id))
+            events = list(session.scalars(select(AuditEvent).where(
+                AuditEvent.entity_type == "condition", AuditEvent.entity_id == entity).order_by(AuditEvent.seq)))
+        found = []
+        for event in events:
+            after = json.loads(event.after) if event.after else {}
+            shown = ", ".join(f"{key}: {value if not isinstance(value, (dict, list)) else '…'}"
+                              for key, value in after.items() if value not in (None, "", [], {}))
+            found.append((event.occurred_at[:16].replace("T", " "), event.actor, event.action, shown))
+        return found
+
+    def artifacts(self, condition_id: int) -> list[tuple[int, str]]:
+        """(id, path) of the submission's artifacts, any of which may be cited as evidence."""
+        with self.ctx.reading() as session:
+            row = _load(session, condition_id)
+            return [(a.id, a.path) for a in session.scalars(select(Artifact).where(
+                Artifact.submission_id == row.submission_id).order_by(Artifact.id))]
+
     def evidence_file(self, evidence_id: int) -> tuple[str, str, int]:
         """(display name, sha256, size) of a file attached as evidence."""
         with self.ctx.reading() as session:

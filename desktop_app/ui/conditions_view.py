@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +134,7 @@ class ConditionsWindow(QWidget):
         actions = QGridLayout()
         for index, (key, label, slot) in enumerate((
                 ("evidence", "Add &evidence file…", self.add_evidence),
+                ("cite", "&Cite an artifact…", self.cite_artifact),
                 ("met", "Mark &met…", self.mark_met),
                 ("notice", "Close and issue &notice…", self.close_and_notify),
                 ("not_met", "Mark &not met…", self.mark_not_met),
@@ -145,7 +146,7 @@ class ConditionsWindow(QWidget):
             button.clicked.connect(slot)
             button.setEnabled(False)
             self.buttons[key] = button
-            actions.addWidget(button, index // 4, index % 4)
+            actions.addWidget(button, index // 5, index % 5)
         panel = QWidget()
         panel_layout = QVBoxLayout(panel)
         panel_layout.setContentsMargins(0, 0, 0, 0)
@@ -237,12 +238,13 @@ class ConditionsWindow(QWidget):
                 button.setEnabled(False)
             return
         info = self.current
-        self.detail.setText(_describe(info))
         try:
             self.verdicts = self.services.conditions.verdicts(self.actor, info.id)
+            history = self.services.conditions.history(info.id)
         except Exception as error:  # noqa: BLE001 - shown, never a traceback
-            self.verdicts = {}
+            self.verdicts, history = {}, []
             show_error(self.error, error)
+        self.detail.setText(_describe(info, history))
         self._offer()
 
     def _offer(self) -> None:
@@ -251,6 +253,7 @@ class ConditionsWindow(QWidget):
         met = v.get(ConditionAction.MARK_MET, ConditionVerdict(False, ""))
         offers = {
             "evidence": v.get(ConditionAction.ADD_EVIDENCE),
+            "cite": v.get(ConditionAction.ADD_EVIDENCE),
             "met": ConditionVerdict(False, "This is the last condition: close it and issue the notice.")
             if met.issues_notice else met,
             "notice": met if met.issues_notice else ConditionVerdict(
@@ -296,6 +299,22 @@ class ConditionsWindow(QWidget):
             return
         conditions, actor = self.services.conditions, self.actor
         self._do(lambda: conditions.attach_file(actor, info.id, Path(path)))
+
+    def cite_artifact(self) -> None:
+        """Cite one of the submission's artifacts (a supplement's too) as evidence."""
+        info = self.current
+        if info is None:
+            return
+        choices = self.services.conditions.artifacts(info.id)
+        if not choices:
+            return
+        paths = [path for _id, path in choices]
+        path, ok = QInputDialog.getItem(self, f"Evidence for {info.label}", "Artifact of the submission:", paths,
+                                        len(paths) - 1, False)
+        if ok and path:
+            artifact_id = choices[paths.index(path)][0]
+            conditions, actor = self.services.conditions, self.actor
+            self._do(lambda: conditions.cite_artifact(actor, info.id, artifact_id))
 
     def mark_met(self) -> None:
         info = self.current
@@ -363,7 +382,7 @@ class ConditionsWindow(QWidget):
             self.open_requested.emit(self.current.submission_id)
 
 
-def _describe(info: ConditionInfo) -> str:
+def _describe(info: ConditionInfo, history: Sequence[tuple[str, str, str, str]] = ()) -> str:
     e = html.escape
     lines = [f"<b>{e(info.label)}</b> — {e(info.reference)}, {e(info.developer)}, {e(info.model)}",
              f"<i>{e(info.text)}</i>",
@@ -381,6 +400,11 @@ def _describe(info: ConditionInfo) -> str:
     else:
         lines.append("No evidence yet: attach a file, or the developer sends a supplement that cites this "
                      "condition (responds_to_condition).")
+    if history:
+        lines.append(f"History ({len(history)}):")
+        for when, actor, action, what in history:
+            lines.append(f"&nbsp;&nbsp;{e(when)} UTC · {e(actor)} · {e(action.removeprefix('condition.'))}"
+                         + (f" — {e(what if len(what) <= 140 else what[:139] + '…')}" if what else ""))
     return "<br>".join(lines)
 
 

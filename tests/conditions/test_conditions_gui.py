@@ -185,3 +185,17 @@ def test_closing_the_last_condition_from_the_view_signs_the_notice(qtbot, ctx, p
         dialog.sign_button.click()
     assert dialog.issued.kind is LetterKind.CONDITIONS_MET
     assert service.get(third).status is ConditionStatus.MET
+
+
+def test_citing_an_artifact_from_the_view_and_the_history_shown(qtbot, ctx, people, issued, monkeypatch) -> None:  # noqa: ANN001
+    services = Services.from_context(ctx)
+    window = shown(qtbot, services, people["rev"])
+    monkeypatch.setattr(QInputDialog, "getItem",
+                        staticmethod(lambda _p, _t, _l, items, *_a: ("evals/cyber-range-v4.json", True)))
+    assert window.buttons["cite"].isEnabled()
+    with qtbot.waitSignal(window.loaded, timeout=10_000):
+        window.buttons["cite"].click()
+    info = ConditionsService(ctx).get(issued.condition_ids[0])
+    assert info.status is ConditionStatus.EVIDENCE_RECEIVED and info.evidence[0].artifact_path == "evals/cyber-range-v4.json"
+    text = window.detail.text()
+    assert "History (2):" in text and "· open —" in text and "add_evidence" in text
