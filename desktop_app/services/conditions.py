@@ -598,6 +598,21 @@ def link_supplement(session: Session, row: Condition, package: Package, artifact
                         "artifacts": [{"path": a.path, "sha256": a.sha256} for a in artifacts]})
 
 
+def waive_for_revoked_letter(session: Session, letter: Letter, *, actor: str, now: dt.datetime) -> None:
+    """Inside the revocation's transaction: a revoked letter's unresolved conditions are no longer followed up."""
+    for row in session.scalars(select(Condition).where(
+            Condition.letter_id == letter.id,
+            Condition.status.in_([s.value for s in rules.UNRESOLVED_STATUSES])).order_by(Condition.number)):
+        before = {"status": row.status}
+        row.status, row.closed_at = S.WAIVED.value, now
+        row.status_reason = f"{letter.number} was revoked; its conditions are no longer followed up."
+        row.updated_at, row.updated_by = now, actor
+        session.flush()
+        audit.record(session, actor=actor, action="condition.waive", entity_type="condition",
+                     entity_id=f"{letter.number}#{row.number}", before=before,
+                     after={"status": S.WAIVED.value, "reason": row.status_reason}, now=now)
+
+
 def notice_items(session: Session, letter_id: int, zone: str) -> tuple[str, ...]:
     """The body of the "conditions met" notice: each condition of the letter and how it was resolved."""
     letter = session.get(Letter, letter_id)
@@ -693,4 +708,4 @@ def _infos(session: Session, rows: list[Condition], today: dt.date) -> list[Cond
 
 __all__ = ["CSV_HEADER", "ConditionCounts", "ConditionEvidenceInfo", "ConditionInfo", "ConditionPlan", "ConditionsService",
            "conditions_csv", "csv_row", "find_cited", "link_supplement", "notice_items", "open_for_letter",
-           "text_line"]
+           "text_line", "waive_for_revoked_letter"]

@@ -177,3 +177,15 @@ def test_backups_and_the_staging_clean_up_count_condition_evidence_as_referenced
     with sqlite3.connect(ctx.paths.database) as conn:
         assert digest in referenced_blobs(conn)   # a backup copies it
     assert committed_blobs(ctx.engine, [digest]) == {digest}   # an interrupted write's clean-up keeps it
+
+
+def test_revoking_the_letter_waives_its_unresolved_conditions(ctx, people, issued, letters) -> None:  # noqa: ANN001
+    service = ConditionsService(ctx)
+    service.attach_bytes(people["rev"], issued.condition_ids[0], b"log", name="log.txt")
+    service.mark_met(people["rev"], issued.condition_ids[0])
+    letters.revoke(people["sup"], issued.letter_id, "Issued on the wrong build.", password=PASSWORD)
+    statuses = [(c.number, c.status, c.status_reason) for c in
+                sorted(service.list(submission_id=issued.submission_id), key=lambda c: c.number)]
+    reason = f"{issued.number} was revoked; its conditions are no longer followed up."
+    assert statuses == [(1, St.MET, ""), (2, St.WAIVED, reason), (3, St.WAIVED, reason)]
+    assert service.counts().due == 0 and len(events(ctx, "condition.waive")) == 2
