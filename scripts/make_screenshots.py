@@ -174,7 +174,8 @@ def _shoot(data_dir: Path, out: Path, scratch: Path) -> None:
         _capture(app, settings, out / "settings.png")
         settings.close()
         _evaluation_and_changes(app, services, supervisor, window, out)
-        _letters(app, services, supervisor, window, out, scratch)
+        _conditions(app, services, supervisor, window, out)
+        _letters(app, services, supervisor, window, out, scratch)  # revokes a demo letter: last
         window.close()
 
         _reports(services, supervisor, out, scratch)
@@ -265,6 +266,23 @@ def _letters(app: object, services: object, actor: object, window: object, out: 
     _wait(app, lambda: bool(done), timeout=60)
     _capture(app, dialog, out / "printed-letter.png")
     dialog.close()
+
+
+def _conditions(app: object, services: object, actor: object, window: object, out: Path) -> None:
+    """The Conditions window on the demo's clearance: met, due, overdue, and the one a supplement answered."""
+    from desktop_app.domain.conditions import ConditionStatus
+    from desktop_app.ui.conditions_view import ConditionsWindow
+
+    view = ConditionsWindow(services, actor, window)  # type: ignore[arg-type]
+    view.setGeometry(60, 30, 1180, 720)
+    view.show()
+    _wait(app, lambda: bool(view.rows))
+    view.show_choice.setCurrentIndex(3)  # all conditions, closed ones too
+    _wait(app, lambda: len(view.rows) >= 4)
+    answered = next((r for r, info in enumerate(view.rows) if info.status is ConditionStatus.EVIDENCE_RECEIVED), 0)
+    view.tree.setCurrentItem(view.tree.topLevelItem(answered))
+    _capture(app, view, out / "conditions.png")
+    view.close()
 
 
 def _reports(services: object, actor: object, out: Path, scratch: Path) -> None:

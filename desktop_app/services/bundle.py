@@ -113,4 +113,6 @@ class Services:
         return self.ctx.engine.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
+        if "eval_logs" in self.__dict__:  # built on first use
+            self.eval_logs.close()
         self.ctx.close()

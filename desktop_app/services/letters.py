@@ -514,6 +514,9 @@ class LetterService:
             audit.record(session, actor=actor.username, action="letter.revoke", entity_type="letter",
                          entity_id=letter.number, before={"status": "valid"},
                          after={"status": "revoked", "reason": reason.strip()}, now=now)
+            from desktop_app.services.conditions import waive_for_revoked_letter
+
+            waive_for_revoked_letter(session, letter, actor=actor.username, now=now)
         log.info("revoked %s", letter.number)
         return self.entry(letter_id)
 

@@ -510,7 +510,8 @@ class ReportService:
 
         return tuple(RecordCondition(c.label, c.text, c.owner, c.due_date, c.status.label, c.status_reason,
                                      tuple(line(e) for e in c.evidence))
-                     for c in ConditionsService(self.ctx).list(submission_id=submission_id))
+                     for c in sorted(ConditionsService(self.ctx).list(submission_id=submission_id),
+                                     key=lambda c: (c.letter_id, c.number)))
 
     def _hashes(self, seqs: Sequence[int]) -> dict[int, str]:
         from desktop_app.storage.models import AuditEvent

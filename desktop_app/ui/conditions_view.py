@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ from desktop_app.ui.dialogs import error_label, problem_text, show_error
 from desktop_app.ui.workers import run_task
 
 ID_ROLE = Qt.ItemDataRole.UserRole
-COLUMNS = ("Condition", "Submission", "Model", "Owner", "Due", "Days left", "Status")
+COLUMNS = ("Condition", "Submission", "Model", "Owner", "Due", "Days left", "Status", "Text")
 #: (label, list() keyword arguments)
 SHOWS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("Unresolved", {"statuses": (ConditionStatus.OPEN, ConditionStatus.EVIDENCE_RECEIVED)}),
@@ -134,6 +134,7 @@ class ConditionsWindow(QWidget):
         actions = QGridLayout()
         for index, (key, label, slot) in enumerate((
                 ("evidence", "Add &evidence file…", self.add_evidence),
+                ("cite", "&Cite an artifact…", self.cite_artifact),
                 ("met", "Mark &met…", self.mark_met),
                 ("notice", "Close and issue &notice…", self.close_and_notify),
                 ("not_met", "Mark &not met…", self.mark_not_met),
@@ -145,7 +146,7 @@ class ConditionsWindow(QWidget):
             button.clicked.connect(slot)
             button.setEnabled(False)
             self.buttons[key] = button
-            actions.addWidget(button, index // 4, index % 4)
+            actions.addWidget(button, index // 5, index % 5)
         panel = QWidget()
         panel_layout = QVBoxLayout(panel)
         panel_layout.setContentsMargins(0, 0, 0, 0)
@@ -155,8 +156,9 @@ class ConditionsWindow(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.tree)
         splitter.addWidget(panel)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([360, 320])
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -199,7 +201,7 @@ class ConditionsWindow(QWidget):
         chosen = None
         for info in rows:
             item = QTreeWidgetItem([info.label, info.reference, info.model, info.owner, info.due_date.isoformat(),
-                                    days_text(info), info.status.label])
+                                    days_text(info), info.status.label, info.text])
             item.setData(0, ID_ROLE, info.id)
             item.setToolTip(0, info.text)
             if info.overdue:
@@ -214,7 +216,7 @@ class ConditionsWindow(QWidget):
             self.tree.addTopLevelItem(item)
             if info.id == keep:
                 chosen = item
-        for column in range(len(COLUMNS)):
+        for column in range(len(COLUMNS) - 1):  # the text takes what is left
             self.tree.resizeColumnToContents(column)
         self.tree.blockSignals(False)
         if chosen is None and self.tree.topLevelItemCount():
@@ -236,12 +238,13 @@ class ConditionsWindow(QWidget):
                 button.setEnabled(False)
             return
         info = self.current
-        self.detail.setText(_describe(info))
         try:
             self.verdicts = self.services.conditions.verdicts(self.actor, info.id)
+            history = self.services.conditions.history(info.id)
         except Exception as error:  # noqa: BLE001 - shown, never a traceback
-            self.verdicts = {}
+            self.verdicts, history = {}, []
             show_error(self.error, error)
+        self.detail.setText(_describe(info, history))
         self._offer()
 
     def _offer(self) -> None:
@@ -250,6 +253,7 @@ class ConditionsWindow(QWidget):
         met = v.get(ConditionAction.MARK_MET, ConditionVerdict(False, ""))
         offers = {
             "evidence": v.get(ConditionAction.ADD_EVIDENCE),
+            "cite": v.get(ConditionAction.ADD_EVIDENCE),
             "met": ConditionVerdict(False, "This is the last condition: close it and issue the notice.")
             if met.issues_notice else met,
             "notice": met if met.issues_notice else ConditionVerdict(
@@ -295,6 +299,22 @@ class ConditionsWindow(QWidget):
             return
         conditions, actor = self.services.conditions, self.actor
         self._do(lambda: conditions.attach_file(actor, info.id, Path(path)))
+
+    def cite_artifact(self) -> None:
+        """Cite one of the submission's artifacts (a supplement's too) as evidence."""
+        info = self.current
+        if info is None:
+            return
+        choices = self.services.conditions.artifacts(info.id)
+        if not choices:
+            return
+        paths = [path for _id, path in choices]
+        path, ok = QInputDialog.getItem(self, f"Evidence for {info.label}", "Artifact of the submission:", paths,
+                                        len(paths) - 1, False)
+        if ok and path:
+            artifact_id = choices[paths.index(path)][0]
+            conditions, actor = self.services.conditions, self.actor
+            self._do(lambda: conditions.cite_artifact(actor, info.id, artifact_id))
 
     def mark_met(self) -> None:
         info = self.current
@@ -362,11 +382,11 @@ class ConditionsWindow(QWidget):
             self.open_requested.emit(self.current.submission_id)
 
 
-def _describe(info: ConditionInfo) -> str:
+def _describe(info: ConditionInfo, history: Sequence[tuple[str, str, str, str]] = ()) -> str:
     e = html.escape
     lines = [f"<b>{e(info.label)}</b> — {e(info.reference)}, {e(info.developer)}, {e(info.model)}",
              f"<i>{e(info.text)}</i>",
-             f"Owner: {e(info.owner)} · Due {info.due_date.isoformat()} ({e(days_text(info))} days left) · "
+             f"Owner: {e(info.owner)} · Due {info.due_date.isoformat()} ({e(_when(info))}) · "
              f"Status: <b>{e(info.status.label)}</b>"]
     if info.status_reason:
         lines.append(f"Reason: {e(info.status_reason)}")
@@ -380,7 +400,22 @@ def _describe(info: ConditionInfo) -> str:
     else:
         lines.append("No evidence yet: attach a file, or the developer sends a supplement that cites this "
                      "condition (responds_to_condition).")
+    if history:
+        lines.append(f"History ({len(history)}):")
+        for when, actor, action, what in history:
+            lines.append(f"&nbsp;&nbsp;{e(when)} UTC · {e(actor)} · {e(action.removeprefix('condition.'))}"
+                         + (f" — {e(what if len(what) <= 140 else what[:139] + '…')}" if what else ""))
     return "<br>".join(lines)
+
+
+def _when(info: ConditionInfo) -> str:
+    if not info.status.is_unresolved:
+        return "closed" + (f" {info.closed_at:%Y-%m-%d}" if info.closed_at else "")
+    days = abs(info.days_left)
+    plural = "s" if days != 1 else ""
+    if info.overdue:
+        return f"overdue by {days} day{plural}"
+    return "due today" if days == 0 else f"due in {days} day{plural}"
 
 
 class DueDateDialog(QDialog):

@@ -151,3 +151,51 @@ def test_dashboard_shows_condition_kpis_and_a_chart_by_status(qtbot, ctx, people
 def test_saved_filter_specs_keep_the_condition_filter(which: str) -> None:
     assert QueueFilter.from_spec(QueueFilter(conditions=which).to_spec()).conditions == which
     assert QueueFilter.from_spec({"conditions": "DROP"}).conditions is None
+
+
+def test_closing_the_last_condition_from_the_view_signs_the_notice(qtbot, ctx, people, issued, pki) -> None:  # noqa: ANN001
+    from desktop_app.domain.types import LetterKind
+    from desktop_app.ui.conditions_view import ConditionsMetDialog
+
+    service = ConditionsService(ctx)
+    first, second, third = issued.condition_ids
+    for cid in (first, third):
+        service.attach_bytes(people["rev"], cid, b"evidence", name="evidence.txt")
+    service.mark_met(people["rev"], first)
+    service.waive(people["sup"], second, "Feature removed.")
+    services = Services.from_context(ctx)
+    window = shown(qtbot, services, people["sup"])
+    assert [window.tree.topLevelItem(r).text(0) for r in range(window.tree.topLevelItemCount())] == [
+        f"{issued.number} condition 3"]
+    assert window.buttons["notice"].isEnabled() and not window.buttons["met"].isEnabled()
+    assert "close it and issue the notice" in window.buttons["met"].toolTip()
+    dialog = ConditionsMetDialog(services, people["sup"], window.current)
+    qtbot.addWidget(dialog)
+    dialog.key.use_file.setChecked(True)
+    dialog.key.p12_path.setText(str(pki.supervisor_p12))
+    dialog.key.passphrase.setText(PASSPHRASE)
+    dialog.password.setText("not my password")
+    dialog.sign_button.click()
+    qtbot.waitUntil(lambda: not dialog.error.isHidden(), timeout=30_000)
+    assert "password" in dialog.error.text().lower() and dialog.password.text() == ""
+    assert service.get(third).status is ConditionStatus.EVIDENCE_RECEIVED
+    dialog.key.passphrase.setText(PASSPHRASE)
+    dialog.password.setText(PASSWORD)
+    with qtbot.waitSignal(dialog.accepted, timeout=30_000):
+        dialog.sign_button.click()
+    assert dialog.issued.kind is LetterKind.CONDITIONS_MET
+    assert service.get(third).status is ConditionStatus.MET
+
+
+def test_citing_an_artifact_from_the_view_and_the_history_shown(qtbot, ctx, people, issued, monkeypatch) -> None:  # noqa: ANN001
+    services = Services.from_context(ctx)
+    window = shown(qtbot, services, people["rev"])
+    monkeypatch.setattr(QInputDialog, "getItem",
+                        staticmethod(lambda _p, _t, _l, items, *_a: ("evals/cyber-range-v4.json", True)))
+    assert window.buttons["cite"].isEnabled()
+    with qtbot.waitSignal(window.loaded, timeout=10_000):
+        window.buttons["cite"].click()
+    info = ConditionsService(ctx).get(issued.condition_ids[0])
+    assert info.status is ConditionStatus.EVIDENCE_RECEIVED and info.evidence[0].artifact_path == "evals/cyber-range-v4.json"
+    text = window.detail.text()
+    assert "History (2):" in text and "· open —" in text and "add_evidence" in text
