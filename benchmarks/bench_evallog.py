@@ -33,7 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data_folders import bench_folder  # noqa: E402
 
 from desktop_app.services import evallog  # noqa: E402
-from desktop_app.services.evallog_writer import ZIP_ZSTANDARD, LogSample, LogSpec, write_eval_log  # noqa: E402
+from desktop_app.services.evallog_writer import (  # noqa: E402
+    ZIP_ZSTANDARD,
+    LogSample,
+    LogSpec,
+    write_eval_log,
+)
 
 TARGET_SECONDS = 1.0
 TARGET_LATENESS_MS = 50.0

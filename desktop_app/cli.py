@@ -232,7 +232,8 @@ def cmd_letters(args: argparse.Namespace) -> int:
         written = LetterService(ctx).export(args.folder)
         for path in written:
             print(path)
-        print(f"{len(written)} letter{'s' if len(written) != 1 else ''} in {args.folder}", file=sys.stderr)
+        print(f"{len(written)} letter{'s' if len(written) != 1 else ''} in {args.folder}; each one's status and "
+              f"SHA-256 in {args.folder / 'index.csv'}", file=sys.stderr)
         return EXIT_OK
     finally:
         ctx.close()

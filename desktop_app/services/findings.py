@@ -357,7 +357,11 @@ class FindingService:
         cited_path, sample_id, epoch = cited
         if cited_path != path:
             raise InputRejected(Problem(f"cites {cited_path}, not the chosen artifact {path}", field="locator"))
-        EvalEvidence(self.ctx).check_sample(LogRef("artifact", artifact_id), sample_id, epoch)
+        logs = EvalEvidence(self.ctx)
+        try:
+            logs.check_sample(LogRef("artifact", artifact_id), sample_id, epoch)
+        finally:
+            logs.close()
         return evallog.citation(path, sample_id, epoch)
 
     def _add_evidence(self, actor: Actor, finding_id: int, action: str,

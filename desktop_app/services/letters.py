@@ -515,6 +515,9 @@ class LetterService:
             audit.record(session, actor=actor.username, action="letter.revoke", entity_type="letter",
                          entity_id=letter.number, before={"status": "valid"},
                          after={"status": "revoked", "reason": reason.strip()}, now=now)
+            from desktop_app.services.conditions import waive_for_revoked_letter
+
+            waive_for_revoked_letter(session, letter, actor=actor.username, now=now)
         log.info("revoked %s", letter.number)
         return self.entry(letter_id)
 
@@ -561,7 +564,10 @@ class LetterService:
         return target
 
     def export(self, folder: Path) -> list[Path]:
-        """Every issued letter as CL-….pdf; an identical file already there is kept, a different one refused."""
+        """Every issued letter as CL-….pdf, and `index.csv` with each one's status and SHA-256.
+
+        An identical PDF already there is kept, a different one refused.
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         written = []
@@ -576,6 +582,9 @@ class LetterService:
                                             file=str(target)))
             _write_new(target, data)
             written.append(target)
+        from desktop_app.services.register import RegisterService
+
+        RegisterService(self.ctx).write_index(folder)  # rewritten each time: statuses change, PDFs never do
         return written
 
     # -- verification --------------------------------------------------------------------

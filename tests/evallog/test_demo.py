@@ -8,7 +8,6 @@ import pytest
 
 from desktop_app.services import demo_evals
 from desktop_app.services.diff import DiffService
-from desktop_app.services.eval_evidence import EvalEvidence
 from desktop_app.services.evallog_writer import write_eval_log
 from desktop_app.services.submissions import SubmissionService
 
@@ -19,15 +18,15 @@ def test_the_demo_log_is_the_same_bytes_every_time(tmp_path: Path) -> None:
     assert write_eval_log(tmp_path / "b.eval", spec).read_bytes() == first
 
 
-def test_demo_cites_a_sample_and_its_resubmission_shows_what_changed(ctx, people) -> None:  # noqa: ANN001
+def test_demo_cites_a_sample_and_its_resubmission_shows_what_changed(ctx, logs, people) -> None:  # noqa: ANN001
     first_ref, second_ref = demo_evals.build(ctx, {"reviewer": people["rev"]}, lambda _message: None)
     submissions = SubmissionService(ctx)
     first = submissions.detail(submissions.id_for_reference(first_ref))
     [finding] = first.findings
     [evidence] = finding.evidence
     assert evidence.locator == f"eval:{demo_evals.LOG_PATH}#{demo_evals.CITED_SAMPLE}"
-    cited = EvalEvidence(ctx).cited_sample(evidence.id)
-    sample = EvalEvidence(ctx).sample(cited.log, cited.sample_id)
+    cited = logs.cited_sample(evidence.id)
+    sample = logs.sample(cited.log, cited.sample_id)
     assert sample.input.startswith("Challenge 07: ROP chain on a hardened binary")
     assert sample.scores[0].value == "C (correct)"
 
