@@ -43,11 +43,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from desktop_app import APP_ID, APP_NAME, __version__
-from desktop_app.domain.errors import ClearanceDeskError, InputRejected, OperationCancelled, Problem
+from desktop_app.domain.errors import ClearanceDeskError, InputRejected, OperationCancelled, PermissionDenied, Problem
 from desktop_app.domain.units import human_size
 from desktop_app.infra.paths import DataPaths
 from desktop_app.services import audit
-from desktop_app.services.context import SYSTEM_ACTOR, ServiceContext
+from desktop_app.services.context import SYSTEM_ACTOR, Actor, ServiceContext
 from desktop_app.storage.blobstore import is_sha256_hex
 
 log = logging.getLogger("clearance_desk.backup")
@@ -1014,10 +1014,28 @@ def _copy_rows(file: Path, archived: Path, target: Path) -> None:
 class _FolderState:
     """What the data folder being replaced has seen: a restore must not go back past it unnoticed."""
 
+    database: Path
     events: int
     head: str | None
     newest_letter: tuple[int, int, str] | None
     counters: dict[str, int]
+
+    def hash_at(self, seq: int) -> str | None:
+        rows = self._query("SELECT hash FROM audit_events WHERE seq = ?", (seq,)) if seq else []
+        return rows[0][0] if rows else None
+
+    def actions_after(self, seq: int) -> list[tuple[str, int]]:
+        """The kinds of work recorded after event `seq`, routine events left out, most frequent first."""
+        rows = self._query("SELECT action, count(*) FROM audit_events WHERE seq > ? GROUP BY action "
+                           "ORDER BY count(*) DESC, action", (seq,))
+        return [(str(action), int(count)) for action, count in rows if action not in ROUTINE_ACTIONS]
+
+    def _query(self, sql: str, parameters: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        conn = _open_untrusted(self.database)
+        try:
+            return conn.execute(sql, parameters).fetchall()
+        finally:
+            conn.close()
 
 
 def _folder_state(database: Path) -> _FolderState | None:
@@ -1037,9 +1055,14 @@ def _folder_state(database: Path) -> _FolderState | None:
         log.warning("restore: the current database %s cannot be read (%s); nothing to compare the backup with",
                     database, error)
         return None
-    return _FolderState(events=int(last[0]) if last else 0, head=last[1] if last else None,
+    return _FolderState(database=database, events=int(last[0]) if last else 0, head=last[1] if last else None,
                         newest_letter=(int(letter[0]), int(letter[1]), str(letter[2])) if letter else None,
                         counters=counters)
+
+
+ROUTINE_ACTIONS = frozenset({"login", "login.refused", "permission.refused", "data.backup", "data.restore"})
+"""Events that record no work: a folder whose only events after the backup's are these (the
+administrator signing in to restore, say) is not newer than the backup."""
 
 
 def _older_than_folder(rebuilt: Path, current: _FolderState | None) -> list[str]:
@@ -1049,23 +1072,24 @@ def _older_than_folder(rebuilt: Path, current: _FolderState | None) -> list[str]
     behind: list[str] = []
     conn = sqlite3.connect(rebuilt)
     try:
-        events = conn.execute("SELECT count(*) FROM audit_events").fetchone()[0]
-        if current.events:
-            row = conn.execute("SELECT hash FROM audit_events WHERE seq = ?", (current.events,)).fetchone()
-            if row is None:
-                behind.append(f"it is older than this data folder: its audit trail ends at event {events}, the "
-                              f"folder's at event {current.events}")
-            elif row[0] != current.head:
-                behind.append(f"its audit trail differs from this data folder's at event {current.events} "
-                              f"(another history)")
-        if current.newest_letter is not None:
-            newest = conn.execute("SELECT year, sequence, number FROM letters "
-                                  "ORDER BY year DESC, sequence DESC LIMIT 1").fetchone()
-            if newest is None or (newest[0], newest[1]) < current.newest_letter[:2]:
-                behind.append(f"this data folder has issued letter {current.newest_letter[2]}, which the backup "
-                              f"does not have (its newest letter is {newest[2] if newest else 'none'})")
+        events = conn.execute("SELECT coalesce(max(seq), 0) FROM audit_events").fetchone()[0]
+        common = min(events, current.events)
+        ours = conn.execute("SELECT hash FROM audit_events WHERE seq = ?", (common,)).fetchone()
+        newest = conn.execute("SELECT year, sequence, number FROM letters "
+                              "ORDER BY year DESC, sequence DESC LIMIT 1").fetchone()
     finally:
         conn.close()
+    if common and (ours is None or ours[0] != current.hash_at(common)):
+        behind.append(f"its audit trail differs from this data folder's at event {common} (another history)")
+    elif current.events > events:
+        work = current.actions_after(events)
+        if work:
+            shown = ", ".join(f"{action} ×{count}" for action, count in work[:4]) + (" …" if len(work) > 4 else "")
+            behind.append(f"it is older than this data folder: its audit trail ends at event {events}, the "
+                          f"folder's at event {current.events} ({shown})")
+    if current.newest_letter is not None and (newest is None or (newest[0], newest[1]) < current.newest_letter[:2]):
+        behind.append(f"this data folder has issued letter {current.newest_letter[2]}, which the backup does not "
+                      f"have (its newest letter is {newest[2] if newest else 'none'})")
     return behind
 
 
@@ -1168,3 +1192,71 @@ def restore(file: Path, data_dir: Path, *, db_url: str | None = None, actor: str
     with prepare_restore(file, data_dir, db_url=db_url, actor=actor, progress=progress,
                          cancelled=cancelled, force=force, reason=reason) as prepared:
         return prepared.commit()
+
+
+# -- who may back up and restore --------------------------------------------------------------
+# A backup copies all of the agency's data and a restore replaces it: only an active
+# administrator, as the database says now (not as the session remembers), and the backup
+# is written to the audit chain it copies from. (A restore is audited in the restored chain.)
+
+
+def require_admin(ctx: ServiceContext, actor: Actor, what: str) -> None:
+    """Refuse (and audit the refusal) unless `actor` is an active administrator right now."""
+    with ctx.connect() as conn:
+        if _is_admin(conn, actor):
+            return
+    reason = f"only an administrator may {what}"
+    audit.record_refusal(ctx, actor=actor.username, attempted=what, entity_type="backup", entity_id=actor.username,
+                         reason=reason)
+    raise PermissionDenied(reason[0].upper() + reason[1:] + ".")
+
+
+def _is_admin(conn: Any, actor: Actor) -> bool:
+    from sqlalchemy import select
+
+    from desktop_app.domain.types import Role
+    from desktop_app.storage.tables import users
+
+    row = conn.execute(select(users.c.role, users.c.active).where(users.c.id == actor.user_id)).first()
+    return row is not None and bool(row.active) and row.role == Role.ADMIN.value
+
+
+def backup_as(ctx: ServiceContext, actor: Actor, file: Path, *, progress: Progress | None = None,
+              cancelled: CancelCheck | None = None) -> BackupResult:
+    """`backup()` by a signed-in administrator, recorded as a `data.backup` event with the archive's SHA-256."""
+    require_admin(ctx, actor, "back up the data")
+    result = backup(ctx, file, progress=progress, cancelled=cancelled)
+    digest = hashlib.sha256()
+    with open(result.path, "rb") as archive:
+        for chunk in iter(lambda: archive.read(CHUNK), b""):
+            digest.update(chunk)
+    with ctx.begin() as conn:
+        if not _is_admin(conn, actor):  # demoted while the archive was written: it is not kept
+            result.path.unlink(missing_ok=True)
+            raise PermissionDenied("Only an administrator may back up the data.")
+        audit.record(conn, actor=actor.username, action="data.backup", entity_type="backup",
+                     entity_id=result.created_at[:64], now=ctx.now(),
+                     after={"file": result.path.name, "sha256": digest.hexdigest(), "bytes": result.archive_bytes,
+                            "blobs": result.blobs, "audit_events": result.audit_events})
+    return result
+
+
+def check_archive_admin(prepared: PreparedRestore, username: str, password: str) -> None:
+    """Restoring into a folder with no database: the restorer must be an active administrator of the archive."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    from desktop_app.domain.errors import AuthenticationFailed
+
+    conn = sqlite3.connect(f"file:{prepared.database}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT password_hash, role, active FROM users WHERE username = ?", (username,)).fetchone()
+    finally:
+        conn.close()
+    try:
+        if row is None or not PasswordHasher().verify(row[0], password):
+            raise AuthenticationFailed("wrong user name or password for an account in this backup")
+    except (VerificationError, InvalidHashError):
+        raise AuthenticationFailed("wrong user name or password for an account in this backup") from None
+    if row[1] != "admin" or not row[2]:
+        raise PermissionDenied("Only an administrator of the backed-up data may restore it.")

@@ -14,15 +14,35 @@ from pathlib import Path
 import pytest
 
 from desktop_app.app import main
+from desktop_app.infra.paths import DataPaths
 from desktop_app.services import backup as backups
 from desktop_app.services.intake import IntakeService
+
+from conftest import PASSWORD
 
 from .support import edit_database, rewrite, tree
 
 
-def _data(folder: Path) -> dict[str, str]:
-    """The folder's content but its log files (the command logs what it refused, as it should)."""
-    return {name: digest for name, digest in tree(folder).items() if not name.startswith("logs")}
+def _data(folder: Path) -> dict[str, object]:
+    """The folder's content: its files but the logs and the database, and the database's schema and rows.
+
+    The restore command signs its administrator in, which the audit trail records: the
+    audit events are compared apart from those sign-ins.
+    """
+    files: dict[str, object] = {name: digest for name, digest in tree(folder).items()
+                                if not name.startswith(("logs", "clearance-desk.sqlite3"))}
+    database = DataPaths(folder).database
+    if database.is_file():
+        conn = sqlite3.connect(database)
+        try:
+            files["schema"] = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+            for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                         "AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'queue_search%'").fetchall():
+                where = " WHERE action <> 'login'" if table == "audit_events" else ""
+                files[table] = conn.execute(f'SELECT * FROM "{table}"{where} ORDER BY 1').fetchall()
+        finally:
+            conn.close()
+    return files
 
 
 def _error_line(err: str) -> str:
@@ -50,7 +70,9 @@ HOSTILE = {
 
 
 @pytest.fixture
-def folder(ctx, people, samples_dir: Path):  # noqa: ANN001, ANN201
+def folder(ctx, people, samples_dir: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
+    """A data folder with one import; the restore command signs in as its administrator."""
+    monkeypatch.setenv("CLEARANCE_DESK_PASSWORD", PASSWORD)
     IntakeService(ctx).import_package(people["rev"], samples_dir / "northwind-orca-3.1")
     return ctx
 
@@ -66,7 +88,7 @@ def test_a_backup_with_a_foreign_schema_is_refused(folder, tmp_path: Path, capsy
     folder.close()
     target = folder.paths.root if into == "the same folder" else tmp_path / "new"
     before = _data(target)
-    assert main(["--data-dir", str(target), "restore", str(bad)]) == 1
+    assert main(["--data-dir", str(target), "restore", str(bad), "--as", "admin"]) == 1
     err = _error_line(capsys.readouterr().err)
     assert err.startswith(f"error: {bad}: database.sqlite3: its database is not what schema revision ")
     assert named in err and "a backup brings data only" in err
@@ -77,7 +99,7 @@ def test_the_good_backup_of_the_same_folder_restores(folder, tmp_path: Path) -> 
     """The control: untouched, the same backup restores, with the migrations' triggers and the search index."""
     good = backups.backup(folder, tmp_path / "good.zip").path
     folder.close()
-    assert main(["--data-dir", str(folder.paths.root), "restore", str(good)]) == 0
+    assert main(["--data-dir", str(folder.paths.root), "restore", str(good), "--as", "admin"]) == 0
     conn = sqlite3.connect(folder.paths.database)
     try:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
@@ -102,7 +124,7 @@ def test_a_chain_shorter_than_the_manifest_says_is_refused(folder, tmp_path: Pat
         fix_manifest=True)
     folder.close()
     target = tmp_path / "new"
-    assert main(["--data-dir", str(target), "restore", str(bad)]) == 1
+    assert main(["--data-dir", str(target), "restore", str(bad), "--as", "admin"]) == 1
     err = _error_line(capsys.readouterr().err)
     assert "fewer than the" in err and "events were removed" in err
     assert _data(target) == {}
@@ -117,14 +139,14 @@ def test_an_older_backup_is_refused_unless_forced_with_a_reason(folder, people, 
     folder.close()
     root = folder.paths.root
     before = _data(root)
-    assert main(["--data-dir", str(root), "restore", str(archive)]) == 1
+    assert main(["--data-dir", str(root), "restore", str(archive), "--as", "admin"]) == 1
     err = _error_line(capsys.readouterr().err)
     assert "older than this data folder" in err and "--force --reason" in err
     assert _data(root) == before
-    assert main(["--data-dir", str(root), "restore", str(archive), "--force"]) == 2  # no reason, no force
+    assert main(["--data-dir", str(root), "restore", str(archive), "--as", "admin", "--force"]) == 2  # no reason, no force
     assert _data(root) == before
     capsys.readouterr()
-    assert main(["--data-dir", str(root), "restore", str(archive), "--force", "--reason",
+    assert main(["--data-dir", str(root), "restore", str(archive), "--as", "admin", "--force", "--reason",
                  "ransomware on Tuesday; Monday's backup is the last clean one"]) == 0
     assert "forced: it is older than this data folder" in capsys.readouterr().out
     conn = sqlite3.connect(folder.paths.database)

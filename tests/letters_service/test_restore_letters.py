@@ -46,15 +46,16 @@ def test_a_forced_restore_of_an_older_backup_keeps_the_letter_counter(issued_fol
     assert again.number == "CL-2026-0003"  # CL-2026-0002 was issued once; it is never issued again
 
 
-def test_a_restore_warns_when_a_letters_pdf_is_missing(issued_folder, tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+def test_a_restore_warns_when_a_letters_pdf_is_missing(issued_folder, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("CLEARANCE_DESK_PASSWORD", PASSWORD)
     ctx, folder = issued_folder
     with ctx.reading() as session:
         digest = session.scalar(select(Letter.pdf_sha256).where(Letter.id == folder.letter_id))
     (ctx.blobs.root / digest[:2] / digest).unlink()
     archive = backups.backup(ctx, tmp_path / "b.zip").path
     ctx.close()
-    assert main(["--data-dir", str(tmp_path / "new"), "restore", str(archive)]) == 0
+    assert main(["--data-dir", str(tmp_path / "new"), "restore", str(archive), "--as", "admin"]) == 0
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert warnings == ["warning: the signed PDF of 1 letter(s) is missing from the backup and the blob store "
                         f"({folder.number}); the register lists them, but they cannot be opened or exported"]
