@@ -26,8 +26,8 @@ from .support import edit_database, rewrite, tree
 def _data(folder: Path) -> dict[str, object]:
     """The folder's content: its files but the logs and the database, and the database's schema and rows.
 
-    The restore command signs its administrator in, which the audit trail records: the
-    audit events are compared apart from those sign-ins.
+    The restore command signs its administrator in, which the audit trail and the account
+    record: audit events and accounts are compared apart from that sign-in.
     """
     files: dict[str, object] = {name: digest for name, digest in tree(folder).items()
                                 if not name.startswith(("logs", "clearance-desk.sqlite3"))}
@@ -39,7 +39,9 @@ def _data(folder: Path) -> dict[str, object]:
             for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                          "AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'queue_search%'").fetchall():
                 where = " WHERE action <> 'login'" if table == "audit_events" else ""
-                files[table] = conn.execute(f'SELECT * FROM "{table}"{where} ORDER BY 1').fetchall()
+                columns = ", ".join(f'"{c[1]}"' for c in conn.execute(f'PRAGMA table_info("{table}")')
+                                    if c[1] != "last_login_at")
+                files[table] = conn.execute(f'SELECT {columns} FROM "{table}"{where} ORDER BY 1').fetchall()
         finally:
             conn.close()
     return files

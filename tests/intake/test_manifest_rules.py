@@ -248,3 +248,11 @@ def test_bidi_and_invisible_characters_are_refused(tmp_path: Path, importer: Imp
     node[where[-1]] = value
     problems = importer.reject(make_folder(tmp_path, manifest=manifest))
     assert len(problems) == 1 and problems[0].startswith(f"manifest.json: {expected}"), problems
+
+
+def test_a_submitted_at_before_year_one_in_utc_is_refused(tmp_path: Path, importer: Importer) -> None:
+    """A real date and time with a real offset that no datetime can hold in UTC (OverflowError before; item 8)."""
+    manifest = manifest_for(DEFAULT_FILES, submitted_at="0001-01-01T00:00:00+23:59")
+    problems = importer.reject(make_folder(tmp_path, manifest=manifest))
+    assert problems == ['manifest.json: submitted_at: "0001-01-01T00:00:00+23:59" is out of range once converted '
+                        'to UTC']

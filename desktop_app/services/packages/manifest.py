@@ -227,9 +227,11 @@ def check_date_time(value: str) -> str | None:
     if match.group(8) is None:
         return f'{shown(value)} has no UTC offset; add "Z" or one such as "+01:00"'
     try:
-        parse_date_time(value)
+        parse_date_time(value).astimezone(dt.UTC)  # 0001-01-01T00:00:00+23:59 is before year 1 in UTC
     except ValueError:
         return f"{shown(value)} is not a real date and time"
+    except OverflowError:
+        return f"{shown(value)} is out of range once converted to UTC"
     return None
 
 
