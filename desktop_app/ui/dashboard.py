@@ -474,7 +474,7 @@ class Dashboard(QWidget):
         t["median"].set_value(_days(f.median_days), "receipt to approval, issued in the period")
         t["p90"].set_value(_days(f.p90_days), "nine in ten issued within this many days")
         t["conditions_due"].set_value(f"{f.conditions_due:,}", "unresolved conditions of issued letters due "
-                                                               "within 7 days")
+                                                               f"within {DUE_SOON_DAYS} days")
         t["conditions_overdue"].set_value(f"{f.conditions_overdue:,}", "unresolved conditions past their due date")
         bar = theme.colour("bar")
         self.charts["status"].show_bars(

@@ -121,7 +121,7 @@ class MyWorkDialog(QDialog):
                            "Double-click or press Enter on a line to open it in the queue.")
 
     def _conditions(self, expand: bool) -> int:
-        """Conditions of issued letters due within 7 days or overdue: mine, or everyone's for supervisors."""
+        """Conditions of issued letters due within DUE_SOON_DAYS days or overdue: mine, or everyone's for supervisors."""
         mine = None if self.actor.role.value == "supervisor" else self.actor.user_id
         try:
             rows = self.services.conditions.list(owner_id=mine, due=True, overdue=True)
