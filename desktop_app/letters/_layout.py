@@ -66,10 +66,11 @@ _CONTENT_WIDTH = _PAGE_WIDTH - 2 * _TEXT_LEFT
 #: the appendix never leaves fewer rows than this alone on a page
 _MIN_ROWS_ON_A_PAGE = 4
 _SIGNATURE_SIZE = (252.0, 84.0)
-_QR_SIZE = 92.0
+#: the signed code of an RSA-3072 signer is ~89 modules: 140 pt gives each ~3 pixels in a 150-dpi scan
+_QR_SIZE = 140.0
 
 
-def render(content: LetterContent) -> RenderedLetter:
+def render(content: LetterContent, qr_code: str | None = None) -> RenderedLetter:
     _register_fonts()
     template = _template()
     buffer = io.BytesIO()
@@ -87,7 +88,7 @@ def render(content: LetterContent) -> RenderedLetter:
         creator=f"{APP_NAME} {__version__}",
     )
     signature_space = _SignatureSpace(*_SIGNATURE_SIZE)
-    story = list(_story(content, template, signature_space))
+    story = list(_story(content, template, signature_space, qr_code or content.qr_payload))
     page_count: list[int] = []
     canvasmaker = functools.partial(_DecoratedCanvas, decorate=_decorations(content), pages_out=page_count)
     doc.build(story, canvasmaker=canvasmaker)
@@ -215,7 +216,8 @@ def _colour(name: str) -> Any:
 # ---------------------------------------------------------------- the story
 
 
-def _story(content: LetterContent, template: dict[str, Any], signature_space: Flowable) -> Iterator[Flowable]:
+def _story(content: LetterContent, template: dict[str, Any], signature_space: Flowable,
+           qr_code: str) -> Iterator[Flowable]:
     styles = _styles()
     kind, row = content.kind, content.wording
     yield _letterhead(content)
@@ -247,11 +249,6 @@ def _story(content: LetterContent, template: dict[str, Any], signature_space: Fl
         if content.conditions:
             yield Paragraph(markup(template["conditions_lead"]), styles["lead"])
             yield from _numbered(content.conditions)
-    elif kind is LetterKind.CONDITIONS_MET:
-        yield heading(row.body_heading)
-        yield from _numbered(content.conditions)
-        for paragraph in content.body:
-            yield Paragraph(markup(paragraph), styles["body"])
     else:
         yield heading(row.body_heading)
         yield from _numbered(content.body)
@@ -271,7 +268,7 @@ def _story(content: LetterContent, template: dict[str, Any], signature_space: Fl
         yield Paragraph(markup(content.disclaimer), styles["body"])
     yield Paragraph(markup(content.text(row.closing)), styles["body"])
     yield KeepTogether(
-        [Spacer(1, 6), _signature_block(content, signature_space), *_verification_lines(content, template)]
+        [Spacer(1, 6), _signature_block(content, signature_space, qr_code), *_verification_lines(content, template)]
     )
     if content.findings:
         yield PageBreak()
@@ -528,7 +525,7 @@ def _findings_summary(content: LetterContent) -> Flowable:
     return table
 
 
-def _signature_block(content: LetterContent, signature_space: Flowable) -> Flowable:
+def _signature_block(content: LetterContent, signature_space: Flowable, qr_code: str) -> Flowable:
     styles = _styles()
     signatory = content.signatory
     signed = [
@@ -541,7 +538,7 @@ def _signature_block(content: LetterContent, signature_space: Flowable) -> Flowa
         Paragraph(f"Meaning of signature: {markup(signatory.meaning)}", styles["cell"]),
     ]
     # reportlab's QR flowable draws straight on the canvas: a third of the widget's time, same code
-    qr = QrCode(content.qr_payload, qrLevel="M", width=_QR_SIZE, height=_QR_SIZE)
+    qr = QrCode(qr_code, qrLevel="M", width=_QR_SIZE, height=_QR_SIZE)
     table = Table([[signed, qr]], colWidths=[_CONTENT_WIDTH - _QR_SIZE - 16, _QR_SIZE + 16])
     table.setStyle(
         TableStyle(

@@ -285,11 +285,8 @@ def _problems(content: LetterContent) -> list[Problem]:
     else:
         need(decision is None, "decision", f"a {kind.value} letter carries no decision")
         need(not content.reasons, "reasons", f"a {kind.value} letter carries no evaluation reasons")
-        if kind is LetterKind.CONDITIONS_MET:
-            need(bool(content.conditions), "conditions", "a conditions-met notice lists the conditions met")
-        else:
-            need(bool(content.body), "body", f"a {kind.value} letter needs its reasons or requests")
-            need(not content.conditions, "conditions", f"a {kind.value} letter carries no conditions")
+        need(bool(content.body), "body", f"a {kind.value} letter needs its reasons, requests or conditions")
+        need(not content.conditions, "conditions", f"a {kind.value} letter carries no conditions of its own")
     if kind is LetterKind.INFORMATION_REQUEST:
         need(content.paused_on is not None and content.respond_by is not None, "respond_by",
              "a request for information gives the pause date and the response deadline")

@@ -93,6 +93,7 @@ REGISTER_CHECKS = (IN_REGISTER, SAME_DIGEST, NOT_WITHDRAWN, NOT_SUPERSEDED)
 _NOTICE_STATES = {
     LetterKind.REFUSAL: SubmissionState.REFUSED,
     LetterKind.INFORMATION_REQUEST: SubmissionState.AWAITING_INFO,
+    LetterKind.CONDITIONS_MET: SubmissionState.ISSUED,
 }
 
 Approver = Callable[..., Any]
@@ -170,13 +171,19 @@ class LetterService:
     # -- issuing -------------------------------------------------------------------------
     def approve_and_issue(self, actor: Actor, submission_id: int, *, password: str, source: AnyKey,
                           secret: str, comment: str = "", appendix: bool = True,
-                          reasons: str | None = None) -> IssuedLetter:
+                          conditions_due: Sequence[dt.date | None] | dt.date | None = None,
+                          condition_owner_id: int | None = None, reasons: str | None = None) -> IssuedLetter:
         """Approve the pending recommendation and issue its signed clearance letter, all or nothing.
 
+        For "cleared with conditions" each condition needs its due date (one for all, or one
+        each); the letter's conditions become tracked items in the same transaction.
         `reasons` are the agency's reasons as the supervisor approves them for the letter
         (None: the recommendation's rationale as written); they are recorded with the sign-off.
         """
         self._require_signer(actor, "approve and sign a clearance letter", submission_id)
+        from desktop_app.services.conditions import ConditionsService, open_for_letter
+
+        plan = ConditionsService(self.ctx).plan_for_signoff(submission_id, conditions_due, condition_owner_id)
         trust = self.trust.trust_config()
         settings = self.settings.all()
         letter_reasons = (reasons or "").strip()
@@ -188,6 +195,8 @@ class LetterService:
 
                 def issue_letter(session: Session, submission: Submission) -> IssuedLetter:
                     letter = self._issue_in(session, submission, actor, issue, signer, trust, settings, area)
+                    if plan is not None:
+                        open_for_letter(session, plan, letter, actor=actor.username, now=self.ctx.now())
                     made.append(letter)
                     return letter
 
@@ -210,8 +219,13 @@ class LetterService:
         return WorkflowService(self.ctx).approve(actor, submission_id, **kwargs)
 
     def issue_notice(self, actor: Actor, submission_id: int, kind: LetterKind, *, password: str,
-                     source: AnyKey, secret: str, items: Sequence[str] | None = None) -> IssuedLetter:
-        """A signed notice: refusal to accept (REFUSED) or request for information (AWAITING_INFO)."""
+                     source: AnyKey, secret: str, items: Sequence[str] | None = None,
+                     prepare: Callable[[Session, Submission], Sequence[str]] | None = None) -> IssuedLetter:
+        """A signed notice: refusal to accept (REFUSED), request for information (AWAITING_INFO), conditions met.
+
+        `prepare(session, submission)` runs first in the issuing transaction (the change the
+        notice records) and returns the notice's items; if anything fails, neither is kept.
+        """
         kind = LetterKind(kind)
         if kind not in _NOTICE_STATES:
             raise InputRejected(Problem(f"{kind.value} letters are issued by approving", field="kind"))
@@ -227,6 +241,8 @@ class LetterService:
                         submission = session.get(Submission, submission_id)
                         if submission is None:
                             raise NotFound(f"no submission with id {submission_id}")
+                        if prepare is not None:
+                            issue = dataclasses.replace(issue, items=tuple(prepare(session, submission)))
                         letter = self._issue_in(session, submission, actor, issue, signer, trust, settings, area)
                 except BaseException:
                     area.rollback_promotion()
@@ -301,6 +317,7 @@ class LetterService:
                   area: StagingArea) -> IssuedLetter:
         """Inside the issuing transaction: number, content, render, sign, store, register, audit."""
         from desktop_app.letters.render import render_letter
+        from desktop_app.letters.seal import seal_letter
         from desktop_app.letters.signing import sign_letter
 
         if issue.kind in _NOTICE_STATES and SubmissionState(submission.state) is not _NOTICE_STATES[issue.kind]:
@@ -314,7 +331,8 @@ class LetterService:
         supersedes, concerns = self._related_letters(session, submission, issue)
         content = self._content(session, submission, issue, settings, number=number, now=now,
                                 refers_to=supersedes or concerns)
-        rendered = render_letter(content)
+        seal = seal_letter(content, submission.reference, signer)
+        rendered = render_letter(content, seal.text())
         signed = sign_letter(rendered, signer, trust)
         staged = area.write_bytes(signed)
         decision = content.decision
@@ -342,6 +360,8 @@ class LetterService:
     def _related_letters(self, session: Session, submission: Submission,
                          issue: _Issue) -> tuple[Letter | None, Letter | None]:
         """(the letter this one supersedes, the letter a notice is about), each checked against the register."""
+        if issue.refers_to_id is None and issue.kind is LetterKind.CONDITIONS_MET:
+            return None, self._standing_clearance(session, submission)
         if issue.refers_to_id is None:
             return self._superseded_letter(session, submission, issue.kind), None
         letter = session.get(Letter, issue.refers_to_id)
@@ -368,6 +388,19 @@ class LetterService:
         if issue.kind is LetterKind.CONDITIONS_MET:
             return None, letter
         raise InputRejected(Problem(f"a {issue.kind.value} letter names no earlier letter", field="refers_to"))
+
+    @staticmethod
+    def _standing_clearance(session: Session, submission: Submission) -> Letter:
+        """The clearance (or corrected) letter of the submission that still stands: the one a notice is about."""
+        letter = session.scalar(
+            select(Letter).where(Letter.submission_id == submission.id,
+                                 Letter.kind.in_((LetterKind.CLEARANCE.value, LetterKind.CORRECTED.value)),
+                                 Letter.id.not_in(select(LetterRevocation.letter_id)),
+                                 Letter.id.not_in(select(Letter.supersedes_id).where(Letter.supersedes_id.is_not(None))))
+            .order_by(Letter.id.desc()).limit(1))
+        if letter is None:
+            raise TransitionNotAllowed(f"{submission.reference} has no clearance letter that stands")
+        return letter
 
     @staticmethod
     def _superseded_letter(session: Session, submission: Submission, kind: LetterKind) -> Letter | None:
@@ -436,12 +469,6 @@ class LetterService:
                 reasons = _paragraphs(issue.reasons or self._approved_reasons(session, recommendation))
             if issue.kind is LetterKind.CORRECTED:
                 body = tuple(item.strip() for item in issue.items if item.strip())
-        elif issue.kind is LetterKind.CONDITIONS_MET:
-            recommendation = session.scalar(select(Recommendation).where(
-                Recommendation.submission_id == submission.id, Recommendation.outcome == "approved")
-                .order_by(Recommendation.id.desc()).limit(1))
-            conditions = tuple(item.strip() for item in issue.items if item.strip()) or tuple(
-                str(c).strip() for c in (recommendation.conditions if recommendation else ()) or () if str(c).strip())
         else:
             body = tuple(item.strip() for item in issue.items if item.strip()) or self._notice_items(
                 session, submission, issue.kind)
@@ -459,7 +486,7 @@ class LetterService:
             LetterKind.INFORMATION_REQUEST: f"Submission {submission.reference}, {model}: information requested",
             LetterKind.REVOCATION: f"Submission {submission.reference}, {model}: revocation of letter "
                                    f"{refers_to.number if refers_to else ''}",
-            LetterKind.CONDITIONS_MET: f"Submission {submission.reference}, {model}: conditions met",
+            LetterKind.CONDITIONS_MET: f"Submission {submission.reference}, {model}: conditions of clearance met",
         }
         address_lines = _lines(developer.address)
         marking = str(settings["handling_marking"])
@@ -567,9 +594,17 @@ class LetterService:
                 appendix: bool = True, items: Sequence[str] = (), in_subprocess: bool = False,
                 reasons: str | None = None) -> RenderedLetter:
         """The unsigned letter; `in_subprocess` renders in a worker process (reportlab holds the GIL)."""
+        from desktop_app.letters.seal import placeholder_seal, signature_size
+        from desktop_app.letters.trust import load_certificates
+
         content = self.preview_content(actor, submission_id, kind=kind, appendix=appendix, items=items,
                                        reasons=reasons)
-        return render_in_subprocess(content) if in_subprocess else _render(content)
+        with self.ctx.reading() as session:
+            reference = session.scalar(select(Submission.reference).where(Submission.id == submission_id)) or ""
+        _fingerprint, bundle = self.trust.enrolled_bundle(actor.user_id)
+        size = signature_size(load_certificates(bundle)[0].dump()) if bundle else 384
+        qr_code = placeholder_seal(content, reference, signature_bytes=size).text()
+        return render_in_subprocess(content, qr_code) if in_subprocess else _render(content, qr_code)
 
     # -- revocation ----------------------------------------------------------------------
     def revoke(self, actor: Actor, letter_id: int, reason: str, *, password: str) -> RegisterEntry:
@@ -770,17 +805,18 @@ def _category_titles() -> dict[str, str]:
 # -- rendering off the GUI's interpreter ---------------------------------------------------
 
 
-def _render(content: LetterContent) -> RenderedLetter:
+def _render(content: LetterContent, qr_code: str | None = None) -> RenderedLetter:
     from desktop_app.letters.render import render_letter
 
-    return render_letter(content)
+    return render_letter(content, qr_code)
 
 
 _pool: concurrent.futures.ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def render_in_subprocess(content: LetterContent, *, timeout: float = 120.0) -> RenderedLetter:
+def render_in_subprocess(content: LetterContent, qr_code: str | None = None, *,
+                         timeout: float = 120.0) -> RenderedLetter:
     """Render in a worker process: reportlab holds the GIL, so a long letter would stall the GUI.
 
     The process is started once (spawned, never forked from a threaded GUI) and reused.
@@ -795,12 +831,12 @@ def render_in_subprocess(content: LetterContent, *, timeout: float = 120.0) -> R
             atexit.register(shutdown_renderer, wait=True)  # before interpreter teardown, not during it
         pool = _pool
     try:
-        return pool.submit(_render, content).result(timeout=timeout)
+        return pool.submit(_render, content, qr_code).result(timeout=timeout)
     except concurrent.futures.process.BrokenProcessPool:
         with _pool_lock:
             _pool = None
         log.warning("the letter rendering process stopped; rendering in this process")
-        return _render(content)
+        return _render(content, qr_code)
 
 
 def _exit_with_parent() -> None:

@@ -45,7 +45,7 @@ def content_for(row: Wording, **changes: Any) -> LetterContent:
         fields |= {"refers_to": EARLIER, "body": (WHY,)}
     elif row.kind is LetterKind.CONDITIONS_MET:
         fields |= {"refers_to": EARLIER,
-                   "conditions": ("Keep the refusal classifier enabled on every public endpoint.",)}
+                   "body": ("Condition 1 of letter CL-2026-0007 — keep the refusal classifier enabled: met.",)}
     elif row.kind is LetterKind.REFUSAL:
         fields["body"] = ("The manifest does not list the SHA-256 of each weight shard.",)
     elif row.kind is LetterKind.INFORMATION_REQUEST:

@@ -8,7 +8,7 @@
 - letters.concerns_id: the letter a revocation or conditions-met notice is about.
 
 Revision ID: 0004_i15
-Revises: 0003
+Revises: 0004_i17b
 Create Date: 2026-12-05 12:40:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 
 
 revision = '0004_i15'
-down_revision = '0003'
+down_revision = '0004_i17b'
 branch_labels = None
 depends_on = None
 
