@@ -37,7 +37,7 @@ import os
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -215,12 +215,6 @@ def is_log_artifact(path: str, kind: str) -> bool:
 # --- reading -------------------------------------------------------------------------------
 
 
-class _Refused(Exception):
-    def __init__(self, message: str, where: str = "") -> None:
-        super().__init__(message)
-        self.message, self.where = message, where
-
-
 def _refuse(name: str, message: str, where: str = "") -> InputRejected:
     return InputRejected(Problem(message, file=shown_name(name), field=where or None))
 
@@ -351,16 +345,20 @@ class EvalLogFile:
         if len(items) > self.limits.max_samples:
             raise doc.refuse(path, f"holds {len(items):,} samples; at most {self.limits.max_samples:,} are read")
         rows = []
-        for i, item in enumerate(items):
-            at = (*path, i)
-            item = doc.obj(item, at)
-            sample_id = _sample_id(doc, item, at)
-            epoch = doc.get(item, (*at, "epoch"), int, default=1)
-            scores = doc.get(item, (*at, "scores"), dict, default=None) or {}
+        for i, item in enumerate(items):  # 5,000 rows or more: plain type checks, no helper per field
+            if type(item) is not dict:
+                raise doc.refuse((*path, i), f"expected an object, found {_kind(item)}")
+            sample_id = _sample_id(doc, item, (*path, i))
+            epoch = item.get("epoch", 1)
+            if type(epoch) is not int:
+                raise doc.refuse((*path, i, "epoch"), f"expected a whole number, found {_kind(epoch)}")
+            scores = item.get("scores") or {}
+            if type(scores) is not dict:
+                raise doc.refuse((*path, i, "scores"), f"expected an object, found {_kind(scores)}")
             first = next(iter(scores.values()), None)
-            score = _score_text(first.get("value")) if isinstance(first, dict) else "—"
-            usage = _usage(doc, doc.get(item, (*at, "model_usage"), dict, default={}), (*at, "model_usage"))
-            rows.append(SampleRow(sample_id, epoch, score, _status(item), sum(u.total_tokens for u in usage)))
+            score = _score_text(first.get("value")) if type(first) is dict else "—"
+            rows.append(SampleRow(sample_id, epoch, score, _status(item),
+                                  _total_tokens(doc, item.get("model_usage"), (*path, i, "model_usage"))))
         return rows
 
     def _detail(self, sample: Any, where: str) -> SampleDetail:
@@ -422,7 +420,7 @@ class _ZipLog(EvalLogFile):
     def close(self) -> None:
         self.source.close()
 
-    def _json(self, member: str, limit: int) -> Any:
+    def _json(self, member: str, limit: int, *, array: bool = False) -> Any:
         info = self.source.member_info(member)
         if info is None:
             raise _refuse(self.name, "is missing from the log", member)
@@ -435,7 +433,7 @@ class _ZipLog(EvalLogFile):
             raise _refuse(self.name, error.reason, member) from None
         if len(data) > limit:
             raise _refuse(self.name, f"is longer than its header says; at most {limit:,} bytes are read", member)
-        return _parse(self.name, member, data)
+        return _parse_array(self.name, member, data) if array else _parse(self.name, member, data)
 
     def summary(self) -> EvalSummary:
         if self._summary is None:
@@ -444,12 +442,13 @@ class _ZipLog(EvalLogFile):
                 raise _refuse(self.name, "is missing: the log is unfinished or not an Inspect .eval log", HEADER_JSON)
             header = self._json(HEADER_JSON, self.limits.max_header_bytes)
             if SUMMARIES_JSON in names:
-                rows = self._rows(self._json(SUMMARIES_JSON, self.limits.max_summaries_bytes), SUMMARIES_JSON)
+                rows = self._rows(self._json(SUMMARIES_JSON, self.limits.max_summaries_bytes, array=True),
+                                  SUMMARIES_JSON)
             else:
                 rows = []
                 for member in sorted((n for n in names if n.startswith(JOURNAL_SUMMARIES) and n.endswith(".json")),
                                      key=_journal_order):
-                    rows += self._rows(self._json(member, self.limits.max_summaries_bytes), member)
+                    rows += self._rows(self._json(member, self.limits.max_summaries_bytes, array=True), member)
                     if len(rows) > self.limits.max_samples:
                         raise _refuse(self.name, f"more than {self.limits.max_samples:,} samples", member)
             self._summary = self._summary_of(header, rows, "eval", HEADER_JSON)
@@ -495,7 +494,7 @@ class _JsonLog(EvalLogFile):
             raise _refuse(name, f"is a JSON log of {size:,} bytes; at most {limits.max_json_log_bytes:,} are read "
                                 "(ask for the .eval format, which is read sample by sample)")
         with open(path, "rb") as handle:
-            self.document = _parse(name, "", handle.read(limits.max_json_log_bytes + 1))
+            self.document = _parse_document(name, handle.read(limits.max_json_log_bytes + 1))
         if not isinstance(self.document, dict):
             raise _refuse(name, f"expected a JSON object (an Inspect log), found {_kind(self.document)}")
         self._summary: EvalSummary | None = None
@@ -614,6 +613,58 @@ def _parse(name: str, member: str, data: bytes) -> Any:
         raise _refuse(name, f"is not valid JSON ({shown_name(str(error), 100)})", member) from None
 
 
+def _parse_array(name: str, member: str, data: bytes) -> Any:
+    """A JSON array decoded element by element: the same result as json.loads, but the
+    decoder returns to Python between elements, so a worker parsing 5,000 summaries lets
+    the GUI thread run (json.loads of the whole array would hold the GIL for ~50 ms)."""
+    text = _decode(name, member, data)
+    start = _WS.match(text, 0).end()  # type: ignore[union-attr]
+    if not text.startswith("[", start):
+        return _parse(name, member, data)  # not an array: let the plain parser say what it is
+    try:
+        items, _count, end = _array_page(text, start, 0, 1 << 62)
+        if _WS.match(text, end).end() != len(text):  # type: ignore[union-attr]
+            raise ValueError(f"extra data after the array at {end}")
+    except RecursionError:
+        raise _refuse(name, "is nested too deeply to be a log", member) from None
+    except (ValueError, IndexError) as error:
+        raise _refuse(name, f"is not valid JSON ({shown_name(str(error), 100)})", member) from None
+    return items
+
+
+def _parse_document(name: str, data: bytes) -> Any:
+    """A `.json` log decoded key by key, and its samples one at a time (as _parse_array)."""
+    text = _decode(name, "", data)
+    pos = _WS.match(text, 0).end()  # type: ignore[union-attr]
+    if not text.startswith("{", pos):
+        return _parse(name, "", data)  # not an object: let the plain parser say what it is
+    document: dict[str, Any] = {}
+    try:
+        pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+        while text[pos] != "}":
+            key, pos = _DECODER.raw_decode(text, pos)
+            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+            if text[pos] != ":":
+                raise ValueError(f"expected ':' at {pos}")
+            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+            if key == "samples" and text[pos] == "[":
+                document[key], _count, pos = _array_page(text, pos, 0, 1 << 62)
+            else:
+                document[key], pos = _DECODER.raw_decode(text, pos)
+            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+            if text[pos] == ",":
+                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+            elif text[pos] != "}":
+                raise ValueError(f"expected ',' or '}}' at {pos}")
+        if _WS.match(text, pos + 1).end() != len(text):  # type: ignore[union-attr]
+            raise ValueError(f"extra data after the log at {pos + 1}")
+    except RecursionError:
+        raise _refuse(name, "is nested too deeply to be a log") from None
+    except (ValueError, IndexError) as error:
+        raise _refuse(name, f"is not valid JSON ({shown_name(str(error), 100)})") from None
+    return document
+
+
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 
@@ -636,7 +687,8 @@ def _messages_page(text: str, offset: int, count: int) -> tuple[list[Any], int]:
             raise ValueError(f"expected ':' at {pos}")
         pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
         if key == "messages" and text[pos] == "[":
-            return _array_page(text, pos, offset, count)
+            kept, total, _end = _array_page(text, pos, offset, count)
+            return kept, total
         _value, pos = _DECODER.raw_decode(text, pos)
         pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
         if text[pos] == ",":
@@ -644,12 +696,13 @@ def _messages_page(text: str, offset: int, count: int) -> tuple[list[Any], int]:
     return [], 0
 
 
-def _array_page(text: str, pos: int, offset: int, count: int) -> tuple[list[Any], int]:
+def _array_page(text: str, pos: int, offset: int, count: int) -> tuple[list[Any], int, int]:
+    """Elements [offset, offset + count) of the array at `pos`, how many it has, and where it ends."""
     kept: list[Any] = []
     index = 0
     pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
     if text[pos] == "]":
-        return kept, 0
+        return kept, 0, pos + 1
     while True:
         value, pos = _DECODER.raw_decode(text, pos)
         if offset <= index < offset + count:
@@ -657,7 +710,7 @@ def _array_page(text: str, pos: int, offset: int, count: int) -> tuple[list[Any]
         index += 1
         pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
         if text[pos] == "]":
-            return kept, index
+            return kept, index, pos + 1
         if text[pos] != ",":
             raise ValueError(f"expected ',' or ']' at {pos}")
         pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
@@ -735,6 +788,23 @@ def _usage(doc: _Doc, usage: dict[str, Any], at: tuple[str | int, ...]) -> tuple
                    for key in ("input_tokens", "output_tokens", "total_tokens")]
         found.append(TokenUsage(shown_name(model, 200), *numbers))
     return tuple(found)
+
+
+def _total_tokens(doc: _Doc, usage: Any, at: tuple[str | int, ...]) -> int:
+    """A sample's tokens over all models (the row shows the total; the sample shows each model)."""
+    if not usage:
+        return 0
+    if type(usage) is not dict:
+        raise doc.refuse(at, f"expected an object, found {_kind(usage)}")
+    total = 0
+    for model, counts in usage.items():
+        tokens = counts.get("total_tokens", 0) if type(counts) is dict else None
+        if type(tokens) is not int:
+            raise doc.refuse((*at, model, "total_tokens") if type(counts) is dict else (*at, model),
+                             f"expected a whole number, found {_kind(tokens)}" if type(counts) is dict
+                             else f"expected an object, found {_kind(counts)}")
+        total += tokens
+    return total
 
 
 def _score_text(value: Any) -> str:
@@ -822,10 +892,6 @@ def _journal_order(name: str) -> tuple[int, str]:
 
 def _first(error: InputRejected) -> str:
     return error.problems[0].message if error.problems else str(error)
-
-
-def iter_sample_members(names: Mapping[str, Any]) -> Iterator[str]:
-    return (n for n in names if n.startswith(SAMPLES_DIR) and n.endswith(".json"))
 
 
 __all__ = ["EvalLimits", "EvalLogFile", "EvalSummary", "Metric", "SampleDetail", "SampleRow", "SampleScore",
