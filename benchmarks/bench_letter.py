@@ -82,6 +82,7 @@ def sample_letter() -> LetterContent:
         findings_summary={Severity.HIGH: 1, Severity.MEDIUM: 2},
         findings=findings,
         demo=True,
+        reasons=("Exploit drafting stops with the refusal classifier enabled; it resumes without it.",),
     )
 
 

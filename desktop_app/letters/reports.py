@@ -33,6 +33,7 @@ from reportlab.platypus import (
 )
 
 from desktop_app import APP_NAME, __version__
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.letters._layout import (
     SANS,
     SANS_BOLD,
@@ -381,7 +382,8 @@ def _periodic_story(report: PeriodicReport) -> Iterator[Flowable]:
     yield Spacer(1, 4)
     yield _p("Days to decision run from receipt to the supervisor's approval, for submissions issued in the "
              "period; the 90th percentile is the time within which nine in ten of them were decided. "
-             "“Due within 7 days” counts open submissions whose due date is at most seven days away, "
+             f"“Due within {DUE_SOON_DAYS} days” counts open submissions whose due date is at most {DUE_SOON_DAYS} "
+             "days away, "
              "overdue ones included.", "small")
     yield _p("Decisions and intake", "h1")
     decisions = [c for c in figures.decisions if c.value or c.key != "UNKNOWN"]
@@ -426,7 +428,7 @@ def _conditions(figures: Figures) -> Iterator[Flowable]:
     yield KeepTogether([horizontal_bars("Conditions of issued letters, by status", [c.label for c in counts],
                                         [[c.value for c in counts]], [BAR_COLOUR])])
     yield _p(f"{figures.conditions_due:,} unresolved condition{'s are' if figures.conditions_due != 1 else ' is'} "
-             f"due within 7 days and {figures.conditions_overdue:,} "
+             f"due within {DUE_SOON_DAYS} days and {figures.conditions_overdue:,} "
              f"{'are' if figures.conditions_overdue != 1 else 'is'} past the due date.", "small")
 
 

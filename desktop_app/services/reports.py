@@ -38,9 +38,10 @@ from sqlalchemy import ColumnElement, and_, case, extract, func, literal, select
 from sqlalchemy.orm import Session
 
 from desktop_app.domain import clock as review_clock
+from desktop_app.domain import findings as finding_rules
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.errors import OperationCancelled
 from desktop_app.domain.types import Decision, Severity, SubmissionState
-from desktop_app.infra.resources import read_json
 from desktop_app.letters.report_data import (
     SEVERITIES,
     CategoryFindings,
@@ -65,6 +66,7 @@ from desktop_app.letters.report_data import (
 )
 from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.findings import categories
 from desktop_app.services.queue import (
     CLOCK_RUNNING_STATES,
     OPEN_STATES,
@@ -97,7 +99,6 @@ F = Finding.__table__
 R = Recommendation.__table__
 U = User.__table__
 
-DUE_SOON_DAYS = 7
 #: Decided submissions listed by name in the periodic report's PDF (the CSV lists all).
 DECIDED_LISTED = 200
 DECIDED_STATES = (SubmissionState.ISSUED.value, SubmissionState.REFUSED.value)
@@ -138,8 +139,7 @@ def _quantile(values_at: Callable[[int], tuple[float, float | None]], n: int, q:
 
 def category_titles() -> dict[str, str]:
     """Taxonomy id → title, in taxonomy order."""
-    taxonomy = read_json("taxonomy.json")
-    return {entry["id"]: entry["title"] for entry in taxonomy["categories"]}
+    return finding_rules.category_titles(categories())
 
 
 # -- which queue a chart element opens --------------------------------------------------
@@ -616,7 +616,7 @@ def periodic_report_rows(report: PeriodicReport) -> Iterator[tuple[str, str, str
         yield "workload", load.name, "overdue", load.overdue
     for week in f.intake:
         yield "intake per week", week.week_start.isoformat(), f"{week.first_day.isoformat()}..{week.last_day.isoformat()}", week.count
-    yield "conditions", "due within 7 days", "", f.conditions_due
+    yield "conditions", f"due within {DUE_SOON_DAYS} days", "", f.conditions_due
     yield "conditions", "overdue", "", f.conditions_overdue
     for count in f.conditions_by_status:
         yield "conditions by status", count.label, "", count.value

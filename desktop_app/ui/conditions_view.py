@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import APP_NAME
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.conditions import ConditionAction, ConditionStatus, ConditionVerdict
 from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.services.bundle import Services
@@ -55,7 +56,7 @@ COLUMNS = ("Condition", "Submission", "Model", "Owner", "Due", "Days left", "Sta
 #: (label, list() keyword arguments)
 SHOWS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("Unresolved", {"statuses": (ConditionStatus.OPEN, ConditionStatus.EVIDENCE_RECEIVED)}),
-    ("Due within 7 days", {"due": True}),
+    (f"Due within {DUE_SOON_DAYS} days", {"due": True}),
     ("Overdue", {"overdue": True}),
     ("All conditions", {}),
     ("Closed", {"statuses": (ConditionStatus.MET, ConditionStatus.NOT_MET, ConditionStatus.WAIVED)}),
@@ -194,7 +195,7 @@ class ConditionsWindow(QWidget):
             return
         rows, counts = result
         self.rows = rows
-        self.summary.setText(f"{counts.due:,} due within 7 days · {counts.overdue:,} overdue · "
+        self.summary.setText(f"{counts.due:,} due within {DUE_SOON_DAYS} days · {counts.overdue:,} overdue · "
                              f"{counts.total:,} conditions in all")
         self.tree.blockSignals(True)
         self.tree.clear()

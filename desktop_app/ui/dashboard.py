@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import APP_NAME
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.types import Severity
 from desktop_app.services.reports import ChartPick, Figures, Period, QueueLink, ReportService, queue_link
 from desktop_app.ui import icons, theme
@@ -360,7 +361,7 @@ class Dashboard(QWidget):
 
         self.tiles = {
             "open": Tile("Open", ChartPick("open")),
-            "due_soon": Tile("Due within 7 days", ChartPick("due_soon")),
+            "due_soon": Tile(f"Due within {DUE_SOON_DAYS} days", ChartPick("due_soon")),
             "overdue": Tile("Overdue", ChartPick("overdue")),
             "unassigned": Tile("Open and unassigned", None),
             "received": Tile("Received in the period", None),
@@ -465,7 +466,7 @@ class Dashboard(QWidget):
     def _fill(self, f: Figures) -> None:
         t = self.tiles
         t["open"].set_value(f"{f.open_total:,}")
-        t["due_soon"].set_value(f"{f.due_soon:,}", "open submissions due within 7 days, overdue ones included")
+        t["due_soon"].set_value(f"{f.due_soon:,}", f"open submissions due within {DUE_SOON_DAYS} days, overdue ones included")
         t["overdue"].set_value(f"{f.overdue:,}")
         t["unassigned"].set_value(f"{f.unassigned_open:,}")
         t["received"].set_value(f"{f.received:,}")
@@ -473,7 +474,7 @@ class Dashboard(QWidget):
         t["median"].set_value(_days(f.median_days), "receipt to approval, issued in the period")
         t["p90"].set_value(_days(f.p90_days), "nine in ten issued within this many days")
         t["conditions_due"].set_value(f"{f.conditions_due:,}", "unresolved conditions of issued letters due "
-                                                               "within 7 days")
+                                                               f"within {DUE_SOON_DAYS} days")
         t["conditions_overdue"].set_value(f"{f.conditions_overdue:,}", "unresolved conditions past their due date")
         bar = theme.colour("bar")
         self.charts["status"].show_bars(

@@ -41,13 +41,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import APP_NAME, __version__
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.domain.types import Role
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.services.queue import BulkAssignResult, QueueColumn, QueueCounts, QueueFilter, SavedFilterInfo
 from desktop_app.ui import icons
-from desktop_app.ui.queue_filters import DUE_SOON_DAYS, BulkAssignDialog, FilterBar, QueueSidebar, combine
+from desktop_app.ui.queue_filters import BulkAssignDialog, FilterBar, QueueSidebar, combine
 from desktop_app.ui.queue_model import (
     COUNTS_PRIORITY,
     DETAIL_PRIORITY,

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
@@ -48,7 +49,7 @@ class MyWorkDialog(QDialog):
     open_requested = Signal(int)
 
     SECTIONS = (("assigned", "Assigned to me"), ("awaiting_signoff", "Awaiting my sign-off"),
-                ("due_this_week", "Due within 7 days"))
+                ("due_this_week", f"Due within {DUE_SOON_DAYS} days"))
 
     def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,7 +121,7 @@ class MyWorkDialog(QDialog):
                            "Double-click or press Enter on a line to open it in the queue.")
 
     def _conditions(self, expand: bool) -> int:
-        """Conditions of issued letters due within 7 days or overdue: mine, or everyone's for supervisors."""
+        """Conditions of issued letters due within DUE_SOON_DAYS days or overdue: mine, or everyone's for supervisors."""
         mine = None if self.actor.role.value == "supervisor" else self.actor.user_id
         try:
             rows = self.services.conditions.list(owner_id=mine, due=True, overdue=True)

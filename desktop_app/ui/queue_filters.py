@@ -30,12 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.types import Severity, SubmissionState
 from desktop_app.services.queue import QueueCounts, QueueFilter, SavedFilterInfo
 
 VIEW_ROLE = Qt.ItemDataRole.UserRole + 10
 SAVED_ROLE = Qt.ItemDataRole.UserRole + 11
-DUE_SOON_DAYS = 7
 DUE_CHOICES = (3, 7, 14, 30)
 
 
