@@ -365,7 +365,7 @@ class ConditionsService:
         note = (note or "").strip()
         with self.ctx.reading() as session:
             row = _load(session, condition_id)
-            entity, submission_id = _entity(session, row), row.submission_id
+            entity, submission_id, letter_id = _entity(session, row), row.submission_id, row.letter_id
             try:
                 facts = _facts(session, row)
                 rules.require(_acting(session, actor), ConditionAction.MARK_MET, facts, ConditionInputs(reason=note))
@@ -398,7 +398,8 @@ class ConditionsService:
             return notice_items(session, row.letter_id, self._zone())
 
         return LetterService(self.ctx).issue_notice(actor, submission_id, LetterKind.CONDITIONS_MET,
-                                                    password=password, source=source, secret=secret, prepare=prepare)
+                                                    password=password, source=source, secret=secret, prepare=prepare,
+                                                    refers_to_id=letter_id)
 
     # == machinery =========================================================================
     @staticmethod
