@@ -48,6 +48,7 @@ from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.services.queue import BulkAssignResult, QueueColumn, QueueCounts, QueueFilter, SavedFilterInfo
 from desktop_app.ui import icons
+from desktop_app.ui.queue_columns import fit_names, set_up_columns
 from desktop_app.ui.queue_filters import BulkAssignDialog, FilterBar, QueueSidebar, combine
 from desktop_app.ui.queue_model import (
     COUNTS_PRIORITY,
@@ -253,12 +254,7 @@ class MainWindow(QMainWindow):
         view.verticalHeader().hide()
         view.setWordWrap(False)
         view.setAlternatingRowColors(True)
-        # Narrow enough that the due date and days left show beside the detail pane at 1440 px.
-        for column, width in ((QueueColumn.REFERENCE, 118), (QueueColumn.DEVELOPER, 140), (QueueColumn.MODEL, 190),
-                              (QueueColumn.STATUS, 110), (QueueColumn.ASSIGNEE, 120), (QueueColumn.RECEIVED, 84),
-                              (QueueColumn.DUE, 84), (QueueColumn.DAYS_LEFT, 110), (QueueColumn.SEVERITY, 100),
-                              (QueueColumn.OPEN_FINDINGS, 95)):
-            view.setColumnWidth(column, width)
+        set_up_columns(view, "main/queueHeader")  # what shows beside the detail pane at 1366 px; a header menu
         view.selectionModel().currentRowChanged.connect(lambda current, _prev: self._current_changed(current.row()))
         view.open_requested.connect(self.open_row)
         self.highlighter = HighlightDelegate(self.model, view)
@@ -604,6 +600,7 @@ class MainWindow(QMainWindow):
 
     def _after_reload(self, elapsed_ms: float) -> None:
         shown, total = self.model.rowCount(), self.model.total
+        fit_names(self.queue, self.model)
         self.status_count.setText(f"{shown:,} of {total:,} submissions" if shown != total else f"{total:,} submissions")
         if self.keeper.current_id() is None and self.ready:
             self._shown_id = None
