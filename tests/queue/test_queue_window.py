@@ -173,6 +173,7 @@ def test_a_saved_filter_comes_back_with_its_refinements(qtbot, window, monkeypat
 
 
 def test_search_hits_are_highlighted(qtbot, window) -> None:  # noqa: ANN001
+    window.queue.horizontalHeader().setSectionHidden(QueueColumn.DEVELOPER, False)  # hidden by default
     qtbot.keyClicks(window.search, "zephyrine")
     qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=2000)
     window.queue.viewport().repaint()
