@@ -168,6 +168,7 @@ class ConditionsWindow(QWidget):
         QShortcut(QKeySequence(QKeySequence.StandardKey.Close), self, self.close)
         QShortcut(QKeySequence("Escape"), self, self.close)
         self.refresh()
+        theme.follow_palette(self, self.refresh)  # the overdue colour follows the palette
 
     # -- loading -------------------------------------------------------------------------
     def refresh(self, keep_id: int | None = None) -> None:

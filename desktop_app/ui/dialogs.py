@@ -36,7 +36,7 @@ def error_label() -> QLabel:
     label = QLabel()
     label.setObjectName("errorLabel")
     label.setWordWrap(True)
-    label.setStyleSheet(f"color: {theme.colour('error').name()};")  # per palette: dark red is unreadable on dark
+    theme.colour_text(label, "error")  # per palette: dark red is unreadable on dark
     label.setAccessibleName("Error message")
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()

@@ -145,8 +145,11 @@ class FindingView(QWidget):
         self.evidence_label.setStyleSheet("font-weight: bold;")
         layout.addWidget(self.evidence_label)
         layout.addWidget(self.evidence, 2)
+        self.shown_header: tuple[str, dict[str, str], str] | None = None
+        theme.follow_palette(self, self._show_header)
 
     def clear(self) -> None:
+        self.shown_header = None
         self.header.setText("<i>No finding selected.</i>")
         self.description.clear()
         self.condition.clear()
@@ -168,14 +171,8 @@ class FindingView(QWidget):
         self._show(v.label, v.values, meta, _rows_of(v.evidence))
 
     def _show(self, label: str, values: dict[str, str], meta: str, evidence: list[_EvidenceRow]) -> None:
-        severity, status = values.get("severity", ""), values.get("status", "")
-        marker = "▲ " if severity in (Severity.CRITICAL.value, Severity.HIGH.value) and status in (
-            FindingStatus.OPEN.value, FindingStatus.MITIGATION_REQUESTED.value) else ""
-        self.header.setText(
-            f"<h3 style='margin:0'>{html.escape(label)} — {html.escape(values.get('title', ''))}</h3>"
-            f"<b>{marker}{html.escape(severity)}</b> · {html.escape(status)} · "
-            f"{html.escape(category_title(values.get('category', '')))}<br>"
-            f"<span style='color:{theme.colour("muted").name()}'>{meta}</span>")
+        self.shown_header = (label, values, meta)
+        self._show_header()
         self.description.set_markdown(values.get("description", "") or "*No description.*")
         condition = values.get("condition", "")
         self.condition.setText(f"<b>Condition if cleared with conditions:</b> {html.escape(condition)}"
@@ -192,6 +189,20 @@ class FindingView(QWidget):
                 self.evidence.setItem(r, c, item)
         self.evidence.resizeColumnsToContents()
         self.evidence_label.setText(f"Evidence ({len(evidence)})")
+
+    def _show_header(self) -> None:
+        """The header's muted line carries our colour in rich text; written again after a palette switch."""
+        if self.shown_header is None:
+            return
+        label, values, meta = self.shown_header
+        severity, status = values.get("severity", ""), values.get("status", "")
+        marker = "▲ " if severity in (Severity.CRITICAL.value, Severity.HIGH.value) and status in (
+            FindingStatus.OPEN.value, FindingStatus.MITIGATION_REQUESTED.value) else ""
+        self.header.setText(
+            f"<h3 style='margin:0'>{html.escape(label)} — {html.escape(values.get('title', ''))}</h3>"
+            f"<b>{marker}{html.escape(severity)}</b> · {html.escape(status)} · "
+            f"{html.escape(category_title(values.get('category', '')))}<br>"
+            f"<span style='color:{theme.colour("muted").name()}'>{meta}</span>")
 
 
 class FindingsPage(QWidget):
@@ -239,7 +250,7 @@ class FindingsPage(QWidget):
         self.reason = QLabel()
         self.reason.setObjectName("findingsReason")
         self.reason.setWordWrap(True)
-        self.reason.setStyleSheet(f"color: {theme.colour('muted').name()};")
+        theme.colour_text(self.reason, "muted")
         self.reason.hide()
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
@@ -334,6 +345,18 @@ class FindingsPage(QWidget):
         evidence = self.current_evidence()
         self.buttons["save"].setEnabled(evidence is not None and evidence[1] == "File")
         self.buttons["open"].setEnabled(self._openable_evidence() is not None)
+
+    def trigger(self, key: str) -> str | None:
+        """Press button `key` ("new", "edit") from the keyboard; if it is not open now, the reason why."""
+        button = self.buttons[key]
+        if button.isEnabled():
+            button.click()
+            return None
+        if self.detail is None:
+            return "Select a submission first."
+        if key != "new" and self.current_finding() is None and self.can_edit:
+            return "Select a finding on the Findings tab first."
+        return button.toolTip()
 
     def _openable_evidence(self) -> int | None:
         row = self.view.evidence.currentRow()

@@ -109,11 +109,12 @@ class RegisterDialog(QDialog):
         self.all_rows = rows
         self.export_button.setEnabled(True)
         self.apply_filter()
+        theme.follow_palette(self, self.apply_filter)  # status colours follow the palette
         self.loaded.emit()
 
     def _failed(self, error: Exception) -> None:
         self.count.setText(str(error) if isinstance(error, ClearanceDeskError) else "The register could not be read.")
-        self.count.setStyleSheet(f"color: {theme.colour('error').name()};")
+        theme.colour_text(self.count, "error")
 
     def apply_filter(self) -> None:
         flt = self.current_filter()

@@ -229,7 +229,7 @@ class SigningDialog(QDialog):
         note = QLabel("Your passphrase or PIN and your password are used for this signature only and are not "
                       "stored.")
         note.setWordWrap(True)
-        note.setStyleSheet(f"color: {theme.colour('muted').name()};")
+        theme.colour_text(note, "muted")
         layout = QVBoxLayout(self)
         layout.addWidget(summary)
         if self.conditions is not None and self.conditions.dates:

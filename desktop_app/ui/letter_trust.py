@@ -101,6 +101,7 @@ class TrustDialog(QDialog):
         layout.addWidget(self.tabs)
         layout.addWidget(buttons)
         self.reload()
+        theme.follow_palette(self, self.reload)  # the expired-CRL colour follows the palette
 
     def _page(self, table: QTableWidget, actions: tuple[tuple[str, object], ...], note: str) -> QWidget:
         page = QWidget()

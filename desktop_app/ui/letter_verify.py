@@ -180,7 +180,7 @@ class VerifyDialog(QDialog):
 
     def _show_error(self, text: str) -> None:
         self.verdict.setText(text)
-        self.verdict.setStyleSheet(f"color: {theme.colour('error').name()}; font-weight: bold;")
+        theme.colour_text(self.verdict, "error", "font-weight: bold;")
         self.verdict.show()
 
     def _show_detail(self, item: QTreeWidgetItem | None, _previous: object = None) -> None:
@@ -202,11 +202,11 @@ class VerifyDialog(QDialog):
         number = next((r.extra["number"] for r in results if "number" in r.extra), "This letter")
         if not bad:
             self.verdict.setText(f"✓ {number} verifies: all {len(results)} checks passed.")
-            self.verdict.setStyleSheet(f"color: {theme.colour('ok').name()}; font-weight: bold; font-size: 14px;")
+            theme.colour_text(self.verdict, "ok", "font-weight: bold; font-size: 14px;")
         else:
             first = next((r for r in bad if not r.detail.startswith("not checked")), bad[0])
             self.verdict.setText(f"✗ Does not verify — {first.name}: {first.detail}")
-            self.verdict.setStyleSheet(f"color: {theme.colour('error').name()}; font-weight: bold; font-size: 14px;")
+            theme.colour_text(self.verdict, "error", "font-weight: bold; font-size: 14px;")
         if bad:
             self.checks.setCurrentItem(self.checks.topLevelItem(results.index(first)))
         self.finished_checks.emit(results)

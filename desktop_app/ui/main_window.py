@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         self._connect_letters()
         self.report_actions = ReportActions(self, self.services, self.actor)
         self._connect_review()
+        self._add_review_actions_menu()
         placeholder = self.splitter.replaceWidget(2, self.detail)
         if placeholder is not None:
             placeholder.deleteLater()
@@ -419,6 +420,24 @@ class MainWindow(QMainWindow):
         page.save_evidence_requested.connect(self._save_evidence)
         page.open_evidence_requested.connect(self.open_evidence)
         self.detail.finding_version_requested.connect(findings.show_version)
+
+    def _add_review_actions_menu(self) -> None:
+        """The Review menu: every workflow action and the finding actions, each with its shortcut."""
+        if self.actor.role is Role.ADMIN:
+            return
+        from desktop_app.ui.workflow_actions import review_menu
+
+        page = self.detail.findings_page
+        self.review_menu = review_menu(self, self.detail.action_panel,
+                                       lambda text: self.statusBar().showMessage(text, 8000),
+                                       [("new_finding", "&New finding…", lambda: page.trigger("new")),
+                                        ("edit_finding", "&Edit the selected finding…", lambda: page.trigger("edit"))])
+        bar = self.menuBar()
+        before = next((a for a in bar.actions() if a.text() == "&Queue"), None)
+        if before is not None:
+            bar.insertMenu(before, self.review_menu)
+        else:
+            bar.addMenu(self.review_menu)
 
     def _add_review_menus(self) -> None:
         """Edit (undo and redo of finding edits) after File; My work in View."""

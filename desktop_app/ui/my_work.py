@@ -77,6 +77,7 @@ class MyWorkDialog(QDialog):
         layout.addWidget(buttons)
         self.work: MyWork | None = None
         self.refresh()
+        theme.follow_palette(self, self.refresh)  # the overdue colour follows the palette
 
     def refresh(self) -> None:
         try:

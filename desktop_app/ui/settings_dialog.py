@@ -207,7 +207,7 @@ class SettingsDialog(QDialog):
                 hint = QLabel(HELP[spec.key])
                 hint.setWordWrap(True)
                 hint.setObjectName("settingHint")
-                hint.setStyleSheet(f"color: {theme.colour('muted').name()};")
+                theme.colour_text(hint, "muted")
                 column.addWidget(hint)
             column.addWidget(error)
             form.addRow(label, column)

@@ -8,17 +8,20 @@ Widgets that draw with colours of their own (the queue's overdue and due-soon te
 charts, the search highlight) ask `colour(role)` when they paint instead of keeping a
 constant, so they stay readable on either background: a light palette gets the dark
 red, a dark palette a light one, both with at least 4.5:1 contrast against the base.
-`palette_changed` tells open views to repaint after a switch.
+`palette_changed` tells open views to repaint after a switch: a widget whose text colour
+is one of ours says so once with `colour_text`, and a view that writes colours into rich
+text re-renders through `follow_palette`; both stop when the widget is destroyed.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory
+from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
 
 log = logging.getLogger("clearance_desk.ui")
 
@@ -199,3 +202,36 @@ def contrast_ratio(first: QColor, second: QColor) -> float:
 
     a, b = sorted((luminance(first), luminance(second)), reverse=True)
     return (a + 0.05) / (b + 0.05)
+
+
+class _Follower(QObject):
+    """Calls `restyle` after every palette change; a child of its widget, so it dies with it."""
+
+    def __init__(self, widget: QObject, restyle: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self.restyle = restyle
+        notifier().palette_changed.connect(self._changed)
+
+    @Slot()
+    def _changed(self) -> None:
+        self.restyle()
+
+
+def follow_palette(widget: QObject, restyle: Callable[[], None]) -> None:
+    """Call `restyle` after every palette switch for as long as `widget` lives (not now)."""
+    _Follower(widget, restyle)
+
+
+def colour_text(widget: QWidget, role: str, extra_css: str = "") -> None:
+    """Give `widget` our text colour `role` (plus `extra_css`), now and after every palette switch."""
+    widget.setProperty("themeColour", role)
+    widget.setProperty("themeCss", extra_css)
+    _apply_text_colour(widget)
+    if not widget.property("themeFollows"):
+        widget.setProperty("themeFollows", True)
+        follow_palette(widget, lambda: _apply_text_colour(widget))
+
+
+def _apply_text_colour(widget: QWidget) -> None:
+    role, extra = widget.property("themeColour"), widget.property("themeCss") or ""
+    widget.setStyleSheet(f"color: {colour(str(role)).name()};{(' ' + extra) if extra else ''}")

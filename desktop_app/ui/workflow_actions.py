@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QLayout,
     QLayoutItem,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
@@ -64,6 +65,22 @@ PANEL_ORDER: tuple[Action | str, ...] = (
     Action.ACCEPT_AND_ASSIGN, Action.REQUEST_INFO, Action.RECORD_INFO_RECEIVED, Action.SUBMIT_RECOMMENDATION,
     Action.APPROVE, Action.RETURN, Action.REASSIGN, CHANGE_WINDOW, Action.REFUSE, Action.WITHDRAW,
 )
+#: The review actions from the keyboard: the Review menu carries them, the buttons' tooltips name them.
+#: Alt+Shift keeps clear of the window's Ctrl shortcuts and of the dialogs' Alt mnemonics.
+SHORTCUTS: dict[str, str] = {
+    Action.ACCEPT_AND_ASSIGN.value: "Alt+Shift+A",
+    Action.REQUEST_INFO.value: "Alt+Shift+I",
+    Action.RECORD_INFO_RECEIVED.value: "Alt+Shift+D",
+    Action.SUBMIT_RECOMMENDATION.value: "Alt+Shift+S",
+    Action.APPROVE.value: "Alt+Shift+P",
+    Action.RETURN.value: "Alt+Shift+T",
+    Action.REASSIGN.value: "Alt+Shift+G",
+    CHANGE_WINDOW: "Alt+Shift+W",
+    Action.REFUSE.value: "Alt+Shift+F",
+    Action.WITHDRAW.value: "Alt+Shift+X",
+    "new_finding": "Alt+Shift+N",
+    "edit_finding": "Alt+Shift+E",
+}
 #: Actions offered on the Findings tab instead of the panel.
 FINDING_ACTIONS = (Action.ADD_FINDING, Action.EDIT_FINDINGS)
 
@@ -175,7 +192,7 @@ class ActionPanel(QFrame):
         self.unavailable.setObjectName("unavailableActions")
         self.unavailable.setWordWrap(True)
         self.unavailable.setTextFormat(Qt.TextFormat.RichText)
-        self.unavailable.setStyleSheet(f"color: {theme.colour('muted').name()};")
+        theme.colour_text(self.unavailable, "muted")
         self.others_toggle = QToolButton()
         self.others_toggle.setCheckable(True)
         self.others_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -186,7 +203,7 @@ class ActionPanel(QFrame):
         self.others.setObjectName("otherActions")
         self.others.setWordWrap(True)
         self.others.setTextFormat(Qt.TextFormat.RichText)
-        self.others.setStyleSheet(f"color: {theme.colour('muted').name()};")
+        theme.colour_text(self.others, "muted")
         self.others.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -194,6 +211,13 @@ class ActionPanel(QFrame):
         for widget in (self.summary, self.buttons_host, self.unavailable, self.others_toggle, self.others):
             layout.addWidget(widget)
         self.reasons: dict[str, str] = {}
+        self.shown: tuple[SubmissionDetail, ActionChoices] | None = None
+        theme.follow_palette(self, self._restyle)
+
+    def _restyle(self) -> None:
+        """The clock's warnings carry our colours in rich text: write them again for the new palette."""
+        if self.shown is not None:
+            self.summary.setText(clock_summary(*self.shown))
 
     def clear(self) -> None:
         for button in self.buttons.values():
@@ -205,9 +229,11 @@ class ActionPanel(QFrame):
         self.unavailable.clear()
         self.others.clear()
         self.others_toggle.hide()
+        self.shown = None
 
     def show_choices(self, detail: SubmissionDetail, choices: ActionChoices) -> None:
         self.clear()
+        self.shown = (detail, choices)
         self.summary.setText(clock_summary(detail, choices))
         offered: list[Action | str] = []
         blocked: list[tuple[Action | str, str]] = []
@@ -224,7 +250,7 @@ class ActionPanel(QFrame):
             button = QPushButton(button_text(action))
             key = action_key(action)
             button.setObjectName(f"action_{key}")
-            button.setToolTip(_TIPS.get(key, ""))
+            button.setToolTip(f"{_TIPS.get(key, '')} ({SHORTCUTS[key]})" if key in SHORTCUTS else _TIPS.get(key, ""))
             button.clicked.connect(lambda _checked=False, key=key: self.action_requested.emit(key))
             self.buttons[key] = button
             self.flow.addWidget(button)
@@ -249,6 +275,16 @@ class ActionPanel(QFrame):
             self.others_toggle.show()
             self.others.setVisible(self.others_toggle.isChecked())
 
+    def trigger(self, key: str) -> str | None:
+        """Take action `key` as its button would; if it is not offered, the sentence saying why."""
+        button = self.buttons.get(key)
+        if button is not None and button.isEnabled():
+            button.click()
+            return None
+        if self.shown is None:
+            return "Select a submission first."
+        return self.reasons.get(key) or f"{_plain(key if key == CHANGE_WINDOW else Action(key))} is not open to you now."
+
     def _toggle_others(self, shown: bool) -> None:
         self.others_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
         self.others.setVisible(shown)
@@ -270,6 +306,34 @@ _TIPS = {
     Action.WITHDRAW.value: "Record that the developer withdrew the submission",
     CHANGE_WINDOW: "Change this submission's review window (the reason is recorded)",
 }
+
+
+def review_menu(parent: QWidget, panel: ActionPanel, tell: Callable[[str], None],
+                extra: Sequence[tuple[str, str, Callable[[], str | None]]] = ()) -> QMenu:
+    """The "Review" menu: every panel action, then `extra` (key, text, trigger), each with its shortcut.
+
+    The entries stay enabled so a shortcut always answers: an action not open now puts
+    the reason on `tell` (the status bar) instead of doing nothing.
+    """
+    menu = QMenu("Revie&w", parent)
+    menu.setToolTipsVisible(True)
+    for action in PANEL_ORDER:
+        key = action_key(action)
+        entry = menu.addAction(button_text(action))
+        entry.setShortcut(QKeySequence(SHORTCUTS[key]))
+        entry.setStatusTip(_TIPS.get(key, ""))
+        entry.triggered.connect(lambda _checked=False, key=key: _answer(panel.trigger(key), tell))
+    menu.addSeparator()
+    for key, text, trigger in extra:
+        entry = menu.addAction(text)
+        entry.setShortcut(QKeySequence(SHORTCUTS[key]))
+        entry.triggered.connect(lambda _checked=False, trigger=trigger: _answer(trigger(), tell))
+    return menu
+
+
+def _answer(reason: str | None, tell: Callable[[str], None]) -> None:
+    if reason:
+        tell(reason)
 
 
 def clock_summary(detail: SubmissionDetail, choices: ActionChoices) -> str:
@@ -536,7 +600,7 @@ class RecommendDialog(OperationDialog):
         self.guard = QLabel()
         self.guard.setObjectName("guardLabel")
         self.guard.setWordWrap(True)
-        self.guard.setStyleSheet(f"color: {theme.colour('error').name()};")
+        theme.colour_text(self.guard, "error")
         self.guard.hide()
         column.addWidget(self.guard)
         self.rationale = _text_box("Rationale", "Why this decision: the evidence it rests on")
@@ -548,7 +612,7 @@ class RecommendDialog(OperationDialog):
         self.sources = QLabel(f"Gathered from {sources}; edit as needed." if sources else
                               "No finding imposes a condition; write the conditions here.")
         self.sources.setWordWrap(True)
-        self.sources.setStyleSheet(f"color: {theme.colour('muted').name()};")
+        theme.colour_text(self.sources, "muted")
         self.form.addRow("&Decision:", box)
         self.form.addRow("R&ationale:", self.rationale)
         self.form.addRow("&Conditions:", self.conditions)
