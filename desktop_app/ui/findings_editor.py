@@ -215,6 +215,7 @@ class FindingsPage(QWidget):
     cite_requested = Signal(int)
     save_evidence_requested = Signal(int)
     open_evidence_requested = Signal(int)
+    detach_requested = Signal(int, int)  # finding id, evidence id
 
     def __init__(self, table: QTableWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -238,6 +239,8 @@ class FindingsPage(QWidget):
                 ("cite", "C&ite artifact…", "Cite a submitted artifact (page, sample id, line) as evidence",
                  lambda: self._emit_finding(self.cite_requested)),
                 ("save", "Save a cop&y…", "Save the selected evidence file", self._emit_evidence),
+                ("detach", "De&tach…", "Take the selected evidence off the finding (attached by mistake; the "
+                                       "audit trail keeps what it was)", self._emit_detach),
                 ("open", "&Open evidence…", "Show the cited evaluation sample, or the attached evaluation log, "
                                             "read-only", self._emit_open)):
             button = QPushButton(text)
@@ -344,7 +347,15 @@ class FindingsPage(QWidget):
                 button.setToolTip(self.tips[key])
         evidence = self.current_evidence()
         self.buttons["save"].setEnabled(evidence is not None and evidence[1] == "File")
+        self.buttons["detach"].setEnabled(evidence is not None and bool(self.can_edit) and editable)
+        self.buttons["detach"].setToolTip(self.buttons["edit"].toolTip() if not self.buttons["edit"].isEnabled()
+                                          and finding is not None else self.tips["detach"])
         self.buttons["open"].setEnabled(self._openable_evidence() is not None)
+
+    def _emit_detach(self) -> None:
+        finding, evidence = self.current_finding(), self.current_evidence()
+        if finding is not None and evidence is not None:
+            self.detach_requested.emit(finding.id, evidence[0])
 
     def trigger(self, key: str) -> str | None:
         """Press button `key` ("new", "edit") from the keyboard; if it is not open now, the reason why."""
@@ -498,6 +509,26 @@ class WithdrawFindingDialog(OperationDialog):
         findings, actor, reason = self.controller.services.findings, self.controller.actor, self.reason.toPlainText()
         finding_id, version = self.finding.id, self.finding.version
         return lambda: findings.withdraw(actor, finding_id, reason, expected_version=version)
+
+
+class DetachEvidenceDialog(OperationDialog):
+    def __init__(self, controller: WorkflowController, finding: FindingInfo, evidence_id: int,
+                 parent: QWidget | None = None) -> None:
+        evidence = next((e for e in finding.evidence if e.id == evidence_id), None)
+        title = evidence.title if evidence is not None else f"evidence {evidence_id}"
+        super().__init__(f"Detach evidence from {finding.label}",
+                         f"Take <b>{html.escape(title)}</b> off <b>{html.escape(finding.label)}</b>? The audit trail "
+                         "keeps what it was and who detached it, and why.", "&Detach evidence", parent)
+        self.controller, self.evidence_id = controller, evidence_id
+        self.reason = _text("Reason", height=70)
+        self.reason.setPlaceholderText("e.g. attached to the wrong finding")
+        self.form.addRow("&Reason:", self.reason)
+        self.fields["reason"] = self.reason
+
+    def work(self) -> Callable[[], Any]:
+        findings, actor, reason = self.controller.services.findings, self.controller.actor, self.reason.toPlainText()
+        evidence_id = self.evidence_id
+        return lambda: findings.detach_evidence(actor, evidence_id, reason)
 
 
 class _ProducedRow(QWidget):
@@ -680,6 +711,14 @@ class FindingActions(QObject):
         dialog = CiteArtifactDialog(self.controller, detail, finding, self.controller.window)
         return self.controller.open(dialog, lambda info: Change(detail.id, "evidence",
                                                                 f"Cited {info.title} for {finding.label}"))
+
+    def detach_evidence(self, detail: SubmissionDetail, finding_id: int, evidence_id: int) -> OperationDialog | None:
+        finding = next((f for f in detail.findings if f.id == finding_id), None)
+        if finding is None:
+            return None
+        dialog = DetachEvidenceDialog(self.controller, finding, evidence_id, self.controller.window)
+        return self.controller.open(dialog, lambda info: Change(detail.id, "evidence",
+                                                                f"Evidence detached from {info.label}"))
 
     def save_evidence(self, evidence_id: int) -> Path | None:
         folder = QFileDialog.getExistingDirectory(self.controller.window, "Save a copy into folder")

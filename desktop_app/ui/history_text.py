@@ -90,8 +90,8 @@ _SENTENCES: dict[str, Sentence] = {
                                                f"{e.after.get('finding', 'a finding')} by {by}",
     "evidence.cite_artifact": lambda e, by, who: f"Artifact cited as evidence {_quoted(e.after.get('title'))} for "
                                                  f"{e.after.get('finding', 'a finding')} by {by}",
-    "evidence.detach": lambda e, by, who: f"Evidence {_quoted(e.before.get('title'))} detached from "
-                                          f"{e.before.get('finding', 'a finding')} by {by}",
+    "evidence.detach": lambda e, by, who: _with(f"Evidence {_quoted(e.before.get('title'))} detached from "
+                                                f"{e.before.get('finding', 'a finding')} by {by}", e.after.get("reason")),
     "letter.issue": lambda e, by, who: f"Letter {e.entity_id} signed and issued by {by}",
     "letter.revoke": lambda e, by, who: _with(f"Letter {e.entity_id} revoked by {by}", e.after.get("reason")),
     "permission.refused": lambda e, by, who: _with(f"An action by {by} was refused", e.after.get("reason")),

@@ -413,6 +413,8 @@ class MainWindow(QMainWindow):
         page.withdraw_requested.connect(lambda fid: self.detail.detail and findings.withdraw(self.detail.detail, fid))
         page.attach_requested.connect(lambda fid: self.detail.detail and findings.attach_file(self.detail.detail, fid))
         page.cite_requested.connect(lambda fid: self.detail.detail and findings.cite_artifact(self.detail.detail, fid))
+        page.detach_requested.connect(
+            lambda fid, eid: self.detail.detail and findings.detach_evidence(self.detail.detail, fid, eid))
         page.save_evidence_requested.connect(self._save_evidence)
         page.open_evidence_requested.connect(self.open_evidence)
         self.detail.finding_version_requested.connect(findings.show_version)
