@@ -184,7 +184,7 @@ def main() -> int:
     import gc
 
     gc.collect()
-    gc.freeze()  # as the application does once its window is built (ui.start_up): a full collection then
+    gc.freeze()  # as the application does once its window is built (ui.startup): a full collection then
     # scans only what was made since, not the ~300,000 objects of PySide6 and the services
     shown_s, lateness = gui_lateness(path)
     _ready_s, painting = gui_lateness(path, evallog.read_summary(path, path.name))

@@ -125,7 +125,7 @@ def _shoot(data_dir: Path, out: Path, scratch: Path) -> None:
     app = make_application()
     from desktop_app.services.bundle import Services
     from desktop_app.services.demo import DEMO_PASSWORD
-    from desktop_app.ui import theme
+    from desktop_app.ui.common import theme
     from desktop_app.ui.help import ShortcutsDialog
     from desktop_app.ui.main_window import MainWindow
     from desktop_app.ui.settings_dialog import SettingsDialog

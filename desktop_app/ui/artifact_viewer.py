@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLabel, QT
 
 from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.services.submissions import ArtifactFiles, ArtifactText
-from desktop_app.ui.dialogs import show_problems
+from desktop_app.ui.common.errors import show_problems
 
 class ArtifactViewer(QDialog):
     def __init__(self, content: ArtifactText, parent: QWidget | None = None) -> None:

@@ -37,7 +37,7 @@ from desktop_app.domain.units import human_size
 from desktop_app.services import backup as backups
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
-from desktop_app.ui.workers import CancelToken, Task, run_task
+from desktop_app.ui.threads import CancelToken, Task, run_task
 
 log = logging.getLogger("clearance_desk.ui")
 
@@ -129,7 +129,7 @@ class ProgressRun(QDialog):
 
 
 def _show_error(parent: QWidget | None, title: str, error: Exception) -> None:
-    from desktop_app.ui.dialogs import show_problems
+    from desktop_app.ui.common.errors import show_problems
 
     if isinstance(error, ClearanceDeskError):
         show_problems(parent, title, error)  # type: ignore[arg-type]

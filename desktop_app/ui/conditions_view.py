@@ -47,9 +47,9 @@ from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.services.bundle import Services
 from desktop_app.services.conditions import ConditionInfo
 from desktop_app.services.context import Actor
-from desktop_app.ui import icons, theme
-from desktop_app.ui.dialogs import error_label, problem_text, show_error
-from desktop_app.ui.workers import run_task
+from desktop_app.ui.common import icons, theme
+from desktop_app.ui.common.errors import error_label, problem_text, show_error
+from desktop_app.ui.threads import run_task
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 COLUMNS = ("Condition", "Submission", "Model", "Owner", "Due", "Days left", "Status", "Text")

@@ -46,8 +46,8 @@ from desktop_app import APP_NAME
 from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.types import Severity
 from desktop_app.services.reports import ChartPick, Figures, Period, QueueLink, ReportService, queue_link
-from desktop_app.ui import icons, theme
-from desktop_app.ui.workers import run_task
+from desktop_app.ui.common import icons, theme
+from desktop_app.ui.threads import run_task
 
 log = logging.getLogger("clearance_desk.ui")
 

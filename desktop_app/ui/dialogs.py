@@ -6,7 +6,6 @@ longer than the call.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -21,7 +20,7 @@ from desktop_app import APP_NAME
 from desktop_app.domain.errors import ClearanceDeskError, InputRejected
 from desktop_app.services.context import Actor
 from desktop_app.services.users import UserService
-from desktop_app.ui import theme
+from desktop_app.ui.common.errors import error_label, problem_text, show_error, show_problems
 
 
 def _password_field(name: str) -> QLineEdit:
@@ -29,33 +28,6 @@ def _password_field(name: str) -> QLineEdit:
     field.setEchoMode(QLineEdit.EchoMode.Password)
     field.setAccessibleName(name)
     return field
-
-
-def error_label() -> QLabel:
-    """The red (palette-aware), selectable, initially hidden line where a dialog shows a refusal."""
-    label = QLabel()
-    label.setObjectName("errorLabel")
-    label.setWordWrap(True)
-    theme.colour_text(label, "error")  # per palette: dark red is unreadable on dark
-    label.setAccessibleName("Error message")
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.hide()
-    return label
-
-
-def problem_text(error: BaseException) -> str:
-    """What the user is told of a failure: each problem of rejected input on a line of its own."""
-    if isinstance(error, InputRejected):
-        subject = f"{error.subject}\n\n" if error.subject else ""
-        return subject + "\n".join(f"• {problem}" for problem in error.problems)
-    if isinstance(error, ClearanceDeskError):
-        return str(error)
-    return f"Unexpected error: {type(error).__name__}: {error} (details are in the log file)"
-
-
-def show_error(label: QLabel, error: BaseException) -> None:
-    label.setText(problem_text(error))
-    label.show()
 
 
 class LoginDialog(QDialog):
@@ -191,10 +163,5 @@ class ChangePasswordDialog(QDialog):
         self.accept()
 
 
-def show_problems(parent: QWidget, title: str, error: Exception) -> None:
-    """One place that shows an expected failure to the user."""
-    from PySide6.QtWidgets import QMessageBox
-
-    box = QMessageBox(QMessageBox.Icon.Warning, title, problem_text(error), QMessageBox.StandardButton.Ok, parent)
-    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    box.exec()
+__all__ = ["ChangePasswordDialog", "FirstRunDialog", "LoginDialog", "error_label", "problem_text", "show_error",
+           "show_problems"]

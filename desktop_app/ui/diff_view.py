@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 from desktop_app.services.context import Actor
 from desktop_app.services.diff import MetricChange, SubmissionDiff
 from desktop_app.services.submissions import FindingInfo
-from desktop_app.ui.dialogs import error_label, show_error
-from desktop_app.ui.workers import run_task
+from desktop_app.ui.common.errors import error_label, show_error
+from desktop_app.ui.threads import run_task
 
 _MARKS = {"added": "added", "removed": "removed", "changed": "changed", "unchanged": "unchanged"}
 

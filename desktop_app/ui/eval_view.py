@@ -49,8 +49,8 @@ from desktop_app.services.evallog import (
     parse_citation,
 )
 from desktop_app.services.submissions import SubmissionDetail
-from desktop_app.ui.dialogs import error_label, show_error
-from desktop_app.ui.workers import run_task
+from desktop_app.ui.common.errors import error_label, show_error
+from desktop_app.ui.threads import run_task
 
 Index = QModelIndex | QPersistentModelIndex
 

@@ -49,8 +49,10 @@ from desktop_app.services.evallog import looks_like_eval_log, parse_citation
 from desktop_app.services.findings import FindingVersion, categories, category_title
 from desktop_app.services.submissions import FindingInfo, SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
-from desktop_app.ui.workflow_actions import Change, FlowLayout, OperationDialog
-from desktop_app.ui import theme
+from desktop_app.ui.common.layouts import FlowLayout
+from desktop_app.ui.operations import Changes
+from desktop_app.ui.operations.dialog import OperationDialog
+from desktop_app.ui.common import theme
 
 if TYPE_CHECKING:
     from desktop_app.ui.workflow_actions import WorkflowController
@@ -666,7 +668,7 @@ class FindingActions(QObject):
 
     def new(self, detail: SubmissionDetail) -> OperationDialog:
         dialog = FindingEditor(self.controller, detail, None, self.controller.window)
-        return self.controller.open(dialog, lambda info: Change(detail.id, "finding", f"{info.label} recorded"))
+        return self.controller.open(dialog, lambda info: Changes(detail.id, "finding", f"{info.label} recorded"))
 
     def edit(self, detail: SubmissionDetail, finding_id: int) -> OperationDialog | None:
         try:
@@ -676,14 +678,14 @@ class FindingActions(QObject):
             return None
         dialog = FindingEditor(self.controller, detail, before, self.controller.window)
 
-        def saved(after: FindingInfo) -> Change | None:
+        def saved(after: FindingInfo) -> Changes | None:
             if after.version != before.version:
                 from desktop_app.ui.undo import EditFindingCommand
 
                 self.controller.undo_stack.push(EditFindingCommand(
                     self.controller, detail.id, after.id, after.label, draft_of(before), draft_of(after),
                     after.version))
-            return Change(detail.id, "finding", f"{after.label} saved")
+            return Changes(detail.id, "finding", f"{after.label} saved")
 
         return self.controller.open(dialog, saved)
 
@@ -694,14 +696,14 @@ class FindingActions(QObject):
             self.controller.report("Withdraw finding", error)
             return None
         dialog = WithdrawFindingDialog(self.controller, finding, self.controller.window)
-        return self.controller.open(dialog, lambda info: Change(detail.id, "finding", f"{info.label} withdrawn"))
+        return self.controller.open(dialog, lambda info: Changes(detail.id, "finding", f"{info.label} withdrawn"))
 
     def attach_file(self, detail: SubmissionDetail, finding_id: int) -> OperationDialog | None:
         finding = next((f for f in detail.findings if f.id == finding_id), None)
         if finding is None:
             return None
         dialog = AttachFileDialog(self.controller, finding, self.controller.window)
-        return self.controller.open(dialog, lambda info: Change(detail.id, "evidence",
+        return self.controller.open(dialog, lambda info: Changes(detail.id, "evidence",
                                                                 f"Attached {info.title} to {finding.label}"))
 
     def cite_artifact(self, detail: SubmissionDetail, finding_id: int) -> OperationDialog | None:
@@ -709,7 +711,7 @@ class FindingActions(QObject):
         if finding is None:
             return None
         dialog = CiteArtifactDialog(self.controller, detail, finding, self.controller.window)
-        return self.controller.open(dialog, lambda info: Change(detail.id, "evidence",
+        return self.controller.open(dialog, lambda info: Changes(detail.id, "evidence",
                                                                 f"Cited {info.title} for {finding.label}"))
 
     def detach_evidence(self, detail: SubmissionDetail, finding_id: int, evidence_id: int) -> OperationDialog | None:
@@ -717,7 +719,7 @@ class FindingActions(QObject):
         if finding is None:
             return None
         dialog = DetachEvidenceDialog(self.controller, finding, evidence_id, self.controller.window)
-        return self.controller.open(dialog, lambda info: Change(detail.id, "evidence",
+        return self.controller.open(dialog, lambda info: Changes(detail.id, "evidence",
                                                                 f"Evidence detached from {info.label}"))
 
     def save_evidence(self, evidence_id: int) -> Path | None:

@@ -27,7 +27,7 @@ from desktop_app.domain.units import human_size
 from desktop_app.services.context import Actor
 from desktop_app.services.intake import ImportResult, IntakeService
 from desktop_app.services.packages import ImportProgress
-from desktop_app.ui.workers import CancelToken, Task, run_task
+from desktop_app.ui.threads import CancelToken, Task, run_task
 
 PROGRESS_INTERVAL_S = 0.1
 

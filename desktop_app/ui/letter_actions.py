@@ -7,7 +7,7 @@ revoked, so the window refreshes the queue and the detail.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -24,6 +24,7 @@ from desktop_app.domain.types import LetterKind, Role
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.ui.letter_signing import error_label, show_error
+from desktop_app.ui.operations import Changes, bus
 
 
 class RevokeDialog(QDialog):
@@ -74,7 +75,7 @@ class RevokeDialog(QDialog):
 
 
 class LetterActions(QObject):
-    changed = Signal(int)
+    """The Letters tab's and menus' letter actions; what they change goes on the bus (ui.operations)."""
 
     def __init__(self, window: QWidget, services: Services, actor: Actor) -> None:
         super().__init__(window)
@@ -105,7 +106,7 @@ class LetterActions(QObject):
         print_letter(self.window, self.services.letters, letter_id)
 
     def verify_letter(self, letter_id: int) -> None:
-        from desktop_app.ui.dialogs import show_problems
+        from desktop_app.ui.common.errors import show_problems
         from desktop_app.ui.letter_verify import VerifyDialog
 
         try:
@@ -145,23 +146,20 @@ class LetterActions(QObject):
         dialog = RevokeDialog(self.services, self.actor, letter_id, self.window)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             entry = self.services.letters.entry(letter_id)
-            self._status(f"{entry.number} revoked")
-            self.changed.emit(entry.submission_id)
+            bus().announce(Changes(entry.submission_id, "letters", f"{entry.number} revoked"))
 
     def issue_notice(self, submission_id: int, kind: str) -> None:
         from desktop_app.ui.letter_signing import issue_notice_and_sign
 
         if issue_notice_and_sign(self.window, self.services, self.actor, submission_id, LetterKind(kind)):
-            self._status("Notice letter signed and issued")
-            self.changed.emit(submission_id)
+            bus().announce(Changes(submission_id, "letters", "Notice letter signed and issued"))
 
     def approve(self, submission_id: int) -> bool:
         from desktop_app.ui.letter_signing import approve_and_sign
 
         issued = approve_and_sign(self.window, self.services, self.actor, submission_id)
         if issued:
-            self._status("Approved; the signed letter is in the Letters tab")
-            self.changed.emit(submission_id)
+            self._status("Approved; the signed letter is in the Letters tab")  # the review controller announces it
         return issued
 
     def trust_admin(self) -> None:

@@ -24,8 +24,8 @@ from desktop_app.domain.types import LetterKind
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.ui.letter_viewer import PdfPane
-from desktop_app.ui.workers import run_task
-from desktop_app.ui import theme
+from desktop_app.ui.threads import run_task
+from desktop_app.ui.common import theme
 
 _WHAT = {
     LetterKind.CLEARANCE: "clearance letter",

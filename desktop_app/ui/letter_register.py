@@ -31,8 +31,8 @@ from desktop_app.domain.types import LetterKind
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.services.register import STATUSES, RegisterFilter, RegisterRow, RegisterService
-from desktop_app.ui import theme
-from desktop_app.ui.workers import run_task
+from desktop_app.ui.common import theme
+from desktop_app.ui.threads import run_task
 
 COLUMNS = ("Letter", "Kind", "Decision", "Submission", "Model", "Signer", "Issued (UTC)", "Status")
 _KIND_LABELS = {kind: kind.value.replace("-", " ").capitalize() for kind in LetterKind}

@@ -42,9 +42,9 @@ from desktop_app.services.context import Actor
 from desktop_app.services.letters import IssuedLetter, KeyFile, KeyToken
 from desktop_app.services.submissions import SubmissionDetail
 from desktop_app.services.trust_store import EnrolledCertificate
-from desktop_app.ui.workers import run_task
-from desktop_app.ui import theme
-from desktop_app.ui.dialogs import error_label, show_error
+from desktop_app.ui.threads import run_task
+from desktop_app.ui.common import theme
+from desktop_app.ui.common.errors import error_label, show_error
 
 log = logging.getLogger("clearance_desk.ui")
 

@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 
 from desktop_app.domain.errors import CheckResult, ClearanceDeskError
 from desktop_app.services.letters import LetterService
-from desktop_app.ui import icons
-from desktop_app.ui.workers import run_task
-from desktop_app.ui import theme
+from desktop_app.ui.common import icons
+from desktop_app.ui.threads import run_task
+from desktop_app.ui.common import theme
 
 LETTER_SIZE_LIMIT = 64 * 1024 * 1024
 _DIGEST = re.compile(r"\b[0-9a-f]{64}\b")

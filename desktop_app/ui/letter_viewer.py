@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.services.letters import LetterService, RegisterEntry
-from desktop_app.ui.dialogs import show_problems
+from desktop_app.ui.common.errors import show_problems
 
 log = logging.getLogger("clearance_desk.ui")
 

@@ -47,18 +47,13 @@ from desktop_app.domain.types import Role
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.services.queue import BulkAssignResult, QueueColumn, QueueCounts, QueueFilter, SavedFilterInfo
-from desktop_app.ui import icons
+from desktop_app.ui.common import icons
+from desktop_app.ui.operations import Changes, bus
 from desktop_app.ui.queue_columns import fit_names, set_up_columns
 from desktop_app.ui.queue_filters import BulkAssignDialog, FilterBar, QueueSidebar, combine
-from desktop_app.ui.queue_model import (
-    COUNTS_PRIORITY,
-    DETAIL_PRIORITY,
-    HighlightDelegate,
-    QueueModel,
-    SelectionKeeper,
-    run_queue_task,
-)
-from desktop_app.ui.start_up import freeze_start_up_objects
+from desktop_app.ui.queue_model import HighlightDelegate, QueueModel, SelectionKeeper, run_queue_task
+from desktop_app.ui.startup import freeze_start_up_objects
+from desktop_app.ui.threads import COUNTS_PRIORITY, DETAIL_PRIORITY
 
 if TYPE_CHECKING:
     from desktop_app.ui.detail_pane import DetailPane
@@ -215,7 +210,7 @@ class MainWindow(QMainWindow):
         """Import the review half's modules on a worker thread, then build it here."""
         if self.ready or self._review_importing:
             return
-        from desktop_app.ui.workers import run_task
+        from desktop_app.ui.threads import run_task
 
         self._review_importing = True
 
@@ -385,7 +380,6 @@ class MainWindow(QMainWindow):
         from desktop_app.ui.letter_actions import LetterActions
 
         self.letter_actions = LetterActions(self, self.services, self.actor)
-        self.letter_actions.changed.connect(lambda _submission_id: self.reload())
         self.detail.set_letter_signing(self.letter_actions.can_sign)
         self.detail.letter_open_requested.connect(self.letter_actions.open_letter)
         self.detail.letter_save_requested.connect(self.letter_actions.save_letter)
@@ -402,9 +396,12 @@ class MainWindow(QMainWindow):
     def _connect_review(self) -> None:
         from desktop_app.ui.workflow_actions import WorkflowController
 
+        from desktop_app.ui.findings_editor import FindingActions
+
         self.review = WorkflowController(self, self.services, self.actor, self.undo_stack)
+        self.review.findings = FindingActions(self.review)
         self.review.approver = self.approve_and_sign
-        self.review.changed.connect(self._review_changed)
+        bus().changed.connect(self._review_changed)  # every saved change, from any view, comes here
         findings, page = self.review.findings, self.detail.findings_page
         self.detail.action_panel.action_requested.connect(
             lambda key: self.detail.detail and self.review.perform(key, self.detail.detail))
@@ -462,10 +459,8 @@ class MainWindow(QMainWindow):
                                                                       "dates, evidence, follow-up"))
 
     def _review_changed(self, change: object) -> None:
-        """After any saved review change: refresh the queue row and the detail, keeping the selection."""
-        from desktop_app.ui.workflow_actions import Change
-
-        assert isinstance(change, Change)
+        """After any saved change (the bus): refresh the queue row and the detail, keeping the selection."""
+        assert isinstance(change, Changes)
         if change.message:
             self.statusBar().showMessage(change.message, 8000)
         shown = self.detail.detail.id if self.detail.detail is not None else None
@@ -580,8 +575,8 @@ class MainWindow(QMainWindow):
         self._poll_timer.start()
         if self.model.in_background:
             # Everything built so far (modules, widgets) lives as long as the window: out of
-            # the collector's full passes with it (once a process; see ui.start_up). The
-            # application does this for any queue (ui.application.collect_from_here).
+            # the collector's full passes with it (once a process; see ui.startup). The
+            # application does this for any queue (ui.startup.resume_collector).
             freeze_start_up_objects()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
@@ -646,7 +641,7 @@ class MainWindow(QMainWindow):
         """
         if self.model.loading or self._poll_running:
             return
-        from desktop_app.ui.workers import run_task
+        from desktop_app.ui.threads import run_task
 
         self._poll_running = True
 
@@ -781,7 +776,7 @@ class MainWindow(QMainWindow):
         try:
             saved = self.services.queue.save_filter(self.actor, name, self.current_filter())
         except ClearanceDeskError as error:
-            from desktop_app.ui.dialogs import show_problems
+            from desktop_app.ui.common.errors import show_problems
 
             show_problems(self, "Save filter", error)
             return
@@ -810,7 +805,7 @@ class MainWindow(QMainWindow):
 
     def bulk_assign(self, ids: list[int], assignee_id: int) -> None:
         """Assign off the GUI thread (a select-all can be thousands of audited changes)."""
-        from desktop_app.ui.workers import run_task
+        from desktop_app.ui.threads import run_task
 
         queue, actor = self.services.queue, self.actor
         self.statusBar().showMessage(f"Assigning {len(ids):,} submissions…")
@@ -829,7 +824,7 @@ class MainWindow(QMainWindow):
         self.reload()
 
     def _assign_failed(self, error: Exception) -> None:
-        from desktop_app.ui.dialogs import show_problems
+        from desktop_app.ui.common.errors import show_problems
 
         self.unsetCursor()
         self.statusBar().clearMessage()
@@ -896,13 +891,12 @@ class MainWindow(QMainWindow):
     def open_changes(self, submission_id: int) -> None:
         """Changes since the previous submission (ui.diff_view); a carried-over finding refreshes the window."""
         from desktop_app.ui.diff_view import DiffDialog
-        from desktop_app.ui.workflow_actions import Change
 
         shown = self.detail.detail
         reference = shown.reference if shown is not None and shown.id == submission_id else ""
         dialog = DiffDialog(self.services, self.actor, submission_id, reference, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.carried.connect(lambda sid: self._review_changed(Change(sid, "finding", "Finding carried over")))
+        dialog.carried.connect(lambda sid: self._review_changed(Changes(sid, "finding", "Finding carried over")))
         dialog.show()
         self.changes_dialog = dialog
 
@@ -917,7 +911,7 @@ class MainWindow(QMainWindow):
         from PySide6.QtWidgets import QFileDialog
 
         from desktop_app.domain.errors import ClearanceDeskError
-        from desktop_app.ui.dialogs import show_problems
+        from desktop_app.ui.common.errors import show_problems
 
         paths, _ = QFileDialog.getOpenFileNames(self, "Attach files to the submission")
         if not paths:
@@ -955,7 +949,7 @@ class MainWindow(QMainWindow):
     def _add_palette_menu(self, view_menu: QMenu) -> None:
         from PySide6.QtGui import QActionGroup
 
-        from desktop_app.ui import theme
+        from desktop_app.ui.common import theme
 
         menu = view_menu.addMenu("&Palette")
         group = QActionGroup(menu)

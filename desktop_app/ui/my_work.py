@@ -26,8 +26,8 @@ from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.services.workflow import MyWork, WorkItem
-from desktop_app.ui import icons
-from desktop_app.ui import theme
+from desktop_app.ui.common import icons
+from desktop_app.ui.common import theme
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 

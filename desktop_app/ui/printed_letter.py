@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.services.bundle import Services
 from desktop_app.services.letter_scan import ScanReport, check_printed_letter
-from desktop_app.ui import theme
-from desktop_app.ui.workers import run_task
+from desktop_app.ui.common import theme
+from desktop_app.ui.threads import run_task
 
 IMAGE_FILTER = "Scans and photos (*.png *.jpg *.jpeg);;All files (*)"
 #: the rows of the comparison, by the label both sides use

@@ -31,7 +31,6 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QRect,
     Qt,
-    QThreadPool,
     Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPalette
@@ -40,7 +39,8 @@ from PySide6.QtWidgets import QApplication, QStyledItemDelegate, QTableView
 from desktop_app.domain.types import Severity, SubmissionState
 from desktop_app.services.queue import QueueColumn, QueueFilter, QueueRow, QueueService
 from desktop_app.services.search import SearchQuery
-from desktop_app.ui import icons, theme
+from desktop_app.ui.common import icons, theme
+from desktop_app.ui.threads import IDS_PRIORITY, QUEUE, run_task
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QStyleOptionViewItem
@@ -137,51 +137,11 @@ class FirstPage(Sequence[int]):
         return iter(self._head)
 
 
-# -- one worker thread for the queue -------------------------------------------------------
-
-_queue_pool: QThreadPool | None = None
-_queue_tasks: set[Any] = set()
-#: Priorities on the queue's worker: the rows the user waits for first, sidebar counts last.
-IDS_PRIORITY, DETAIL_PRIORITY, COUNTS_PRIORITY = 2, 1, 0
-
-
 def run_queue_task(fn: Callable[[], Any], *, on_done: Callable[[Any], None],
                    on_error: Callable[[Exception], None], priority: int = IDS_PRIORITY,
                    owner: QObject | None = None) -> None:
-    """Run a queue read on the queue's own single worker thread; results come back by signal.
-
-    One thread, kept alive: its SQLite connection and malloc arena are reused instead of
-    each pool thread growing its own (~6 MiB of resident memory each at 100,000 rows),
-    and the reads the user waits for are taken before the sidebar counts.
-    """
-    from desktop_app.ui.workers import Task, alive
-
-    global _queue_pool
-    if _queue_pool is None:
-        _queue_pool = QThreadPool()
-        _queue_pool.setMaxThreadCount(1)
-        _queue_pool.setExpiryTimeout(-1)
-    task = Task(fn)
-    _queue_tasks.add(task)
-
-    def finish(result: Any) -> None:
-        _queue_tasks.discard(task)
-        if alive(owner):
-            on_done(result)
-
-    def fail(error: Exception) -> None:
-        _queue_tasks.discard(task)
-        if alive(owner):
-            on_error(error)
-
-    task.signals.finished.connect(finish)
-    task.signals.failed.connect(fail)
-    _queue_pool.start(task, priority)
-
-
-def wait_for_queue_tasks(timeout_ms: int) -> bool:
-    """Let the queue's worker finish its reads (at exit, before the database closes)."""
-    return _queue_pool is None or _queue_pool.waitForDone(timeout_ms)
+    """A queue read on the queue's own worker (ui.threads.QUEUE)."""
+    run_task(fn, on_done=on_done, on_error=on_error, owner=owner, pool_name=QUEUE, priority=priority)
 
 
 class QueueModel(QAbstractTableModel):

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.services.context import Actor
 from desktop_app.services.intake import ImportResult, IntakeService, ManualRegistration
-from desktop_app.ui.dialogs import error_label, show_error
+from desktop_app.ui.common.errors import error_label, show_error
 
 
 class RegisterDialog(QDialog):

@@ -35,8 +35,8 @@ from desktop_app.domain.errors import ClearanceDeskError, InputRejected, Operati
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.services.reports import Period, ReportService
-from desktop_app.ui import theme
-from desktop_app.ui.workers import CancelToken, run_task
+from desktop_app.ui.common import theme
+from desktop_app.ui.threads import CancelToken, run_task
 
 
 def _default_folder() -> Path:
@@ -171,7 +171,7 @@ class ReportActions(QObject):
         self.window.statusBar().showMessage(text, timeout)
 
     def _problem(self, title: str, error: Exception) -> None:
-        from desktop_app.ui.dialogs import show_problems
+        from desktop_app.ui.common.errors import show_problems
 
         if isinstance(error, OperationCancelled):
             self._status(str(error))

@@ -42,7 +42,7 @@ from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.infra import settings as declared
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
-from desktop_app.ui import theme
+from desktop_app.ui.common import theme
 
 #: Pages and the settings on them, in order. Declared settings not listed go to "Other".
 PAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -389,7 +389,7 @@ class SettingsDialog(QDialog):
                     self.settings.set(self.actor, key, value)
                 saved += 1
         except ClearanceDeskError as error:
-            from desktop_app.ui.dialogs import show_problems
+            from desktop_app.ui.common.errors import show_problems
 
             show_problems(self, "Settings", error)
             self.message.setText(f"{saved} change{'s' if saved != 1 else ''} saved before the problem.")

@@ -1,9 +1,11 @@
 """Undo and redo of saved finding edits within the session (QUndoStack, Ctrl+Z / Ctrl+Shift+Z).
 
 An undo is not a rollback: it saves the earlier values as a new version of the finding,
-audited like any edit, carrying the version this session last saved. If someone else
-changed the finding meanwhile, the undo is refused (ConcurrentEdit, shown to the user)
-and the command leaves the stack, so nothing is ever silently overwritten.
+audited like any edit, carrying the version this session last saved. The save is an
+operation (ui.operations): it runs on a worker and announces its `Changes` on the bus.
+If someone else changed the finding meanwhile, the undo is refused (ConcurrentEdit,
+shown to the user) and the command leaves the stack, so nothing is ever silently
+overwritten.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QUndoCommand
 
-from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.domain.findings import FindingDraft
-from desktop_app.ui.workflow_actions import Change
+from desktop_app.ui.operations import Changes, Operation
 
 if TYPE_CHECKING:
     from desktop_app.ui.workflow_actions import WorkflowController
@@ -49,12 +50,16 @@ class EditFindingCommand(QUndoCommand):
         self._save(self.before, "Undo")
 
     def _save(self, values: FindingDraft, verb: str) -> None:
-        try:
-            saved = self.controller.services.findings.edit(self.controller.actor, self.finding_id, values,
-                                                           expected_version=self.version)
-        except ClearanceDeskError as error:
+        controller, finding_id, version = self.controller, self.finding_id, self.version
+        findings, actor = controller.services.findings, controller.actor
+
+        def saved(info: object) -> Changes:
+            self.version = info.version  # type: ignore[attr-defined]
+            return Changes(self.submission_id, "finding", f"{verb}: {self.text()}")
+
+        def failed(error: Exception) -> None:
             self.setObsolete(True)  # the stack drops it: it can no longer be applied
-            self.controller.report(f"{verb} failed", error)
-            return
-        self.version = saved.version
-        self.controller.announce(Change(self.submission_id, "finding", f"{verb}: {self.text()}"))
+            controller.report(f"{verb} failed", error)
+
+        Operation(controller.window, lambda: findings.edit(actor, finding_id, values, expected_version=version),
+                  title=f"{verb} failed").success(saved).failure(failed).run()

@@ -23,7 +23,7 @@ from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.domain.types import Role
 from desktop_app.services.context import Actor
 from desktop_app.services.users import UserService
-from desktop_app.ui.dialogs import show_problems
+from desktop_app.ui.common.errors import show_problems
 
 
 class NewUserDialog(QDialog):

@@ -7,7 +7,7 @@ thread (`OperationDialog`); a refusal or rejected input is shown inside the dial
 the user can correct it without starting over.
 
 `WorkflowController` opens the dialogs (non-blocking, so tests and the window stay
-responsive) and announces every saved change with `changed(Change)`; the window
+responsive) and announces every saved change as `Changes` on the one bus (ui.operations); the window
 listens and refreshes the queue row and the detail, keeping the selection.
 """
 
@@ -16,45 +16,40 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QFrame,
     QLabel,
-    QLayout,
-    QLayoutItem,
     QLineEdit,
     QMenu,
     QMessageBox,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QRadioButton,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
-    QWidgetItem,
 )
 
-from desktop_app.domain.errors import ClearanceDeskError, InputRejected, Problem
+from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.domain.types import Decision
 from desktop_app.domain.workflow import Action, ActionInputs, Verdict, next_state
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.services.submissions import SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
-from desktop_app.ui.workers import run_task
-from desktop_app.ui import theme
-from desktop_app.ui.dialogs import error_label, problem_text, show_error
+from desktop_app.ui.common import theme
+from desktop_app.ui.common.errors import problem_text
+from desktop_app.ui.common.layouts import FlowLayout
+from desktop_app.ui.operations import Changes, bus
+from desktop_app.ui.operations.dialog import OperationDialog
 
 log = logging.getLogger("clearance_desk.ui")
 
@@ -94,81 +89,6 @@ def button_text(action: Action | str) -> str:
         return "Change review window…"
     assert isinstance(action, Action)
     return f"{action.label}…"
-
-
-@dataclass(frozen=True)
-class Change:
-    """What a saved change touched, for views deciding whether to refresh."""
-
-    submission_id: int
-    what: str  # "workflow", "finding", "evidence"
-    message: str = ""
-
-
-# == the panel ================================================================================
-
-
-class FlowLayout(QLayout):
-    """Lays widgets out left to right, wrapping to the next line when the width runs out."""
-
-    def __init__(self, parent: QWidget | None = None, spacing: int = 6) -> None:
-        super().__init__(parent)
-        self._items: list[QLayoutItem] = []
-        self.setSpacing(spacing)
-        self.setContentsMargins(0, 0, 0, 0)
-
-    def addItem(self, item: QLayoutItem) -> None:  # noqa: N802
-        self._items.append(item)
-
-    def addWidget(self, widget: QWidget) -> None:  # noqa: N802
-        self.addChildWidget(widget)
-        self._items.append(QWidgetItem(widget))
-        self.invalidate()
-
-    def count(self) -> int:
-        return len(self._items)
-
-    def itemAt(self, index: int) -> QLayoutItem | None:  # noqa: N802
-        return self._items[index] if 0 <= index < len(self._items) else None
-
-    def takeAt(self, index: int) -> QLayoutItem | None:  # noqa: N802
-        return self._items.pop(index) if 0 <= index < len(self._items) else None
-
-    def expandingDirections(self) -> Qt.Orientation:  # noqa: N802
-        return Qt.Orientation(0)
-
-    def hasHeightForWidth(self) -> bool:  # noqa: N802
-        return True
-
-    def heightForWidth(self, width: int) -> int:  # noqa: N802
-        return self._arrange(QRect(0, 0, width, 0), move=False)
-
-    def setGeometry(self, rect: QRect) -> None:  # noqa: N802
-        super().setGeometry(rect)
-        self._arrange(rect, move=True)
-
-    def sizeHint(self) -> QSize:  # noqa: N802
-        return self.minimumSize()
-
-    def minimumSize(self) -> QSize:  # noqa: N802
-        size = QSize()
-        for item in self._items:
-            size = size.expandedTo(item.minimumSize())
-        return size
-
-    def _arrange(self, rect: QRect, *, move: bool) -> int:
-        x, y, line = rect.x(), rect.y(), 0
-        for item in self._items:
-            if item.widget() is not None and item.widget().isHidden():
-                continue
-            hint = item.sizeHint()
-            if x + hint.width() > rect.right() + 1 and line > 0:
-                x, y, line = rect.x(), y + line + self.spacing(), 0
-            if move:
-                item.setGeometry(QRect(QPoint(x, y), hint))
-            x += hint.width() + self.spacing()
-            line = max(line, hint.height())
-        return y + line - rect.y()
 
 
 class ActionPanel(QFrame):
@@ -361,88 +281,6 @@ def clock_summary(detail: SubmissionDetail, choices: ActionChoices) -> str:
 # == dialogs ==================================================================================
 
 
-
-
-class OperationDialog(QDialog):
-    """A form whose OK runs one service call off the GUI thread; failures stay in the dialog.
-
-    Subclasses build their rows in `self.form`, register input widgets in `self.fields`
-    (by the field name the service reports problems under) and implement `work()`,
-    which reads the widgets on the GUI thread and returns the call to run.
-    """
-
-    succeeded = Signal(object)
-
-    def __init__(self, title: str, intro: str = "", ok_text: str = "OK", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        self.setMinimumWidth(520)
-        self.result_value: Any = None
-        self.fields: dict[str, QWidget] = {}
-        self.form = QFormLayout()
-        self.error = error_label()
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)
-        self.busy.setTextVisible(False)
-        self.busy.setMaximumHeight(6)
-        self.busy.hide()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText(ok_text)
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        if intro:
-            note = QLabel(intro)
-            note.setWordWrap(True)
-            note.setObjectName("introLabel")
-            layout.addWidget(note)
-        layout.addLayout(self.form)
-        layout.addWidget(self.error)
-        layout.addWidget(self.busy)
-        layout.addWidget(self.buttons)
-
-    def work(self) -> Callable[[], Any]:
-        raise NotImplementedError
-
-    def submit(self) -> None:
-        if self.busy.isVisible():
-            return
-        self.error.hide()
-        try:
-            call = self.work()
-        except ClearanceDeskError as error:
-            self._failed(error)
-            return
-        self._set_busy(True)
-        run_task(call, on_done=self._done, on_error=self._failed)
-
-    def _set_busy(self, busy: bool) -> None:
-        self.busy.setVisible(busy)
-        self.buttons.setEnabled(not busy)
-        for widget in self.fields.values():
-            widget.setEnabled(not busy)
-
-    def _done(self, result: Any) -> None:
-        self._set_busy(False)
-        self.result_value = result
-        self.succeeded.emit(result)
-        self.accept()
-
-    def _failed(self, error: BaseException) -> None:
-        self._set_busy(False)
-        show_error(self.error, error)
-        if isinstance(error, InputRejected):
-            for problem in error.problems:
-                widget = self.fields.get(problem.field or "")
-                if widget is not None:
-                    widget.setFocus()
-                    break
-
-    def reject(self) -> None:
-        if self.busy.isVisible():  # a save in flight finishes or fails on its own
-            return
-        super().reject()
 
 
 def _text_box(name: str, placeholder: str = "", height: int = 110) -> QPlainTextEdit:
@@ -679,21 +517,20 @@ class WindowDialog(OperationDialog):
 class WorkflowController(QObject):
     """Opens the action and finding dialogs and announces what they saved."""
 
-    changed = Signal(object)  # Change
 
     def __init__(self, window: QWidget, services: Services, actor: Actor,
                  undo_stack: QUndoStack | None = None) -> None:
         super().__init__(window)
         self.window, self.services, self.actor = window, services, actor
+        #: What this controller saved goes on the one change bus (ui.operations).
+        self.changed = bus().changed
         self.undo_stack = undo_stack if undo_stack is not None else QUndoStack(self)
         #: Set by the window to its letters flow: approving issues the signed letter, so it is the only way.
         self.approver: Callable[[int], bool] | None = None
         self.dialog: QDialog | None = None
         self.last_error: BaseException | None = None
         self._messages: list[QMessageBox] = []
-        from desktop_app.ui.findings_editor import FindingActions
-
-        self.findings = FindingActions(self)
+        self.findings: Any = None  # the window's FindingActions (ui.findings_editor), set by the window
 
     # -- state-machine actions -------------------------------------------------------------
     def perform(self, key: str, detail: SubmissionDetail) -> QDialog | None:
@@ -715,7 +552,7 @@ class WorkflowController(QObject):
                 dialog = WindowDialog(services, actor, detail, parent)
             case _:
                 raise ValueError(f"unknown action {key!r}")
-        return self.open(dialog, lambda result: Change(detail.id, "workflow", getattr(result, "message", "")))
+        return self.open(dialog, lambda result: Changes(detail.id, "workflow", getattr(result, "message", "")))
 
     def approve(self, detail: SubmissionDetail) -> QDialog | None:
         """Approve through the letters flow: it asks for the password and the signing key, and issues the letter."""
@@ -723,10 +560,10 @@ class WorkflowController(QObject):
             self.report("Cannot approve", RuntimeError("Approval issues the signed letter; open the submission in "
                                                        "the main window to approve it."))
         elif self.approver(detail.id):
-            self.changed.emit(Change(detail.id, "workflow", f"{detail.reference} approved"))
+            self.changed.emit(Changes(detail.id, "workflow", f"{detail.reference} approved"))
         return None
 
-    def open(self, dialog: OperationDialog, change: Callable[[Any], Change | None]) -> OperationDialog:
+    def open(self, dialog: OperationDialog, change: Callable[[Any], Changes | None]) -> OperationDialog:
         """Show `dialog` without blocking; when it saves, announce `change(result)`."""
         self.dialog = dialog
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -756,8 +593,8 @@ class WorkflowController(QObject):
         self._messages.append(box)
         box.open()
 
-    def announce(self, change: Change) -> None:
+    def announce(self, change: Changes) -> None:
         self.changed.emit(change)
 
 
-__all__ = ["CHANGE_WINDOW", "ActionPanel", "Change", "OperationDialog", "WorkflowController", "clock_summary"]
+__all__ = ["CHANGE_WINDOW", "ActionPanel", "OperationDialog", "WorkflowController", "clock_summary"]

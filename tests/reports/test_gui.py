@@ -16,7 +16,7 @@ from desktop_app.domain.types import Role, SubmissionState
 from desktop_app.services.bundle import Services
 from desktop_app.services.queue import QueueFilter
 from desktop_app.services.reports import QueueLink, ReportService
-from desktop_app.ui import theme
+from desktop_app.ui.common import theme
 from desktop_app.ui.dashboard import Dashboard
 from desktop_app.ui.help import ShortcutsDialog, UserGuide, menu_actions, plain, shortcut_rows
 from desktop_app.ui.main_window import MainWindow

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QColor
 
 from desktop_app.domain.types import Decision
-from desktop_app.ui import theme
+from desktop_app.ui.common import theme
 from desktop_app.ui.workflow_actions import PANEL_ORDER, AssignDialog
 
 from .conftest import draft
