@@ -23,8 +23,9 @@ ALWAYS_SHOWN = QueueColumn.REFERENCE
 WIDTHS = {QueueColumn.REFERENCE: 112, QueueColumn.DEVELOPER: 140, QueueColumn.MODEL: 150, QueueColumn.STATUS: 104,
           QueueColumn.ASSIGNEE: 120, QueueColumn.RECEIVED: 84, QueueColumn.DUE: 84, QueueColumn.DAYS_LEFT: 88,
           QueueColumn.SEVERITY: 92, QueueColumn.OPEN_FINDINGS: 95}
-#: Room around a name in a cell (margins and the sort arrow), in pixels.
+#: Room around a name in a cell (margins and the sort arrow), in pixels; and the widest it gets.
 NAME_PADDING = 24
+NAME_WIDTH_MAX = 240
 
 
 def set_up_columns(view: QTableView, settings_key: str) -> None:
@@ -78,8 +79,9 @@ def fit_names(view: QTableView, model: QAbstractItemModel, column: QueueColumn =
     metrics = view.fontMetrics()
     widest = max((metrics.horizontalAdvance(str(model.index(row, column).data() or ""))
                   for row in range(first, min(last, first + 200) + 1)), default=0)
-    if widest + NAME_PADDING > header.sectionSize(column):
-        header.resizeSection(column, widest + NAME_PADDING)
+    wanted = min(widest + NAME_PADDING, NAME_WIDTH_MAX)
+    if wanted > header.sectionSize(column):
+        header.resizeSection(column, wanted)
 
 
 __all__ = ["DEFAULT_HIDDEN", "column_menu", "fit_names", "set_up_columns"]

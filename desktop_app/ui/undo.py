@@ -41,12 +41,16 @@ class EditFindingCommand(QUndoCommand):
         self._pushed = True
 
     def redo(self) -> None:
+        if self.isObsolete():  # being dropped after a refused save (see _drop)
+            return
         if self._pushed:  # QUndoStack.push() calls redo(); the edit was saved already
             self._pushed = False
             return
         self._save(self.after, "Redo")
 
     def undo(self) -> None:
+        if self.isObsolete():
+            return
         self._save(self.before, "Undo")
 
     def _save(self, values: FindingDraft, verb: str) -> None:
@@ -58,8 +62,19 @@ class EditFindingCommand(QUndoCommand):
             return Changes(self.submission_id, "finding", f"{verb}: {self.text()}")
 
         def failed(error: Exception) -> None:
-            self.setObsolete(True)  # the stack drops it: it can no longer be applied
+            self._drop()
             controller.report(f"{verb} failed", error)
 
         Operation(controller.window, lambda: findings.edit(actor, finding_id, values, expected_version=version),
                   title=f"{verb} failed").success(saved).failure(failed).run()
+
+    def _drop(self) -> None:
+        """Take this command off the stack: it can no longer be applied. The save failed after the
+        stack had moved, so step once more over it (a no-op for an obsolete command), and Qt deletes it."""
+        self.setObsolete(True)
+        stack = self.controller.undo_stack
+        index = stack.index()
+        if index < stack.count() and stack.command(index) is self:
+            stack.redo()
+        elif index > 0 and stack.command(index - 1) is self:
+            stack.undo()

@@ -17,7 +17,9 @@ def services(qctx):  # noqa: ANN001, ANN201
     return Services.from_context(qctx)
 
 
-def open_at(qtbot, services, actor, width: int, height: int) -> MainWindow:  # noqa: ANN001
+def open_at(qtbot, services, actor, width: int, height: int, *, fresh: bool = True) -> MainWindow:  # noqa: ANN001
+    if fresh:
+        QSettings().remove("main/queueHeader")  # another test's window may have kept its header
     window = MainWindow(services, actor)
     qtbot.addWidget(window)
     window.resize(width, height)
@@ -58,5 +60,5 @@ def test_the_header_menu_chooses_columns_and_keeps_the_choice(qtbot, services, a
     assert QSettings().value("main/queueHeader") is not None
     window.close()
 
-    again = open_at(qtbot, services, actors["rev"], 1366, 768).queue.horizontalHeader()
+    again = open_at(qtbot, services, actors["rev"], 1366, 768, fresh=False).queue.horizontalHeader()
     assert not again.isSectionHidden(QueueColumn.OPEN_FINDINGS) and again.isSectionHidden(QueueColumn.MODEL)

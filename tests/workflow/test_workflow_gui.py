@@ -182,8 +182,8 @@ def test_undo_and_redo_of_a_finding_edit_are_saved_changes(qtbot, ctx, services,
 
     # someone else saves meanwhile: the undo is refused with who and when, and leaves the stack
     services.findings.edit(people["rev2"], finding.id, draft(severity="Low"), expected_version=4)
-    window.undo_action.trigger()
-    assert isinstance(window.review.last_error, ConcurrentEdit)
+    window.undo_action.trigger()  # the save runs on a worker (ui.operations): wait for its answer
+    qtbot.waitUntil(lambda: isinstance(window.review.last_error, ConcurrentEdit))
     assert "changed by Jo Reviewer" in str(window.review.last_error)
     assert services.findings.get(finding.id).severity.value == "Low"
     assert window.undo_stack.count() == 0
