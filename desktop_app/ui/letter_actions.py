@@ -25,6 +25,7 @@ from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.ui.letter_signing import error_label, show_error
 from desktop_app.ui.operations import Changes, bus
+from desktop_app.ui.threads import run_task
 
 
 class RevokeDialog(QDialog):
@@ -52,6 +53,7 @@ class RevokeDialog(QDialog):
         form.addRow("Account pass&word:", self.password)
         self.error = error_label()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = buttons
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Revoke letter")
         buttons.accepted.connect(self.revoke)
         buttons.rejected.connect(self.reject)
@@ -62,16 +64,29 @@ class RevokeDialog(QDialog):
         layout.addWidget(buttons)
 
     def revoke(self) -> None:
+        """Re-authentication (argon2) and the revocation run on a worker; the dialog waits, responsive."""
+        if not self.buttons.isEnabled():
+            return
         password = self.password.text()
         self.password.clear()
-        try:
-            if not password:
-                raise InputRejected(Problem("enter your account password to confirm", field="account password"))
-            self.services.letters.revoke(self.actor, self.letter_id, self.reason.toPlainText(), password=password)
-        except ClearanceDeskError as error:
-            show_error(self.error, error)
+        if not password:
+            show_error(self.error, InputRejected(Problem("enter your account password to confirm",
+                                                         field="account password")))
             return
-        self.accept()
+        letters, actor, letter_id, reason = self.services.letters, self.actor, self.letter_id, self.reason.toPlainText()
+        self.buttons.setEnabled(False)
+        self.error.hide()
+
+        def failed(error: Exception) -> None:
+            self.buttons.setEnabled(True)
+            show_error(self.error, error)
+
+        run_task(lambda: letters.revoke(actor, letter_id, reason, password=password),
+                 on_done=lambda _result: self.accept(), on_error=failed, owner=self)
+
+    def reject(self) -> None:
+        if self.buttons.isEnabled():  # a revocation in flight finishes or fails on its own
+            super().reject()
 
 
 class LetterActions(QObject):

@@ -48,7 +48,7 @@ from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.services.queue import BulkAssignResult, QueueColumn, QueueCounts, QueueFilter, SavedFilterInfo
 from desktop_app.ui.common import icons
-from desktop_app.ui.operations import Changes, bus
+from desktop_app.ui.operations import Changes, Operation, bus
 from desktop_app.ui.queue_columns import fit_names, set_up_columns
 from desktop_app.ui.queue_filters import BulkAssignDialog, FilterBar, QueueSidebar, combine
 from desktop_app.ui.queue_model import HighlightDelegate, QueueModel, SelectionKeeper, run_queue_task
@@ -910,18 +910,14 @@ class MainWindow(QMainWindow):
     def attach_files(self, submission_id: int) -> None:
         from PySide6.QtWidgets import QFileDialog
 
-        from desktop_app.domain.errors import ClearanceDeskError
-        from desktop_app.ui.common.errors import show_problems
 
         paths, _ = QFileDialog.getOpenFileNames(self, "Attach files to the submission")
         if not paths:
             return
-        try:
-            self.services.intake.attach_files(self.actor, submission_id, [(Path(p), "other") for p in paths])
-        except ClearanceDeskError as error:
-            show_problems(self, "Attach files", error)
-            return
-        self.show_row(self.queue.currentIndex().row())
+        intake, actor, files = self.services.intake, self.actor, [(Path(p), "other") for p in paths]
+        # hashing whole files: on a worker (ui.operations), the detail refreshes from the bus
+        Operation(self, lambda: intake.attach_files(actor, submission_id, files), title="Attach files").success(
+            lambda _result: Changes(submission_id, "evidence", f"Attached {len(files)} file(s) by hand")).run()
 
     def open_users(self) -> None:
         from desktop_app.ui.users_dialog import UsersDialog

@@ -374,7 +374,7 @@ class SettingsDialog(QDialog):
                                  " correcting.")
 
     def apply(self) -> bool:
-        """Validate every change, then save each (audited). True when everything was saved."""
+        """Validate every change, then save them in one transaction (each audited). True when saved."""
         changes = self.changes()
         problems = self.problems(changes)
         self._show_problems(problems)
@@ -382,17 +382,15 @@ class SettingsDialog(QDialog):
             return False
         saved = 0
         try:
-            for key, value in changes.items():
-                if key == _LOGO:
-                    self.settings.set_logo(self.actor, value)
-                else:
-                    self.settings.set(self.actor, key, value)
+            if _LOGO in changes:
+                self.settings.set_logo(self.actor, changes[_LOGO])
                 saved += 1
+            saved += len(self.settings.set_many(self.actor, {k: v for k, v in changes.items() if k != _LOGO}))
         except ClearanceDeskError as error:
             from desktop_app.ui.common.errors import show_problems
 
             show_problems(self, "Settings", error)
-            self.message.setText(f"{saved} change{'s' if saved != 1 else ''} saved before the problem.")
+            self.message.setText("Nothing more was saved: the settings are saved together or not at all.")
             self._reload_values()
             return False
         self._reload_values()
