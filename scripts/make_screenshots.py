@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (1600, 960)
+LAPTOP = (1366, 768)
 ONLY: set[str] = set()
 """Picture names to write (all when empty)."""
 
@@ -164,7 +165,11 @@ def _shoot(data_dir: Path, out: Path, scratch: Path) -> None:
         window.raise_()
         window.activateWindow()
         _capture(app, window, out / "main-window-dark.png")
+        window.setGeometry(0, 0, *LAPTOP)  # the smallest screen we design for: triage columns still show
+        _capture(app, window, out / "main-window-1366-dark.png")
         theme.apply(theme.PaletteChoice.LIGHT, remember=False)
+        _capture(app, window, out / "main-window-1366.png")
+        window.setGeometry(0, 0, *SIZE)
 
         admin = services.users.authenticate("admin", DEMO_PASSWORD)
         settings = SettingsDialog(services, admin, window)
