@@ -116,7 +116,7 @@ def gui_lateness(path: Path, ready: evallog.EvalSummary | None = None) -> tuple[
     from PySide6.QtWidgets import QApplication
 
     from desktop_app.services.eval_evidence import LogRef
-    from desktop_app.ui.eval_view import EvalLogViewer
+    from desktop_app.ui.review.eval_view import EvalLogViewer
 
     app = QApplication.instance() or QApplication([])
     services = type("Services", (), {"eval_logs": _FileLogs(path, ready)})()

@@ -90,7 +90,7 @@ def run_gui(args: argparse.Namespace, *, data_dir: Path, db_url: str | None, sta
         actor = _sign_in(services, args, is_demo=is_demo)
         if actor is None:
             return 0
-        from desktop_app.ui.main_window import MainWindow
+        from desktop_app.ui.mainwindow.window import MainWindow
 
         window = MainWindow(services, actor, defer_review=True)
         window.auto_backup_on_close = not args.smoke_test
@@ -108,7 +108,7 @@ def run_gui(args: argparse.Namespace, *, data_dir: Path, db_url: str | None, sta
 
 
 def _sign_in(services, args: argparse.Namespace, *, is_demo: bool):  # noqa: ANN001, ANN202
-    from desktop_app.ui.dialogs import FirstRunDialog, LoginDialog
+    from desktop_app.ui.account.dialogs import FirstRunDialog, LoginDialog
 
     password = os.environ.get("CLEARANCE_DESK_PASSWORD")
     if args.smoke_test and password is None:
@@ -145,7 +145,7 @@ _palette_applied = False
 
 
 def _import_main_window() -> None:
-    import desktop_app.ui.main_window  # noqa: F401
+    import desktop_app.ui.mainwindow.window  # noqa: F401
 
 
 def _scripted_sign_in(services, username: str, password: str):  # noqa: ANN001, ANN202

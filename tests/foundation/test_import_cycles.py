@@ -72,7 +72,7 @@ def test_there_is_no_import_cycle_inside_desktop_app() -> None:
     found = cycles(graph)
     unexpected = [sorted(c) for c in found if not c <= KNOWN]
     assert unexpected == [], unexpected
-    for named in (("desktop_app.ui.findings_editor", "desktop_app.ui.workflow_actions", "desktop_app.ui.undo"),
-                  ("desktop_app.ui.queue_model", "desktop_app.ui.threads"),
+    for named in (("desktop_app.ui.review.findings", "desktop_app.ui.review.workflow", "desktop_app.ui.review.undo"),
+                  ("desktop_app.ui.queue.model", "desktop_app.ui.threads"),
                   ("desktop_app.letters._layout", "desktop_app.letters.render")):
         assert not any(len(set(named) & c) > 1 for c in found), named

@@ -24,7 +24,7 @@ def folder(issued_folder):  # noqa: ANN001, ANN201
 
 
 def test_revoking_re_authenticates_on_a_worker(qtbot, services, folder) -> None:  # noqa: ANN001
-    from desktop_app.ui.letter_actions import RevokeDialog
+    from desktop_app.ui.letters.actions import RevokeDialog
 
     dialog = RevokeDialog(services, folder.people["sup"], folder.letter_id)
     qtbot.addWidget(dialog)
@@ -47,7 +47,7 @@ def test_attaching_files_by_hand_hashes_on_a_worker(qtbot, services, folder, tmp
                                                     monkeypatch) -> None:
     from PySide6.QtWidgets import QFileDialog
 
-    from desktop_app.ui.main_window import MainWindow
+    from desktop_app.ui.mainwindow.window import MainWindow
 
     window = MainWindow(services, folder.people["rev"])
     qtbot.addWidget(window)

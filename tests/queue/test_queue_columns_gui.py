@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QMenu
 
 from desktop_app.services.bundle import Services
 from desktop_app.services.queue import QueueColumn
-from desktop_app.ui.main_window import MainWindow
-from desktop_app.ui.queue_columns import NAME_PADDING
+from desktop_app.ui.mainwindow.window import MainWindow
+from desktop_app.ui.queue.columns import NAME_PADDING
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from desktop_app.domain.types import Severity, SubmissionState
 from desktop_app.services.bundle import Services
 from desktop_app.services.intake import IntakeService, ManualRegistration
 from desktop_app.services.queue import QueueColumn, QueueFilter, QueueService
-from desktop_app.ui.main_window import MainWindow
-from desktop_app.ui.queue_model import PAGE_SIZE, QueueModel, select_rows
+from desktop_app.ui.mainwindow.window import MainWindow
+from desktop_app.ui.queue.model import PAGE_SIZE, QueueModel, select_rows
 
 TOTAL = GENERATED + 2
 

@@ -13,7 +13,7 @@ from desktop_app.domain.errors import InputRejected, PermissionDenied, Transitio
 from desktop_app.domain.types import Decision
 from desktop_app.services.submissions import SubmissionService
 from desktop_app.storage.models import AuditEvent, Evidence
-from desktop_app.ui.findings_editor import DetachEvidenceDialog
+from desktop_app.ui.review.findings import DetachEvidenceDialog
 
 from .conftest import draft
 from .test_workflow_gui import finish, open_window, services, submission  # noqa: F401  (fixtures)

@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction, QColor
 
 from desktop_app.domain.types import Decision
 from desktop_app.ui.common import theme
-from desktop_app.ui.workflow_actions import PANEL_ORDER, AssignDialog
+from desktop_app.ui.review.workflow import PANEL_ORDER, AssignDialog
 
 from .conftest import draft
 from .test_workflow_gui import open_window, services, submission  # noqa: F401  (fixtures)

@@ -286,7 +286,7 @@ class SettingsDialog(QDialog):
                 self.trust_table.setItem(r, c, QTableWidgetItem(text))
 
     def _manage_trust(self) -> None:
-        from desktop_app.ui.letter_trust import TrustDialog
+        from desktop_app.ui.letters.trust import TrustDialog
 
         TrustDialog(self.services.letters.trust, self.actor, self).exec()
         self._load_trust()

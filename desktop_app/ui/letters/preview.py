@@ -23,7 +23,7 @@ from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.domain.types import LetterKind
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
-from desktop_app.ui.letter_viewer import PdfPane
+from desktop_app.ui.letters.viewer import PdfPane
 from desktop_app.ui.threads import run_task
 from desktop_app.ui.common import theme
 

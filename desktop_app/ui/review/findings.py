@@ -4,7 +4,7 @@ Descriptions are Markdown, rendered by Qt itself with raw HTML switched off, lin
 followed and no resource loaded (an image reference never reads a file or the
 network). The editor saves through the findings service with the version it loaded, so
 a finding someone else saved meanwhile is refused with who and when; each saved edit
-goes on the window's undo stack (ui.undo), and undoing it is itself a saved, audited
+goes on the window's undo stack (ui.review.undo), and undoing it is itself a saved, audited
 change.
 """
 
@@ -55,7 +55,7 @@ from desktop_app.ui.operations.dialog import OperationDialog
 from desktop_app.ui.common import theme
 
 if TYPE_CHECKING:
-    from desktop_app.ui.workflow_actions import WorkflowController
+    from desktop_app.ui.review.workflow import WorkflowController
 
 FINDING_ID_ROLE = Qt.ItemDataRole.UserRole
 MARKDOWN = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.MarkdownFeature.MarkdownNoHTML
@@ -680,7 +680,7 @@ class FindingActions(QObject):
 
         def saved(after: FindingInfo) -> Changes | None:
             if after.version != before.version:
-                from desktop_app.ui.undo import EditFindingCommand
+                from desktop_app.ui.review.undo import EditFindingCommand
 
                 self.controller.undo_stack.push(EditFindingCommand(
                     self.controller, detail.id, after.id, after.label, draft_of(before), draft_of(after),

@@ -27,9 +27,9 @@ from desktop_app.domain.units import human_size
 from desktop_app.services.findings import category_title
 from desktop_app.services.submissions import HistoryEntry, SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
-from desktop_app.ui.findings_editor import FindingsPage
-from desktop_app.ui.history_text import describe as describe_event
-from desktop_app.ui.workflow_actions import ActionPanel
+from desktop_app.ui.review.findings import FindingsPage
+from desktop_app.ui.review.history_text import describe as describe_event
+from desktop_app.ui.review.workflow import ActionPanel
 
 
 #: The widest a title column gets before it is elided (the full title is in the tooltip).

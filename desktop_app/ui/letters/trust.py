@@ -35,7 +35,7 @@ from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.services.context import Actor
 from desktop_app.services.trust_store import TrustStoreService
 from desktop_app.ui.common.errors import show_problems
-from desktop_app.ui.letter_signing import KeySourceWidget, file_row, error_label, show_error
+from desktop_app.ui.letters.signing import KeySourceWidget, file_row, error_label, show_error
 from desktop_app.ui.threads import run_task
 from desktop_app.ui.common import theme
 

@@ -459,7 +459,7 @@ class ConditionsMetDialog(QDialog):
     """Close the last condition as met: the password and the signing key, then the signed notice."""
 
     def __init__(self, services: Services, actor: Actor, info: ConditionInfo, parent: QWidget | None = None) -> None:
-        from desktop_app.ui.letter_signing import KeySourceWidget
+        from desktop_app.ui.letters.signing import KeySourceWidget
 
         super().__init__(parent)
         self.services, self.actor, self.info = services, actor, info

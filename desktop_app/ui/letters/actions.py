@@ -23,7 +23,7 @@ from desktop_app.domain.errors import ClearanceDeskError, InputRejected, Problem
 from desktop_app.domain.types import LetterKind, Role
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
-from desktop_app.ui.letter_signing import error_label, show_error
+from desktop_app.ui.letters.signing import error_label, show_error
 from desktop_app.ui.operations import Changes, bus
 from desktop_app.ui.threads import run_task
 
@@ -102,27 +102,27 @@ class LetterActions(QObject):
         return self.actor.role is Role.SUPERVISOR
 
     def open_letter(self, letter_id: int) -> None:
-        from desktop_app.ui.letter_viewer import open_letter
+        from desktop_app.ui.letters.viewer import open_letter
 
         viewer = open_letter(self.window, self.services.letters, letter_id)
         if viewer is not None:
             self._keep(viewer)
 
     def save_letter(self, letter_id: int) -> None:
-        from desktop_app.ui.letter_viewer import save_letter
+        from desktop_app.ui.letters.viewer import save_letter
 
         target = save_letter(self.window, self.services.letters, letter_id)
         if target is not None:
             self._status(f"Saved {target.name} to {target.parent}")
 
     def print_letter(self, letter_id: int) -> None:
-        from desktop_app.ui.letter_viewer import print_letter
+        from desktop_app.ui.letters.viewer import print_letter
 
         print_letter(self.window, self.services.letters, letter_id)
 
     def verify_letter(self, letter_id: int) -> None:
         from desktop_app.ui.common.errors import show_problems
-        from desktop_app.ui.letter_verify import VerifyDialog
+        from desktop_app.ui.letters.verify import VerifyDialog
 
         try:
             entry = self.services.letters.entry(letter_id)
@@ -136,21 +136,21 @@ class LetterActions(QObject):
         self._keep(dialog)
 
     def verify_file(self) -> None:
-        from desktop_app.ui.letter_verify import VerifyDialog
+        from desktop_app.ui.letters.verify import VerifyDialog
 
         dialog = VerifyDialog(self.services.letters, self.window)
         dialog.show()
         self._keep(dialog)
 
     def verify_printed(self) -> None:
-        from desktop_app.ui.printed_letter import PrintedLetterDialog
+        from desktop_app.ui.letters.printed import PrintedLetterDialog
 
         dialog = PrintedLetterDialog(self.services, self.window)
         dialog.show()
         self._keep(dialog)
 
     def open_register(self) -> None:
-        from desktop_app.ui.letter_register import RegisterDialog
+        from desktop_app.ui.letters.register import RegisterDialog
 
         dialog = RegisterDialog(self.services, self.actor, self.window)
         dialog.open_requested.connect(self.open_letter)
@@ -164,13 +164,13 @@ class LetterActions(QObject):
             bus().announce(Changes(entry.submission_id, "letters", f"{entry.number} revoked"))
 
     def issue_notice(self, submission_id: int, kind: str) -> None:
-        from desktop_app.ui.letter_signing import issue_notice_and_sign
+        from desktop_app.ui.letters.signing import issue_notice_and_sign
 
         if issue_notice_and_sign(self.window, self.services, self.actor, submission_id, LetterKind(kind)):
             bus().announce(Changes(submission_id, "letters", "Notice letter signed and issued"))
 
     def approve(self, submission_id: int) -> bool:
-        from desktop_app.ui.letter_signing import approve_and_sign
+        from desktop_app.ui.letters.signing import approve_and_sign
 
         issued = approve_and_sign(self.window, self.services, self.actor, submission_id)
         if issued:
@@ -178,7 +178,7 @@ class LetterActions(QObject):
         return issued
 
     def trust_admin(self) -> None:
-        from desktop_app.ui.letter_trust import TrustDialog
+        from desktop_app.ui.letters.trust import TrustDialog
 
         TrustDialog(self.services.letters.trust, self.actor, self.window).exec()
 

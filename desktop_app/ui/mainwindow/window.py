@@ -49,23 +49,23 @@ from desktop_app.services.context import Actor
 from desktop_app.services.queue import BulkAssignResult, QueueColumn, QueueCounts, QueueFilter, SavedFilterInfo
 from desktop_app.ui.common import icons
 from desktop_app.ui.operations import Changes, Operation, bus
-from desktop_app.ui.queue_columns import fit_names, set_up_columns
-from desktop_app.ui.queue_filters import BulkAssignDialog, FilterBar, QueueSidebar, combine
-from desktop_app.ui.queue_model import HighlightDelegate, QueueModel, SelectionKeeper, run_queue_task
+from desktop_app.ui.queue.columns import fit_names, set_up_columns
+from desktop_app.ui.queue.filters import BulkAssignDialog, FilterBar, QueueSidebar, combine
+from desktop_app.ui.queue.model import HighlightDelegate, QueueModel, SelectionKeeper, run_queue_task
 from desktop_app.ui.startup import freeze_start_up_objects
 from desktop_app.ui.threads import COUNTS_PRIORITY, DETAIL_PRIORITY
 
 if TYPE_CHECKING:
-    from desktop_app.ui.detail_pane import DetailPane
-    from desktop_app.ui.letter_actions import LetterActions
-    from desktop_app.ui.report_actions import ReportActions
-    from desktop_app.ui.workflow_actions import WorkflowController
+    from desktop_app.ui.review.detail_pane import DetailPane
+    from desktop_app.ui.letters.actions import LetterActions
+    from desktop_app.ui.reports.actions import ReportActions
+    from desktop_app.ui.review.workflow import WorkflowController
 
 log = logging.getLogger("clearance_desk.ui")
 
 #: The modules of the review half, imported off the GUI thread when the build is deferred.
-REVIEW_MODULES = ("desktop_app.ui.detail_pane", "desktop_app.ui.workflow_actions", "desktop_app.ui.letter_actions",
-                  "desktop_app.ui.report_actions", "desktop_app.services.workflow", "desktop_app.services.findings")
+REVIEW_MODULES = ("desktop_app.ui.review.detail_pane", "desktop_app.ui.review.workflow", "desktop_app.ui.letters.actions",
+                  "desktop_app.ui.reports.actions", "desktop_app.services.workflow", "desktop_app.services.findings")
 
 #: No fixed delay: keystrokes typed while a search runs collapse into one query (QueueModel),
 #: so a short search answers at once and a slow one is never queued behind stale ones.
@@ -187,8 +187,8 @@ class MainWindow(QMainWindow):
         """Build the review half now (once): detail pane, workflow, letter and report actions."""
         if self.ready:
             return
-        from desktop_app.ui.detail_pane import DetailPane
-        from desktop_app.ui.report_actions import ReportActions
+        from desktop_app.ui.review.detail_pane import DetailPane
+        from desktop_app.ui.reports.actions import ReportActions
 
         self.detail = DetailPane()
         self.detail.artifact_activated.connect(self.view_artifact)
@@ -376,8 +376,8 @@ class MainWindow(QMainWindow):
 
     # -- letters ---------------------------------------------------------------------
     def _connect_letters(self) -> None:
-        """The Letters tab's buttons and the letter menu entries (ui.letter_actions)."""
-        from desktop_app.ui.letter_actions import LetterActions
+        """The Letters tab's buttons and the letter menu entries (ui.letters.actions)."""
+        from desktop_app.ui.letters.actions import LetterActions
 
         self.letter_actions = LetterActions(self, self.services, self.actor)
         self.detail.set_letter_signing(self.letter_actions.can_sign)
@@ -392,11 +392,11 @@ class MainWindow(QMainWindow):
         """Approve with the letter: preview, sign, then the letter is in the Letters tab."""
         return self.letter_actions.approve(submission_id)
 
-    # -- review work: actions, findings, undo, my work (ui.workflow_actions, findings_editor) --
+    # -- review work: actions, findings, undo, my work (ui.review.workflow, findings_editor) --
     def _connect_review(self) -> None:
-        from desktop_app.ui.workflow_actions import WorkflowController
+        from desktop_app.ui.review.workflow import WorkflowController
 
-        from desktop_app.ui.findings_editor import FindingActions
+        from desktop_app.ui.review.findings import FindingActions
 
         self.review = WorkflowController(self, self.services, self.actor, self.undo_stack)
         self.review.findings = FindingActions(self.review)
@@ -420,7 +420,7 @@ class MainWindow(QMainWindow):
         """The Review menu: every workflow action and the finding actions, each with its shortcut."""
         if self.actor.role is Role.ADMIN:
             return
-        from desktop_app.ui.workflow_actions import review_menu
+        from desktop_app.ui.review.workflow import review_menu
 
         page = self.detail.findings_page
         self.review_menu = review_menu(self, self.detail.action_panel,
@@ -482,7 +482,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Saved a copy as {target}", 8000)
 
     def open_my_work(self) -> None:
-        from desktop_app.ui.my_work import MyWorkDialog
+        from desktop_app.ui.queue.my_work import MyWorkDialog
 
         if self.my_work is None:
             self.my_work = MyWorkDialog(self.services, self.actor, self)
@@ -494,8 +494,8 @@ class MainWindow(QMainWindow):
         self.my_work.activateWindow()
 
     def open_conditions(self) -> None:
-        """The Conditions window (ui.conditions_view), one per main window."""
-        from desktop_app.ui.conditions_view import ConditionsWindow
+        """The Conditions window (ui.letters.conditions), one per main window."""
+        from desktop_app.ui.letters.conditions import ConditionsWindow
 
         window = getattr(self, "conditions_window", None)
         if window is None:
@@ -533,7 +533,7 @@ class MainWindow(QMainWindow):
         The sidebar and the filter bar show what they can of it; it stays until the user
         picks a view or changes a refinement.
         """
-        from desktop_app.ui.queue_filters import VIEW_ROLE
+        from desktop_app.ui.queue.filters import VIEW_ROLE
 
         key = f"state:{next(iter(flt.states)).value}" if len(flt.states) == 1 else "all"
         self.sidebar.blockSignals(True)
@@ -858,7 +858,7 @@ class MainWindow(QMainWindow):
             self.import_package(Path(folder))
 
     def import_package(self, path: Path) -> None:
-        from desktop_app.ui.import_dialog import import_with_dialogs
+        from desktop_app.ui.intake.import_dialog import import_with_dialogs
 
         if self.actor.role is Role.ADMIN:
             QMessageBox.information(self, "Import package", "Administrators do not import submissions.")
@@ -869,28 +869,28 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Imported {Path(path).name} as {result.reference}", 8000)
 
     def register_by_hand(self) -> None:
-        from desktop_app.ui.register_dialog import RegisterDialog
+        from desktop_app.ui.intake.register_dialog import RegisterDialog
 
         dialog = RegisterDialog(self.services.intake, self.actor, self)
         if dialog.exec() and dialog.result_value is not None:
             self.select_submission(dialog.result_value.submission_id)
 
     def view_artifact(self, artifact_id: int) -> None:
-        from desktop_app.ui.artifact_viewer import view_artifact
-        from desktop_app.ui.eval_view import open_log_artifact
+        from desktop_app.ui.review.artifact_viewer import view_artifact
+        from desktop_app.ui.review.eval_view import open_log_artifact
 
         if open_log_artifact(self, self.services, self.detail.detail, artifact_id) is None:
             view_artifact(self, self.services.artifacts, artifact_id)
 
     def open_evidence(self, evidence_id: int) -> None:
-        """A cited evaluation sample, or an attached evaluation log, read-only (ui.eval_view)."""
-        from desktop_app.ui.eval_view import open_evidence
+        """A cited evaluation sample, or an attached evaluation log, read-only (ui.review.eval_view)."""
+        from desktop_app.ui.review.eval_view import open_evidence
 
         open_evidence(self, self.services, self.detail.detail, evidence_id)
 
     def open_changes(self, submission_id: int) -> None:
-        """Changes since the previous submission (ui.diff_view); a carried-over finding refreshes the window."""
-        from desktop_app.ui.diff_view import DiffDialog
+        """Changes since the previous submission (ui.review.diff_view); a carried-over finding refreshes the window."""
+        from desktop_app.ui.review.diff_view import DiffDialog
 
         shown = self.detail.detail
         reference = shown.reference if shown is not None and shown.id == submission_id else ""
@@ -901,7 +901,7 @@ class MainWindow(QMainWindow):
         self.changes_dialog = dialog
 
     def save_artifact(self, artifact_id: int) -> None:
-        from desktop_app.ui.artifact_viewer import save_artifact_copy
+        from desktop_app.ui.review.artifact_viewer import save_artifact_copy
 
         target = save_artifact_copy(self, self.services.artifacts, artifact_id)
         if target is not None:
@@ -920,25 +920,25 @@ class MainWindow(QMainWindow):
             lambda _result: Changes(submission_id, "evidence", f"Attached {len(files)} file(s) by hand")).run()
 
     def open_users(self) -> None:
-        from desktop_app.ui.users_dialog import UsersDialog
+        from desktop_app.ui.admin.users import UsersDialog
 
         UsersDialog(self.services.users, self.actor, self).exec()
 
     def change_password(self) -> None:
-        from desktop_app.ui.dialogs import ChangePasswordDialog
+        from desktop_app.ui.account.dialogs import ChangePasswordDialog
 
         if ChangePasswordDialog(self.services.users, self.actor, parent=self).exec():
             self.statusBar().showMessage("Password changed", 5000)
 
     def about(self) -> None:
-        from desktop_app.ui.help import about_html
+        from desktop_app.ui.mainwindow.help import about_html
 
         QMessageBox.about(self, f"About {APP_NAME} {__version__}",
                           about_html(self.services.data_dir, self.services.database_label, self.services.ctx.paths.logs))
 
-    # -- settings, palette and help (ui/settings_dialog.py, ui/theme.py, ui/help.py) ----------
+    # -- settings, palette and help (ui.admin.settings, ui.common.theme, ui.mainwindow.help) ----------
     def open_settings(self) -> None:
-        from desktop_app.ui.settings_dialog import SettingsDialog
+        from desktop_app.ui.admin.settings import SettingsDialog
 
         SettingsDialog(self.services, self.actor, self).exec()
 
@@ -960,14 +960,14 @@ class MainWindow(QMainWindow):
             self.palette_actions[choice] = action
 
     def show_user_guide(self) -> None:
-        from desktop_app.ui.help import UserGuide
+        from desktop_app.ui.mainwindow.help import UserGuide
 
         guide = UserGuide(self)
         guide.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         guide.show()
 
     def show_shortcuts(self) -> None:
-        from desktop_app.ui.help import ShortcutsDialog
+        from desktop_app.ui.mainwindow.help import ShortcutsDialog
 
         ShortcutsDialog(self.menuBar(), self).exec()
 
@@ -986,27 +986,27 @@ class MainWindow(QMainWindow):
 
     # -- backups and logs (ui/backup_dialogs.py) ---------------------------------------
     def back_up_now(self) -> None:
-        from desktop_app.ui.backup_dialogs import back_up_now
+        from desktop_app.ui.admin.backup import back_up_now
 
         result = back_up_now(self, self.services, self.actor)
         if result is not None:
             self.statusBar().showMessage(f"Backed up to {result.path}", 8000)
 
     def restore_backup(self) -> None:
-        from desktop_app.ui.backup_dialogs import restore_backup
+        from desktop_app.ui.admin.backup import restore_backup
 
         if restore_backup(self, self.services, self.actor) is not None:
             self.auto_backup_on_close = False  # the data it would back up was just replaced
             self.close()
 
     def show_log_folder(self) -> None:
-        from desktop_app.ui.backup_dialogs import LogFolderDialog
+        from desktop_app.ui.admin.backup import LogFolderDialog
 
         LogFolderDialog(self.services.ctx.paths.logs, self).exec()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self.auto_backup_on_close:
-            from desktop_app.ui.backup_dialogs import automatic_backup_on_close
+            from desktop_app.ui.admin.backup import automatic_backup_on_close
 
             self.auto_backup_on_close = False  # once, even if closing is asked again meanwhile
             automatic_backup_on_close(self, self.services)

@@ -530,7 +530,7 @@ class WorkflowController(QObject):
         self.dialog: QDialog | None = None
         self.last_error: BaseException | None = None
         self._messages: list[QMessageBox] = []
-        self.findings: Any = None  # the window's FindingActions (ui.findings_editor), set by the window
+        self.findings: Any = None  # the window's FindingActions (ui.review.findings), set by the window
 
     # -- state-machine actions -------------------------------------------------------------
     def perform(self, key: str, detail: SubmissionDetail) -> QDialog | None:

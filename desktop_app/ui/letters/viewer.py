@@ -150,7 +150,7 @@ class LetterViewer(QDialog):
         self.pane.set_pdf(self.pdf)
 
     def verify(self) -> None:
-        from desktop_app.ui.letter_verify import VerifyDialog
+        from desktop_app.ui.letters.verify import VerifyDialog
 
         dialog = VerifyDialog(self.letters, self)
         dialog.verify_bytes(self.pdf, f"{self.entry.number} (from the register)")

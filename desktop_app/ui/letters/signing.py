@@ -364,7 +364,7 @@ class _ConditionDates(QGroupBox):
 
 def _preview_then_sign(parent: QWidget, services: Services, actor: Actor, submission_id: int,
                        kind: LetterKind) -> IssuedLetter | None:
-    from desktop_app.ui.letter_preview import LetterPreviewDialog
+    from desktop_app.ui.letters.preview import LetterPreviewDialog
 
     preview = LetterPreviewDialog(services, actor, submission_id, kind=kind, parent=parent)
     if preview.exec() != QDialog.DialogCode.Accepted:

@@ -181,7 +181,7 @@ class ReportActions(QObject):
     # -- dashboard --------------------------------------------------------------------------
     def open_dashboard(self) -> QWidget | None:
         try:
-            from desktop_app.ui.dashboard import Dashboard
+            from desktop_app.ui.reports.dashboard import Dashboard
         except ImportError as error:  # a build without Qt Charts: say so instead of failing silently
             from PySide6.QtWidgets import QMessageBox
 

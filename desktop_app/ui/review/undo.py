@@ -18,7 +18,7 @@ from desktop_app.domain.findings import FindingDraft
 from desktop_app.ui.operations import Changes, Operation
 
 if TYPE_CHECKING:
-    from desktop_app.ui.workflow_actions import WorkflowController
+    from desktop_app.ui.review.workflow import WorkflowController
 
 FIELDS = ("title", "category", "severity", "status", "description", "condition")
 
