@@ -984,7 +984,7 @@ class MainWindow(QMainWindow):
         if isinstance(header, QByteArray):
             self.queue.horizontalHeader().restoreState(header)
 
-    # -- backups and logs (ui/backup_dialogs.py) ---------------------------------------
+    # -- backups and logs (ui.admin.backup) ---------------------------------------
     def back_up_now(self) -> None:
         from desktop_app.ui.admin.backup import back_up_now
 
