@@ -428,7 +428,7 @@ def _conditions(figures: Figures) -> Iterator[Flowable]:
     yield KeepTogether([horizontal_bars("Conditions of issued letters, by status", [c.label for c in counts],
                                         [[c.value for c in counts]], [BAR_COLOUR])])
     yield _p(f"{figures.conditions_due:,} unresolved condition{'s are' if figures.conditions_due != 1 else ' is'} "
-             f"due within 7 days and {figures.conditions_overdue:,} "
+             f"due within {DUE_SOON_DAYS} days and {figures.conditions_overdue:,} "
              f"{'are' if figures.conditions_overdue != 1 else 'is'} past the due date.", "small")
 
 

@@ -617,7 +617,7 @@ def periodic_report_rows(report: PeriodicReport) -> Iterator[tuple[str, str, str
         yield "workload", load.name, "overdue", load.overdue
     for week in f.intake:
         yield "intake per week", week.week_start.isoformat(), f"{week.first_day.isoformat()}..{week.last_day.isoformat()}", week.count
-    yield "conditions", "due within 7 days", "", f.conditions_due
+    yield "conditions", f"due within {DUE_SOON_DAYS} days", "", f.conditions_due
     yield "conditions", "overdue", "", f.conditions_overdue
     for count in f.conditions_by_status:
         yield "conditions by status", count.label, "", count.value
