@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, case, delete, fu
 
 from desktop_app.domain import clock as review_clock
 from desktop_app.domain.conditions import UNRESOLVED_STATUSES
-from desktop_app.domain.errors import InputRejected, NotFound, PermissionDenied, Problem
+from desktop_app.domain.errors import InputRejected, NotFound, Problem
 from desktop_app.domain.permissions import ADMIN_REVIEWS, REVIEWING_ROLES, may_review
 from desktop_app.domain.text import checked
 from desktop_app.domain.types import Role, Severity, SubmissionState
