@@ -75,7 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit_cmd = commands.add_parser("audit", help="audit trail commands")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", metavar="verify", required=True)
-    audit_sub.add_parser("verify", help="recompute the audit chain")
+    audit_verify = audit_sub.add_parser("verify", help="recompute the audit chain and check it against its anchors "
+                                                       "and the letter register")
+    audit_verify.add_argument("--anchor", type=Path, action="append", default=[], metavar="FILE",
+                              help="also check a head noted elsewhere: lines 'SEQUENCE HASH', a letter's "
+                                   "printed head, or a backup archive (may be repeated)")
 
     backup_cmd = commands.add_parser("backup", help="write one backup archive: database snapshot, blobs, digests")
     backup_cmd.add_argument("file", type=Path, metavar="FILE")
@@ -151,19 +155,20 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from desktop_app.services.audit import iter_events, verify_chain
+    from desktop_app.services.audit_verify import verify_trail
 
     ctx = _open(args)
     try:
-        with ctx.reading() as session:
-            report = verify_chain(iter_events(session))
-        if report.ok:
-            print(f"audit chain intact: {report.events} events, head {report.head}")
-            return EXIT_OK
-        print(f"audit chain broken at {report.problem}", file=sys.stderr)
-        return EXIT_REJECTED
+        report = verify_trail(ctx, args.anchor)
     finally:
         ctx.close()
+    if report.ok:
+        print(f"audit chain intact: {report.events} events, head {report.head_seq} {report.head_hash}")
+        print(f"anchors agree: {report.anchors_checked} noted heads, {report.letters_checked} letters in the register")
+        return EXIT_OK
+    for problem in report.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return EXIT_REJECTED
 
 
 LETTER_SIZE_LIMIT = 64 * 1024 * 1024

@@ -214,8 +214,9 @@ def test_the_action_panel_offers_what_the_user_may_do_and_explains_the_rest(qtbo
     assert "approve" in window.detail.action_panel.buttons
 
 
-def test_approval_without_a_letters_flow_asks_for_the_password(qtbot, services, people, submission,
-                                                               monkeypatch) -> None:  # noqa: ANN001
+def test_approval_without_a_letters_flow_is_refused_in_the_dialog(qtbot, services, people, submission,
+                                                                  monkeypatch) -> None:  # noqa: ANN001
+    """Without the letters flow there is no signed letter, so the service refuses and the dialog says why."""
     rev = people["rev"]
     services.workflow.accept_and_assign(rev, submission, rev.user_id)
     services.workflow.submit_recommendation(rev, submission, Decision.NOT_CLEARED, "Too capable.")
@@ -223,14 +224,12 @@ def test_approval_without_a_letters_flow_asks_for_the_password(qtbot, services, 
     window = open_window(qtbot, services, people["sup"], submission)
     window.review.approver = None
     dialog = click_action(qtbot, window, "approve")
-    dialog.password.setText("not my password")  # type: ignore[attr-defined]
+    dialog.password.setText(PASSWORD)  # type: ignore[attr-defined]
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.error.isVisible())
-    assert "wrong user name or password" in dialog.error.text()
+    assert "issued only together with its signed clearance letter" in dialog.error.text()
     assert dialog.password.text() == ""  # type: ignore[attr-defined]
-    dialog.password.setText(PASSWORD)  # type: ignore[attr-defined]
-    finish(qtbot, window, dialog)
-    assert state(services, submission) is S.ISSUED
+    assert state(services, submission) is S.AWAITING_SIGNOFF
 
 
 def test_history_shows_an_earlier_version_and_my_work_lists_mine(qtbot, services, people, submission) -> None:  # noqa: ANN001
