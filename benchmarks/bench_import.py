@@ -9,7 +9,7 @@ twice. Its peak memory is measured in a child process as the growth of VmHWM (pe
 resident set) from the idle, fully imported process to after the import: target under
 150 MiB. Run from the repository root:
 
-    /work/venv/bin/python benchmarks/bench_import.py [--size-mib 1024] [--rounds 5]
+    .venv/bin/python benchmarks/bench_import.py [--size-mib 1024] [--rounds 5]
 
 This is a benchmark, not a test: it prints figures and exits 0 unless something broke.
 """
@@ -28,8 +28,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from data_folders import bench_folder  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_WORK = Path("/work/tmp-bench")
+DEFAULT_WORK = bench_folder("import")
 TARGET_RATIO = 1.0
 TARGET_RSS_MIB = 150
 

@@ -2,7 +2,7 @@
 
 On a data folder with 100,000 generated submissions and ~1,000,000 findings (made once
 with `clearance-desk demo --submissions 100000` and kept in --data, default
-/work/bench-data), it measures, warm cache:
+~/.cache/clearance-desk/benchmarks/queue), it measures, warm cache:
 
   cold start    `clearance-desk --smoke-test` to the first painted queue page (plus the
                 import of its entry module, which runs before the smoke test's clock
@@ -27,7 +27,7 @@ with `clearance-desk demo --submissions 100000` and kept in --data, default
 
 Run from the repository root (Qt offscreen; no display needed):
 
-    /work/venv/bin/python benchmarks/bench_queue.py [--data DIR] [--rounds N] [--regenerate]
+    .venv/bin/python benchmarks/bench_queue.py [--data DIR] [--rounds N] [--regenerate]
 
 This is a benchmark, not a test: it prints the table and exits 0 when every target is
 met, 1 otherwise.
@@ -47,8 +47,11 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from data_folders import bench_folder  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = Path("/work/bench-data")
+DEFAULT_DATA = bench_folder("queue")
 SUBMISSIONS = 100_000
 PASSWORD = "clearance-demo"
 PYTHON = sys.executable

@@ -7,7 +7,7 @@ run once on the SQLite data folder and once on a PostgreSQL database holding a q
 generated the same way (`clearance-desk --db-url URL demo --submissions 100000`, made
 once into --pg-data / the database if it is empty). The targets are the queue issue's.
 
-    /work/venv/bin/python benchmarks/bench_queue_pg.py [--data DIR] [--pg-data DIR] [--db-url URL] [--rounds N]
+    .venv/bin/python benchmarks/bench_queue_pg.py [--data DIR] [--pg-data DIR] [--db-url URL] [--rounds N]
 
 The default URL is the throw-away cluster of scripts/pg-test-cluster.sh (start it
 first). Prints the table; exits 0 when both databases meet every target, 1 otherwise.
@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_queue as bench  # noqa: E402
 
-DEFAULT_PG_DATA = Path("/work/bench-data-pg")
+DEFAULT_PG_DATA = bench.bench_folder("queue-pg")
 DEFAULT_URL = "postgresql+psycopg://clearance@127.0.0.1:54329/bench"
 
 

@@ -68,10 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
     export = letters_sub.add_parser("export", help="write every issued letter as CL-….pdf")
     export.add_argument("folder", type=Path, metavar="DIR")
 
+    conditions_cmd = commands.add_parser("conditions", help="conditions of issued letters")
+    conditions_sub = conditions_cmd.add_subparsers(dest="conditions_command", metavar="list", required=True)
+    listing = conditions_sub.add_parser("list", help="every condition by due date (owner, status, days left)")
+    listing.add_argument("--overdue", action="store_true", help="only unresolved conditions past their due date")
+    listing.add_argument("--csv", type=Path, metavar="FILE", help="also write them as CSV, with the handling marking")
+
     verify = commands.add_parser("verify", help="verify a letter: signature, trust anchor, register")
-    verify.add_argument("pdf", type=Path, metavar="PDF")
+    verify.add_argument("pdf", type=Path, metavar="PDF", nargs="?")
+    verify.add_argument("--scan", type=Path, metavar="IMAGE",
+                        help="verify a printed letter from a PNG or JPEG of it: its QR code's seal, then the register")
     verify.add_argument("--trust", type=Path, action="append", default=[], metavar="PEM",
-                        help="also trust this root certificate (may be repeated)")
+                        help="also trust this root certificate (may be repeated); with --scan, also the signers' "
+                             "certificates in it")
 
     audit_cmd = commands.add_parser("audit", help="audit trail commands")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", metavar="verify", required=True)
@@ -81,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
                               help="also check a head noted elsewhere: lines 'SEQUENCE HASH', a letter's "
                                    "printed head, or a backup archive (may be repeated)")
 
+    diff_cmd = commands.add_parser("diff", help="what changed in a resubmission (or since a supplement)")
+    diff_cmd.add_argument("submission", metavar="SUBMISSION_REF", help="e.g. CD-2026-0012")
+    diff_cmd.add_argument("against", nargs="?", metavar="AGAINST_REF",
+                          help="the submission to compare with (default: the one it resubmits)")
     backup_cmd = commands.add_parser("backup", help="write one backup archive: database snapshot, blobs, digests")
     backup_cmd.add_argument("file", type=Path, metavar="FILE")
     restore_cmd = commands.add_parser("restore", help="verify a backup archive, then restore it into the data folder "
@@ -134,9 +147,16 @@ def _print_progress(message: str) -> None:
 
 
 def _sign_in(ctx, username: str):  # noqa: ANN001, ANN202
+    """Sign in for one command; a temporary password is refused, as the window would ask to change it first."""
+    from desktop_app.domain.errors import PermissionDenied
     from desktop_app.services.users import UserService
 
-    return UserService(ctx).authenticate(username, read_password(f"Password for {username}: "))
+    users = UserService(ctx)
+    actor = users.authenticate(username, read_password(f"Password for {username}: "))
+    if users.must_change_password(actor):
+        raise PermissionDenied(f"{username} has a temporary password that must be changed: "
+                               f"change your password in the application first")
+    return actor
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -174,13 +194,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
 LETTER_SIZE_LIMIT = 64 * 1024 * 1024
 
 
-def _open_register(args: argparse.Namespace):  # noqa: ANN202
-    """The data folder whose letter register is consulted; never created as a side effect."""
+def _open_register(args: argparse.Namespace, needed: str = "the letter register is needed"):  # noqa: ANN202
+    """The data folder whose letter register (or records) is consulted; never created as a side effect."""
     from desktop_app.infra.paths import DataPaths
 
     folder = data_dir_of(args)
     if db_url_of(args) is None and not DataPaths(folder).database.is_file():
-        raise InputRejected(f"{folder}: no Clearance Desk data folder here; the letter register is needed "
+        raise InputRejected(f"{folder}: no Clearance Desk data folder here; {needed} "
                             f"(use --data-dir)")
     return _open(args)
 
@@ -199,10 +219,40 @@ def cmd_letters(args: argparse.Namespace) -> int:
         ctx.close()
 
 
+def cmd_conditions(args: argparse.Namespace) -> int:
+    """List the conditions of issued letters; `--csv` writes them too (never over an existing file)."""
+    from desktop_app.services.conditions import ConditionsService, conditions_csv, text_line
+    from desktop_app.services.settings import SettingsService
+
+    ctx = _open_register(args)
+    try:
+        rows = ConditionsService(ctx).list(overdue=args.overdue)
+        marking = str(SettingsService(ctx).get("handling_marking"))
+    finally:
+        ctx.close()
+    if args.csv is not None:
+        try:
+            with open(args.csv, "x", encoding="utf-8", newline="") as out:
+                out.write(conditions_csv(rows, marking))
+        except FileExistsError:
+            raise InputRejected(f"{args.csv}: already exists; nothing was overwritten") from None
+    print(marking)
+    for info in rows:
+        print(text_line(info))
+    what = "overdue condition" if args.overdue else "condition"
+    print(f"{len(rows)} {what}{'s' if len(rows) != 1 else ''}" + (f"; CSV in {args.csv}" if args.csv else ""),
+          file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Print every check; exit 1 naming each failing check on stderr."""
     from desktop_app.services.letters import LetterService
 
+    if (args.pdf is None) == (args.scan is None):
+        raise UsageError("verify needs a PDF or --scan IMAGE (one of them)")
+    if args.scan is not None:
+        return cmd_verify_scan(args)
     path: Path = args.pdf
     try:
         if path.stat().st_size > LETTER_SIZE_LIMIT:
@@ -228,6 +278,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_REJECTED
 
 
+def cmd_verify_scan(args: argparse.Namespace) -> int:
+    """The printed fields, the register's record if there is one, then the one-line answer."""
+    from desktop_app.infra.paths import DataPaths
+    from desktop_app.services.letter_scan import check_printed_letter
+
+    folder = data_dir_of(args)
+    has_register = db_url_of(args) is not None or DataPaths(folder).database.is_file()
+    ctx = _open(args) if has_register else None
+    try:
+        report = check_printed_letter(args.scan, ctx=ctx, extra_trust=list(args.trust))
+    finally:
+        if ctx is not None:
+            ctx.close()
+    if report.fields is not None:
+        print("printed on the letter (QR code):")
+        for label, value in report.fields.lines():
+            print(f"  {label + ':':<28} {value}")
+    if report.record is not None:
+        print("in the register:")
+        for label, value in report.record.lines():
+            print(f"  {label + ':':<28} {value}")
+    print(report.line, file=sys.stdout if report.ok else sys.stderr)
+    return EXIT_OK if report.ok else EXIT_REJECTED
+
+
 def _stage_printer() -> Callable[[str, int, int], None]:
     """Progress for long commands: each stage once on stderr, not every chunk."""
     seen: set[str] = set()
@@ -239,6 +314,17 @@ def _stage_printer() -> Callable[[str, int, int], None]:
             print(stage, file=sys.stderr, flush=True)
 
     return show
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from desktop_app.services.diff import DiffService
+
+    ctx = _open_register(args, "the submissions are needed")
+    try:
+        print(DiffService(ctx).compare_references(args.submission, args.against).text())
+        return EXIT_OK
+    finally:
+        ctx.close()
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -268,7 +354,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "backup": cmd_backup,
     "restore": cmd_restore,
     "letters": cmd_letters,
+    "conditions": cmd_conditions,
     "verify": cmd_verify,
+    "diff": cmd_diff,
 }
 
 

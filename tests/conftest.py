@@ -7,6 +7,7 @@ gives fast feedback without widgets.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,43 @@ os.environ.pop("CLEARANCE_DESK_DB_URL", None)
 
 
 
+# The system tools the suite runs, with the Debian package that brings each (scripts/test.sh installs them).
+SUITE_TOOLS = {
+    "pdftotext": "poppler-utils", "pdftoppm": "poppler-utils", "pdfsig": "poppler-utils",
+    "certutil": "libnss3-tools", "crlutil": "libnss3-tools", "softhsm2-util": "softhsm2",
+    "zbarimg": "zbar-tools", "strace": "strace",
+}
+PG_URL_ENV = "CLEARANCE_DESK_TEST_PG_URL"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "qtbot" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.gui)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stop before the first test, with one message, when a tool or server the suite needs is missing."""
+    if not session.items:
+        return
+    missing = sorted({package for tool, package in SUITE_TOOLS.items() if shutil.which(tool) is None})
+    problems = [f"Debian packages missing: {' '.join(missing)}"] if missing else []
+    if any(item.get_closest_marker("postgres") for item in session.items) and not os.environ.get(PG_URL_ENV):
+        problems.append(f"{PG_URL_ENV} is not set, so the PostgreSQL half of tests/backends cannot run")
+    if problems:
+        pytest.exit("; ".join(problems) + ". Run the suite with `bash scripts/test.sh`, which installs and starts "
+                    "what it needs.", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # noqa: ANN201
+    """A skipped test proves nothing: a skip anywhere in this suite is a failure, with its reason."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"{item.nodeid} would have been skipped ({reason}); this suite runs every test"
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ Nothing here looks outside the clone: a user who clones the project gets the sam
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,13 @@ def require_tools(*names: str) -> None:
     missing = [name for name in names if shutil.which(name) is None]
     if missing:
         pytest.fail(f"{', '.join(missing)} not installed: run `bash scripts/test.sh`, which installs them", pytrace=False)
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text of a PDF through pypdf, for tests where poppler is not the point; pages end in a form feed."""
+    from pypdf import PdfReader
+
+    return "".join(page.extract_text() + "\f" for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 def run_checker(pdf_path: Path, root: Path, *crls: Path) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,6 @@ library is re-initialised for it (and finalised afterwards).
 from __future__ import annotations
 
 import contextlib
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path

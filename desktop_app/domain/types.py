@@ -102,3 +102,4 @@ class LetterKind(enum.StrEnum):
     CLEARANCE = "clearance"
     REFUSAL = "refusal"
     INFORMATION_REQUEST = "information-request"
+    CONDITIONS_MET = "conditions-met"

@@ -56,10 +56,11 @@ _PAGE_WIDTH, _PAGE_HEIGHT = 612.0, 792.0  # US Letter
 _SIDE_MARGIN = 66.0
 _CONTENT_WIDTH = _PAGE_WIDTH - 2 * _SIDE_MARGIN
 _SIGNATURE_SIZE = (252.0, 76.0)
-_QR_SIZE = 92.0
+#: the signed code of an RSA-3072 signer is ~89 modules: 140 pt gives each ~3 pixels in a 150-dpi scan
+_QR_SIZE = 140.0
 
 
-def render(content: LetterContent) -> RenderedLetter:
+def render(content: LetterContent, qr_code: str | None = None) -> RenderedLetter:
     _register_fonts()
     template = _template()
     buffer = io.BytesIO()
@@ -78,7 +79,7 @@ def render(content: LetterContent) -> RenderedLetter:
         creator=f"{APP_NAME} {__version__}",
     )
     signature_space = _SignatureSpace(*_SIGNATURE_SIZE)
-    story = list(_story(content, template, signature_space))
+    story = list(_story(content, template, signature_space, qr_code or content.qr_payload))
     page_count: list[int] = []
     canvasmaker = functools.partial(_DecoratedCanvas, decorate=_decorations(content), pages_out=page_count)
     doc.build(story, canvasmaker=canvasmaker)
@@ -210,7 +211,8 @@ def _colour(name: str) -> Any:
 # ---------------------------------------------------------------- the story
 
 
-def _story(content: LetterContent, template: dict[str, Any], signature_space: Flowable) -> Iterator[Flowable]:
+def _story(content: LetterContent, template: dict[str, Any], signature_space: Flowable,
+           qr_code: str) -> Iterator[Flowable]:
     styles = _styles()
     kind = content.kind.value
     yield _letterhead(content)
@@ -246,7 +248,7 @@ def _story(content: LetterContent, template: dict[str, Any], signature_space: Fl
         yield from _numbered(content.body)
     yield heading("Review period")
     yield _review_period(content, template)
-    if content.kind is not LetterKind.REFUSAL:  # a refused package was never evaluated
+    if content.kind not in (LetterKind.REFUSAL, LetterKind.CONDITIONS_MET):  # never evaluated / already decided
         yield heading("Findings summary")
         yield _findings_summary(content)
     if content.findings:
@@ -255,7 +257,7 @@ def _story(content: LetterContent, template: dict[str, Any], signature_space: Fl
     yield Paragraph(markup(content.disclaimer), styles["body"])
     yield Paragraph(markup(template["closing"][kind].format(number=content.number)), styles["body"])
     yield KeepTogether(
-        [Spacer(1, 6), _signature_block(content, signature_space), *_verification_lines(content, template)]
+        [Spacer(1, 6), _signature_block(content, signature_space, qr_code), *_verification_lines(content, template)]
     )
     if content.findings:
         yield PageBreak()
@@ -438,7 +440,7 @@ def _findings_summary(content: LetterContent) -> Flowable:
     return table
 
 
-def _signature_block(content: LetterContent, signature_space: Flowable) -> Flowable:
+def _signature_block(content: LetterContent, signature_space: Flowable, qr_code: str) -> Flowable:
     styles = _styles()
     signatory = content.signatory
     signed = [
@@ -451,7 +453,7 @@ def _signature_block(content: LetterContent, signature_space: Flowable) -> Flowa
         Paragraph(f"Meaning of signature: {markup(signatory.meaning)}", styles["cell"]),
     ]
     # reportlab's QR flowable draws straight on the canvas: a third of the widget's time, same code
-    qr = QrCode(content.qr_payload, qrLevel="M", width=_QR_SIZE, height=_QR_SIZE)
+    qr = QrCode(qr_code, qrLevel="M", width=_QR_SIZE, height=_QR_SIZE)
     table = Table([[signed, qr]], colWidths=[_CONTENT_WIDTH - _QR_SIZE - 16, _QR_SIZE + 16])
     table.setStyle(
         TableStyle(

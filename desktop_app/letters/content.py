@@ -27,6 +27,7 @@ MEANINGS = {
     LetterKind.CLEARANCE: "Approved — pre-release security clearance",
     LetterKind.REFUSAL: "Issued — notice of refusal to accept a submission",
     LetterKind.INFORMATION_REQUEST: "Issued — request for additional information",
+    LetterKind.CONDITIONS_MET: "Issued — notice that the conditions of a clearance are met",
 }
 DEFAULT_MEANING = MEANINGS[LetterKind.CLEARANCE]
 DEMO_MARK = "DEMO — NOT VALID FOR OFFICIAL USE"

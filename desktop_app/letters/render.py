@@ -42,7 +42,8 @@ class RenderedLetter:
     signatory: Signatory
 
 
-def render_letter(content: LetterContent) -> RenderedLetter:
+def render_letter(content: LetterContent, qr_code: str | None = None) -> RenderedLetter:
+    """`qr_code` is the signed seal (`letters.seal`); without it the code carries the number and digest."""
     from desktop_app.letters import _layout
 
-    return _layout.render(content)
+    return _layout.render(content, qr_code)

@@ -243,6 +243,25 @@ class RecordLetter:
 
 
 @dataclass(frozen=True)
+class RecordComparison:
+    """What changed since the earlier submission (services.diff), as the record prints it."""
+
+    title: str
+    packages: str
+    artifacts: tuple[tuple[str, str, str, str], ...]
+    """(change, path, SHA-256 before, SHA-256 after) of each added, removed or changed artifact."""
+    unchanged_artifacts: int
+    fields: tuple[tuple[str, str, str], ...]
+    """(field, before, after) of each changed manifest field."""
+    metrics: tuple[tuple[str, str, str, str, str, bool], ...]
+    """(task, scorer, metric, before, after, changed) of each evaluation metric on either side."""
+    findings_of: str
+    findings: tuple[tuple[str, str, str, str, str], ...]
+    """(label, title, severity, status, carried over as) of the earlier submission's findings."""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ReviewRecord:
     """One submission's whole record, for auditors."""
 
@@ -272,3 +291,4 @@ class ReviewRecord:
     chain_head: str
     chain_verified: bool
     chain_problem: str = ""
+    comparison: RecordComparison | None = None

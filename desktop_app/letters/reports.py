@@ -47,6 +47,7 @@ from desktop_app.letters.report_data import (
     Figures,
     PeriodicReport,
     Provenance,
+    RecordComparison,
     RecordEvent,
     ReviewRecord,
     long_date,
@@ -508,6 +509,8 @@ def _record_story(r: ReviewRecord) -> Iterator[Flowable]:
         yield _table(rows, [WIDTH - 270, 90, 110, 70], extra=extra)
     else:
         yield _p("No artifacts.", "body")
+    if r.comparison is not None:
+        yield from _comparison(r.comparison)
     yield _p(f"State changes ({len(r.state_changes)})", "h1")
     if r.state_changes:
         rows = [[_p(t, "label") for t in ("When", "Who", "From", "To", "Action")]]
@@ -563,6 +566,50 @@ def _record_story(r: ReviewRecord) -> Iterator[Flowable]:
     yield _key_values([("Chain head", f"event {r.chain_seq:,}"), ("Head hash", r.chain_head),
                        ("Anchor", f"{r.chain_seq} {r.chain_head}"), ("Verification", verdict)],
                       mono=("Head hash", "Anchor"))
+
+
+def _comparison(c: RecordComparison) -> Iterator[Flowable]:
+    """Changes since the previous submission: artifacts, manifest fields, metrics, earlier findings."""
+    yield CondPageBreak(160)
+    yield _p("Changes since the previous submission", "h1")
+    yield _p(f"{c.title}. Packages: {c.packages}.", "body")
+    yield _p(f"Artifacts: {len(c.artifacts)} added, removed or changed; {c.unchanged_artifacts} unchanged", "h2")
+    if c.artifacts:
+        rows: list[list[Any]] = [[_p(t, "label") for t in ("Change", "Path")]]
+        extra: list[tuple[Any, ...]] = []
+        for change, path, before, after in c.artifacts:
+            rows.append([_p(change, "cell_small"), _p(path, "cell_small")])
+            for label, digest in (("before", before), ("after", after)):
+                if digest != "—":
+                    rows.append([_p(label, "cell_small"), _p("SHA-256", "mono", raw=f"&nbsp;&nbsp;{digest}")])
+        yield _table(rows, [70, WIDTH - 70], extra=extra)
+    yield _p(f"Manifest fields changed: {len(c.fields)}", "h2")
+    if c.fields:
+        rows = [[_p(t, "label") for t in ("Field", "Before", "After")]]
+        rows += [[_p(name, "cell_small"), _p(before, "cell_small"), _p(after, "cell_small")]
+                 for name, before, after in c.fields]
+        yield _table(rows, [150, (WIDTH - 150) / 2, (WIDTH - 150) / 2], zebra=True)
+    yield _p("Evaluation metrics (same task and scorer)", "h2")
+    if c.metrics:
+        rows = [[_p(t, "label") for t in ("Task", "Scorer", "Metric", "Before", "After", "")]]
+        rows += [[_p(task, "cell_small"), _p(scorer, "cell_small"), _p(metric, "cell_small"),
+                  _p(before, "cell_right"), _p(after, "cell_right"), _p("changed" if changed else "", "cell_small")]
+                 for task, scorer, metric, before, after, changed in c.metrics]
+        yield _table(rows, [WIDTH - 330, 90, 80, 55, 55, 50], zebra=True)
+    else:
+        yield _p("No evaluation log on either side.", "body")
+    if c.findings_of:
+        yield _p(f"Findings of {c.findings_of}", "h2")
+        if c.findings:
+            rows = [[_p(t, "label") for t in ("Finding", "Title", "Severity", "Status", "Carried over as")]]
+            rows += [[_p(label, "cell_small"), _p(title, "cell_small"), _p(severity, "cell_small"),
+                      _p(status, "cell_small"), _p(carried, "cell_small")]
+                     for label, title, severity, status, carried in c.findings]
+            yield _table(rows, [45, WIDTH - 285, 70, 90, 80], zebra=True)
+        else:
+            yield _p("The earlier submission has no findings.", "body")
+    for note in c.notes:
+        yield _p(note, "small")
 
 
 def _events_table(events: Sequence[RecordEvent], *, with_hash: bool) -> Table:

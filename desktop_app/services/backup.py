@@ -63,6 +63,7 @@ BLOB_COLUMNS: tuple[tuple[str, str], ...] = (
     ("evidence", "blob_sha256"),
     ("letters", "pdf_sha256"),
     ("packages", "manifest_blob"),
+    ("condition_evidence", "blob_sha256"),
 )
 """Every column that names a blob. Settings whose key ends in `_blob` name one too."""
 

@@ -18,6 +18,8 @@ from desktop_app.services.settings import SettingsService
 from desktop_app.services.users import UserService
 
 if TYPE_CHECKING:
+    from desktop_app.services.diff import DiffService
+    from desktop_app.services.eval_evidence import EvalEvidence
     from desktop_app.services.findings import FindingService
     from desktop_app.services.intake import IntakeService
     from desktop_app.services.letters import LetterService
@@ -68,6 +70,18 @@ class Services:
         from desktop_app.services.findings import FindingService
 
         return FindingService(self.ctx)
+
+    @cached_property
+    def eval_logs(self) -> EvalEvidence:
+        from desktop_app.services.eval_evidence import EvalEvidence
+
+        return EvalEvidence(self.ctx)
+
+    @cached_property
+    def diff(self) -> DiffService:
+        from desktop_app.services.diff import DiffService
+
+        return DiffService(self.ctx)
 
     @cached_property
     def reports(self) -> ReportService:

@@ -195,7 +195,7 @@ def blob_folder(engine: Engine, paths: DataPaths) -> Path:
 
 #: Every column that names a blob (settings whose key ends in `_blob` name one too).
 _BLOB_COLUMNS = (tables.artifacts.c.sha256, tables.evidence.c.blob_sha256, tables.letters.c.pdf_sha256,
-                 tables.packages.c.manifest_blob)
+                 tables.packages.c.manifest_blob, tables.condition_evidence.c.blob_sha256)
 
 
 def referenced_blobs(engine: Engine, digests: Iterable[str]) -> set[str]:

@@ -64,6 +64,7 @@ class DemoBuilder:
         references += self._generated(actors, GENERATED)
         progress("Running submissions through the review…")
         self._reviews(actors, list(references), progress)
+        references += self._evals(actors, progress)
         # Letters sign what the review step brought to sign-off; the bulk extras come after
         # so the demo never tries to approve thousands of generated submissions one by one.
         letters = self._letters(actors, progress)
@@ -86,6 +87,12 @@ class DemoBuilder:
         from desktop_app.services.demo_review import run_reviews
 
         run_reviews(self.ctx, actors, references, resource_root() / "samples", progress)
+
+    def _evals(self, actors: dict[str, Actor], progress: Progress) -> list[str]:
+        """An Inspect log made by the demo, a finding citing a sample, and a resubmission (see demo_evals)."""
+        from desktop_app.services import demo_evals
+
+        return demo_evals.build(self.ctx, actors, progress)
 
     def _letters(self, actors: dict[str, Actor], progress: Progress) -> list[object]:
         """The demo PKI in demo-pki/, trust and enrolment by the admin, letters signed by the supervisor."""

@@ -49,12 +49,13 @@ from desktop_app.domain.permissions import Actor as RuleActor
 from desktop_app.domain.types import FindingStatus, Role
 from desktop_app.domain.workflow import Action
 from desktop_app.infra.resources import read_json
-from desktop_app.services import audit
+from desktop_app.services import audit, evallog
 from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.eval_evidence import EvalEvidence, LogRef
 from desktop_app.services.submissions import EvidenceInfo, FindingInfo, _finding_info, safe_file_name
 from desktop_app.services.workflow import submission_facts
 from desktop_app.storage.blobstore import StagingArea
-from desktop_app.storage.models import Artifact, AuditEvent, Evidence, Finding, Submission, User
+from desktop_app.storage.models import Artifact, AuditEvent, Evidence, Finding, FindingLink, Submission, User
 
 EVIDENCE_TITLE_MAX = 300
 LOCATOR_MAX = 300
@@ -169,23 +170,62 @@ class FindingService:
                 note(sub.reference)
                 acting = _acting(session, actor)
                 workflow_rules.require(acting, Action.ADD_FINDING, submission_facts(session, sub))
-                valid = rules.validate_draft(draft, _category_ids())
-                existing = session.scalars(select(Finding.number).where(Finding.submission_id == sub.id))
-                number = rules.next_number(existing, counter=sub.next_finding_number)
-                finding = Finding(submission_id=sub.id, number=number, title=valid.title, category=valid.category,
-                                  severity=valid.severity.value, status=valid.status.value,
-                                  description=valid.description, condition=valid.condition,
-                                  author_id=acting.user_id, created_at=now, updated_at=now,
-                                  updated_by=actor.username)
-                session.add(finding)
-                sub.next_finding_number = number + 1
-                session.flush()
-                self._summarise(session, sub, actor, now)
+                finding = self._add_finding(session, sub, acting, actor, draft, now)
                 audit.record(session, actor=actor.username, action="finding.create", entity_type="finding",
                              entity_id=finding.id, now=now,
-                             after={"submission": sub.reference, "number": rules.label(number),
+                             after={"submission": sub.reference, "number": rules.label(finding.number),
                                     **_snapshot(finding), "version": finding.version_id})
                 return self._info(session, finding)
+
+    def carry_over(self, actor: Actor, submission_id: int, earlier_finding_id: int) -> FindingInfo:
+        """A new, open finding on a resubmission that continues a finding of an earlier
+        submission in its chain, linked to it (finding_links) and audited as carried over."""
+        now = self.ctx.now()
+        with self._refusals_audited(actor, "finding.carry_over", submission_id=submission_id) as note:
+            with self.ctx.transaction() as session:
+                sub = self._submission(session, submission_id)
+                note(sub.reference)
+                acting = _acting(session, actor)
+                workflow_rules.require(acting, Action.ADD_FINDING, submission_facts(session, sub))
+                earlier = self._finding(session, earlier_finding_id)
+                if earlier.submission_id not in _earlier_submissions(session, sub):
+                    raise InputRejected(Problem(f"{earlier.label} belongs to {earlier.submission.reference}, which is "
+                                                f"not an earlier submission of {sub.reference}", field="finding"))
+                already = session.scalar(select(Finding).join(FindingLink, FindingLink.finding_id == Finding.id).where(
+                    FindingLink.carried_from_id == earlier.id, Finding.submission_id == sub.id))
+                if already is not None:
+                    raise InputRejected(Problem(f"{earlier.submission.reference} {earlier.label} was already carried "
+                                                f"over as {already.label}", field="finding"))
+                draft = FindingDraft(title=earlier.title, category=earlier.category, severity=earlier.severity,
+                                     status=FindingStatus.OPEN.value, description=earlier.description,
+                                     condition=earlier.condition)
+                finding = self._add_finding(session, sub, acting, actor, draft, now)
+                session.add(FindingLink(finding_id=finding.id, carried_from_id=earlier.id, linked_at=now,
+                                        linked_by_id=acting.user_id))
+                session.flush()
+                audit.record(session, actor=actor.username, action="finding.carry_over", entity_type="finding",
+                             entity_id=finding.id, now=now,
+                             after={"submission": sub.reference, "number": rules.label(finding.number),
+                                    **_snapshot(finding), "version": finding.version_id,
+                                    "carried_from": f"{earlier.submission.reference} {earlier.label}",
+                                    "carried_from_id": earlier.id})
+                return self._info(session, finding)
+
+    def _add_finding(self, session: Session, sub: Submission, acting: RuleActor, actor: Actor, draft: FindingDraft,
+                     now: dt.datetime) -> Finding:
+        valid = rules.validate_draft(draft, _category_ids())
+        existing = session.scalars(select(Finding.number).where(Finding.submission_id == sub.id))
+        number = rules.next_number(existing, counter=sub.next_finding_number)
+        finding = Finding(submission_id=sub.id, number=number, title=valid.title, category=valid.category,
+                          severity=valid.severity.value, status=valid.status.value,
+                          description=valid.description, condition=valid.condition,
+                          author_id=acting.user_id, created_at=now, updated_at=now,
+                          updated_by=actor.username)
+        session.add(finding)
+        sub.next_finding_number = number + 1
+        session.flush()
+        self._summarise(session, sub, actor, now)
+        return finding
 
     def edit(self, actor: Actor, finding_id: int, draft: FindingDraft, *, expected_version: int) -> FindingInfo:
         """Save changed fields; refused with ConcurrentEdit if the finding moved past `expected_version`."""
@@ -285,7 +325,7 @@ class FindingService:
     def cite_artifact(self, actor: Actor, finding_id: int, artifact_id: int, *, locator: str = "",
                       title: str = "", produced_at: dt.datetime | None = None) -> EvidenceInfo:
         """Cite a submitted artifact (optionally a page, sample id or line) as evidence."""
-        locator = " ".join((locator or "").split())
+        locator = self._sample_locator(artifact_id, " ".join((locator or "").split()))
         if len(locator) > LOCATOR_MAX:
             raise InputRejected(Problem(f"at most {LOCATOR_MAX} characters", field="locator"))
         produced = _produced(produced_at, self.ctx.now())
@@ -301,6 +341,31 @@ class FindingService:
                             attached_by_id=acting.user_id)
 
         return self._add_evidence(actor, finding_id, "evidence.cite_artifact", add, None)
+
+    def cite_eval_sample(self, actor: Actor, finding_id: int, artifact_id: int, sample_id: str, *, epoch: int = 1,
+                         title: str = "") -> EvidenceInfo:
+        """Cite one sample of an evaluation-log artifact as `eval:<artifact>#<sample-id>`."""
+        return self.cite_artifact(actor, finding_id, artifact_id, locator=f"#{sample_id}"
+                                  + (f"@{epoch}" if epoch != 1 else ""), title=title)
+
+    def _sample_locator(self, artifact_id: int, locator: str) -> str:
+        """A locator that names an evaluation sample (`eval:<path>#<id>`, or `#<id>` on a log)
+        is checked against the log and written out in full; any other locator is kept as typed."""
+        with self.ctx.reading() as session:
+            artifact = session.get(Artifact, artifact_id)
+            path = artifact.path if artifact is not None else ""
+        if not path or not evallog.looks_like_eval_log(path):
+            return locator
+        if locator.startswith("#"):
+            locator = f"eval:{path}{locator}"
+        cited = evallog.parse_citation(locator)
+        if cited is None:
+            return locator
+        cited_path, sample_id, epoch = cited
+        if cited_path != path:
+            raise InputRejected(Problem(f"cites {cited_path}, not the chosen artifact {path}", field="locator"))
+        EvalEvidence(self.ctx).check_sample(LogRef("artifact", artifact_id), sample_id, epoch)
+        return evallog.citation(path, sample_id, epoch)
 
     def _add_evidence(self, actor: Actor, finding_id: int, action: str,
                       make: Callable[[Session, Finding, RuleActor, dt.datetime], Evidence],
@@ -424,7 +489,7 @@ def _replay(finding_id: int, events: list[AuditEvent]) -> Iterator[FindingVersio
         changed: tuple[str, ...] = ()
         note = ""
         if event.entity_type == "finding":
-            if event.action == "finding.create":
+            if event.action in ("finding.create", "finding.carry_over"):
                 state.number = rules.parse_label(str(after.get("number", "F-0"))) if after.get("number") else 0
                 state.values = {name: str(after.get(name, "")) for name in FIELDS}
                 changed = FIELDS
@@ -449,6 +514,17 @@ def _acting(session: Session, actor: Actor) -> RuleActor:
     if user is None or not user.active:
         raise PermissionDenied("Your account is no longer active; sign in again.")
     return RuleActor(user.id, Role(user.role))
+
+
+def _earlier_submissions(session: Session, sub: Submission, limit: int = 100) -> list[int]:
+    """The ids of the submissions `sub` resubmits, nearest first (the chain is short; the
+    limit guards against a cycle in damaged data)."""
+    found: list[int] = []
+    previous = sub.previous_submission_id
+    while previous is not None and previous not in found and len(found) < limit:
+        found.append(previous)
+        previous = session.scalar(select(Submission.previous_submission_id).where(Submission.id == previous))
+    return found
 
 
 def _category_ids() -> frozenset[str]:

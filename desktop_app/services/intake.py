@@ -108,8 +108,15 @@ class IntakeService:
                 f"package {package.package_id!r} from {developer.name} was already imported as "
                 f"{holder.reference if holder else 'another submission'}; a package is imported once",
                 file="manifest.json", field="package_id"), subject=str(package.source_path))
+        cited = None
         if package.kind is PackageKind.SUPPLEMENT:
-            submission = self._referred(session, developer, package, must_be_open=True)
+            answering = package.manifest.get("responds_to_condition")
+            # a supplement that answers a condition arrives after the letter, when the submission is closed
+            submission = self._referred(session, developer, package, must_be_open=answering is None)
+            if answering is not None:
+                from desktop_app.services.conditions import find_cited
+
+                cited = find_cited(session, submission, answering["letter"], answering["condition"])
             action = "submission.supplement"
         else:
             previous = (self._referred(session, developer, package, must_be_open=False)
@@ -122,12 +129,16 @@ class IntakeService:
                       imported_by_id=actor.user_id)
         session.add(row)
         session.flush()
-        for artifact in package.artifacts:
-            session.add(Artifact(submission_id=submission.id, package_row_id=row.id, path=artifact.path,
-                                 kind=artifact.kind.value, sha256=artifact.sha256, bytes=artifact.bytes,
-                                 description=artifact.description or "", verified_at=now))
+        added = [Artifact(submission_id=submission.id, package_row_id=row.id, path=artifact.path,
+                          kind=artifact.kind.value, sha256=artifact.sha256, bytes=artifact.bytes,
+                          description=artifact.description or "", verified_at=now) for artifact in package.artifacts]
+        session.add_all(added)
         submission.updated_by = actor.username
         session.flush()
+        if cited is not None:
+            from desktop_app.services.conditions import link_supplement
+
+            link_supplement(session, cited, row, added, actor=actor, now=now)
         audit.record(session, actor=actor.username, action=action, entity_type="submission",
                      entity_id=submission.reference, now=now, after={
                          "package_id": package.package_id, "kind": package.kind.value,

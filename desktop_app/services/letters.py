@@ -92,6 +92,7 @@ REGISTER_CHECKS = (IN_REGISTER, SAME_DIGEST, NOT_WITHDRAWN, NOT_SUPERSEDED)
 _NOTICE_STATES = {
     LetterKind.REFUSAL: SubmissionState.REFUSED,
     LetterKind.INFORMATION_REQUEST: SubmissionState.AWAITING_INFO,
+    LetterKind.CONDITIONS_MET: SubmissionState.ISSUED,
 }
 
 Approver = Callable[..., Any]
@@ -165,9 +166,18 @@ class LetterService:
 
     # -- issuing -------------------------------------------------------------------------
     def approve_and_issue(self, actor: Actor, submission_id: int, *, password: str, source: AnyKey,
-                          secret: str, comment: str = "", appendix: bool = True) -> IssuedLetter:
-        """Approve the pending recommendation and issue its signed clearance letter, all or nothing."""
+                          secret: str, comment: str = "", appendix: bool = True,
+                          conditions_due: Sequence[dt.date | None] | dt.date | None = None,
+                          condition_owner_id: int | None = None) -> IssuedLetter:
+        """Approve the pending recommendation and issue its signed clearance letter, all or nothing.
+
+        For "cleared with conditions" each condition needs its due date (one for all, or one
+        each); the letter's conditions become tracked items in the same transaction.
+        """
         self._require_signer(actor, "approve and sign a clearance letter", submission_id)
+        from desktop_app.services.conditions import ConditionsService, open_for_letter
+
+        plan = ConditionsService(self.ctx).plan_for_signoff(submission_id, conditions_due, condition_owner_id)
         trust = self.trust.trust_config()
         settings = self.settings.all()
         with self._open_checked_signer(actor, source, secret, trust) as signer:
@@ -178,6 +188,8 @@ class LetterService:
 
                 def issue_letter(session: Session, submission: Submission) -> IssuedLetter:
                     letter = self._issue_in(session, submission, actor, issue, signer, trust, settings, area)
+                    if plan is not None:
+                        open_for_letter(session, plan, letter, actor=actor.username, now=self.ctx.now())
                     made.append(letter)
                     return letter
 
@@ -199,8 +211,13 @@ class LetterService:
         return WorkflowService(self.ctx).approve(actor, submission_id, **kwargs)
 
     def issue_notice(self, actor: Actor, submission_id: int, kind: LetterKind, *, password: str,
-                     source: AnyKey, secret: str, items: Sequence[str] | None = None) -> IssuedLetter:
-        """A signed notice: refusal to accept (REFUSED) or request for information (AWAITING_INFO)."""
+                     source: AnyKey, secret: str, items: Sequence[str] | None = None,
+                     prepare: Callable[[Session, Submission], Sequence[str]] | None = None) -> IssuedLetter:
+        """A signed notice: refusal to accept (REFUSED), request for information (AWAITING_INFO), conditions met.
+
+        `prepare(session, submission)` runs first in the issuing transaction (the change the
+        notice records) and returns the notice's items; if anything fails, neither is kept.
+        """
         kind = LetterKind(kind)
         if kind not in _NOTICE_STATES:
             raise InputRejected(Problem(f"{kind.value} letters are issued by approving", field="kind"))
@@ -216,6 +233,8 @@ class LetterService:
                         submission = session.get(Submission, submission_id)
                         if submission is None:
                             raise NotFound(f"no submission with id {submission_id}")
+                        if prepare is not None:
+                            issue = dataclasses.replace(issue, items=tuple(prepare(session, submission)))
                         letter = self._issue_in(session, submission, actor, issue, signer, trust, settings, area)
                 except BaseException:
                     area.rollback_promotion()
@@ -292,6 +311,7 @@ class LetterService:
                   area: StagingArea) -> IssuedLetter:
         """Inside the issuing transaction: number, content, render, sign, store, register, audit."""
         from desktop_app.letters.render import render_letter
+        from desktop_app.letters.seal import seal_letter
         from desktop_app.letters.signing import sign_letter
 
         if issue.kind in _NOTICE_STATES and SubmissionState(submission.state) is not _NOTICE_STATES[issue.kind]:
@@ -304,7 +324,8 @@ class LetterService:
         number, sequence = next_number(session, "CL", year)
         supersedes = self._superseded_letter(session, submission, issue.kind)
         content = self._content(session, submission, issue, settings, number=number, now=now)
-        rendered = render_letter(content)
+        seal = seal_letter(content, submission.reference, signer)
+        rendered = render_letter(content, seal.text())
         signed = sign_letter(rendered, signer, trust)
         staged = area.write_bytes(signed)
         decision = content.decision
@@ -399,6 +420,7 @@ class LetterService:
             LetterKind.CLEARANCE: f"Pre-release security evaluation of {model} (submission {submission.reference})",
             LetterKind.REFUSAL: f"Submission {submission.reference}, {model}: not accepted for review",
             LetterKind.INFORMATION_REQUEST: f"Submission {submission.reference}, {model}: information requested",
+            LetterKind.CONDITIONS_MET: f"Submission {submission.reference}, {model}: conditions of clearance met",
         }
         address_lines = tuple(line.strip() for line in developer.address.replace(";", "\n").splitlines()
                               if line.strip())
@@ -468,8 +490,16 @@ class LetterService:
     def preview(self, actor: Actor, submission_id: int, *, kind: LetterKind = LetterKind.CLEARANCE,
                 appendix: bool = True, items: Sequence[str] = (), in_subprocess: bool = False) -> RenderedLetter:
         """The unsigned letter; `in_subprocess` renders in a worker process (reportlab holds the GIL)."""
+        from desktop_app.letters.seal import placeholder_seal, signature_size
+        from desktop_app.letters.trust import load_certificates
+
         content = self.preview_content(actor, submission_id, kind=kind, appendix=appendix, items=items)
-        return render_in_subprocess(content) if in_subprocess else _render(content)
+        with self.ctx.reading() as session:
+            reference = session.scalar(select(Submission.reference).where(Submission.id == submission_id)) or ""
+        _fingerprint, bundle = self.trust.enrolled_bundle(actor.user_id)
+        size = signature_size(load_certificates(bundle)[0].dump()) if bundle else 384
+        qr_code = placeholder_seal(content, reference, signature_bytes=size).text()
+        return render_in_subprocess(content, qr_code) if in_subprocess else _render(content, qr_code)
 
     # -- revocation ----------------------------------------------------------------------
     def revoke(self, actor: Actor, letter_id: int, reason: str, *, password: str) -> RegisterEntry:
@@ -796,17 +826,18 @@ def _category_titles() -> dict[str, str]:
 # -- rendering off the GUI's interpreter ---------------------------------------------------
 
 
-def _render(content: LetterContent) -> RenderedLetter:
+def _render(content: LetterContent, qr_code: str | None = None) -> RenderedLetter:
     from desktop_app.letters.render import render_letter
 
-    return render_letter(content)
+    return render_letter(content, qr_code)
 
 
 _pool: concurrent.futures.ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def render_in_subprocess(content: LetterContent, *, timeout: float = 120.0) -> RenderedLetter:
+def render_in_subprocess(content: LetterContent, qr_code: str | None = None, *,
+                         timeout: float = 120.0) -> RenderedLetter:
     """Render in a worker process: reportlab holds the GIL, so a long letter would stall the GUI.
 
     The process is started once (spawned, never forked from a threaded GUI) and reused.
@@ -821,12 +852,12 @@ def render_in_subprocess(content: LetterContent, *, timeout: float = 120.0) -> R
             atexit.register(shutdown_renderer, wait=True)  # before interpreter teardown, not during it
         pool = _pool
     try:
-        return pool.submit(_render, content).result(timeout=timeout)
+        return pool.submit(_render, content, qr_code).result(timeout=timeout)
     except concurrent.futures.process.BrokenProcessPool:
         with _pool_lock:
             _pool = None
         log.warning("the letter rendering process stopped; rendering in this process")
-        return _render(content)
+        return _render(content, qr_code)
 
 
 def _exit_with_parent() -> None:

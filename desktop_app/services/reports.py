@@ -51,6 +51,7 @@ from desktop_app.letters.report_data import (
     PeriodicReport,
     Provenance,
     RecordArtifact,
+    RecordComparison,
     RecordEvent,
     RecordFinding,
     RecordLetter,
@@ -456,7 +457,28 @@ class ReportService:
                 _outcome_label(r.decision), r.reviewer, r.submitted_at, r.outcome, r.rationale, r.conditions)
                 for r in detail.recommendations),
             letters=letters, events=events, chain_seq=head_seq, chain_head=head_hash, chain_verified=chain.ok,
-            chain_problem=chain.problem)
+            chain_problem=chain.problem, comparison=self._comparison(submission_id))
+
+    def _comparison(self, submission_id: int) -> RecordComparison | None:
+        """The "changes since the previous submission" section, for a resubmission or a supplemented one."""
+        from desktop_app.services.diff import DiffService, MetricChange
+
+        service = DiffService(self.ctx)
+        if not service.has_earlier(submission_id):
+            return None
+        diff = service.compare(submission_id)
+        return RecordComparison(
+            title=diff.title,
+            packages=f"{', '.join(diff.packages_before) or '—'} → {', '.join(diff.packages_after) or '—'}",
+            artifacts=tuple((a.change, a.path, a.before_sha256 or "—", a.after_sha256 or "—")
+                            for a in diff.artifact_changes),
+            unchanged_artifacts=diff.count("unchanged"),
+            fields=tuple((f.field, f.before, f.after) for f in diff.fields),
+            metrics=tuple((m.task, m.scorer, m.metric, MetricChange.shown(m.before), MetricChange.shown(m.after),
+                           m.changed) for m in diff.metrics),
+            findings_of="" if diff.basis == "supplement" else diff.against_reference,
+            findings=tuple((f.label, f.title, f.severity, f.status, f.carried_over_as or "—") for f in diff.findings),
+            notes=diff.notes)
 
     def _hashes(self, seqs: Sequence[int]) -> dict[int, str]:
         from desktop_app.storage.models import AuditEvent

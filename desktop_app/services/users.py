@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from desktop_app.infra import resources
 from desktop_app.services import audit
 from desktop_app.services.context import SYSTEM_ACTOR, Actor, ServiceContext
 from desktop_app.services.settings import SettingsService
-from desktop_app.storage.tables import users
+from desktop_app.storage.tables import audit_events, users
 
 # OWASP's argon2id recommendation: 19 MiB memory, 2 iterations, 1 lane.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -77,12 +78,16 @@ class SignInAttempt:
         An unknown name is checked against a stand-in hash, so it takes as long as a known
         one and the time taken does not tell which names exist.
         """
-        return _verify(self.password_hash or _stand_in_hash(), password) and self.password_hash is not None
+        return _verify(self.password_hash or STAND_IN_HASH, password) and self.password_hash is not None
 
 
-@functools.cache
-def _stand_in_hash() -> str:
-    return HASHER.hash("no such account")
+STAND_IN_HASH = "$argon2id$v=19$m=19456,t=2,p=1$hvcGKovNZ0cQFJCDbXU8Lg$RfiZOFVqyXDX4l1wQF67ckjTMS17kw1Sfzul/iYx5y0"
+"""What an unknown name's password is checked against: HASHER's parameters, a random password
+nobody knows. A constant, not hashed on first use, so the first sign-in of a process costs
+the same for an unknown name as for a known one."""
+
+UNKNOWN_ACCOUNT = "unknown or inactive account"
+"""The audited reason of a refusal for a name with no active account; lock-outs of such names count these."""
 
 
 def check_password_policy(password: str, username: str = "") -> None:
@@ -226,17 +231,26 @@ class UserService:
         name = attempt.username
         with self.ctx.begin() as conn:
             user = conn.execute(select(users).where(U.username == name)).mappings().first()
+            # Read for every name, so the work done does not tell which names exist.
+            unknown_lock, unknown_failures = _unknown_name_lockout(conn, name[:64] or "?", attempts, now)
             if user is not None and user["active"] and user["password_hash"] != attempt.password_hash:
                 verified = _verify(user["password_hash"], password)  # changed since the attempt was read
             if user is None or not user["active"]:
-                audit.record(conn, actor=name[:64] or "?", action="login.refused", entity_type="user",
-                             entity_id=name[:64] or "?", after={"reason": "unknown or inactive account"}, now=now)
+                refusal: dict[str, Any] = {"reason": UNKNOWN_ACCOUNT}
                 error: Exception = AuthenticationFailed("wrong user name or password")
+                if unknown_lock is not None:
+                    refusal = {"reason": f"{UNKNOWN_ACCOUNT}; locked", "locked_until": unknown_lock.isoformat()}
+                    error = _locked(unknown_lock)
+                elif unknown_failures + 1 >= attempts:
+                    until = now + dt.timedelta(minutes=minutes)
+                    refusal = {"reason": f"{UNKNOWN_ACCOUNT}; locked for {minutes} minutes",
+                               "locked_until": until.isoformat()}
+                audit.record(conn, actor=name[:64] or "?", action="login.refused", entity_type="user",
+                             entity_id=name[:64] or "?", after=refusal, now=now)
             elif user["locked_until"] is not None and user["locked_until"] > now:
                 audit.record(conn, actor=name, action="login.refused", entity_type="user", entity_id=name,
                              after={"reason": "locked"}, now=now)
-                error = AccountLocked(f"account locked after repeated failures until "
-                                      f"{user['locked_until']:%H:%M} UTC; ask an administrator or wait")
+                error = _locked(user["locked_until"])
             elif not verified:
                 failed: dict[str, Any] = {"failed_logins": user["failed_logins"] + 1}
                 reason = "wrong password"
@@ -281,6 +295,51 @@ class UserService:
     def set_certificate(self, admin: Actor, username: str, certificate_pem: str, fingerprint: str) -> None:
         self._admin_update(admin, username, "user.enrol_certificate", lambda _user: {
             "certificate_pem": certificate_pem, "certificate_fingerprint": fingerprint})
+
+
+def _locked(until: dt.datetime) -> AccountLocked:
+    return AccountLocked(f"account locked after repeated failures until {until:%H:%M} UTC; "
+                         f"ask an administrator or wait")
+
+
+def _unknown_name_lockout(conn: Connection, name: str, attempts: int,
+                          now: dt.datetime) -> tuple[dt.datetime | None, int]:
+    """The lock-out a real account would be under, for a name with no active account.
+
+    Otherwise "account locked" would be shown only for real names, and repeating a wrong
+    password would tell which names exist. The state comes from the audit trail's refusals
+    of the name (the refusal that locks records until when): returns the end of a lock in
+    force, or None and the number of failures since the last lock or success.
+    """
+    rows = conn.execute(
+        select(audit_events.c.action, audit_events.c.after)
+        .where(audit_events.c.entity_type == "user", audit_events.c.entity_id == name,
+               audit_events.c.action.in_(("login", "login.refused")))
+        .order_by(audit_events.c.seq.desc()).limit(max(attempts, 1))).all()
+    failures = 0
+    for action, after in rows:
+        details = _details(after)
+        if action != "login.refused" or not str(details.get("reason", "")).startswith(UNKNOWN_ACCOUNT):
+            break
+        if details.get("locked_until"):
+            until = _aware(details["locked_until"])
+            return (until if until > now else None), failures
+        failures += 1
+    return None, failures
+
+
+def _details(after: str | None) -> dict[str, Any]:
+    try:
+        details = json.loads(after or "null")
+    except ValueError:
+        return {}
+    return details if isinstance(details, dict) else {}
+
+
+def _aware(moment: dt.datetime | str) -> dt.datetime:
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -171,6 +171,18 @@ class Finding(Base):
         return f"F-{self.number}"
 
 
+class FindingLink(Base):
+    """A finding carried over from an earlier submission's finding."""
+
+    __table__ = tables.finding_links
+
+    id: Mapped[int]
+    finding_id: Mapped[int]
+    carried_from_id: Mapped[int]
+    linked_at: Mapped[dt.datetime]
+    linked_by_id: Mapped[int]
+
+
 class Evidence(Base):
     """A file attached to a finding, or a citation of a submitted artifact."""
 
@@ -261,6 +273,54 @@ class LetterRevocation(Base):
     reason: Mapped[str]
     revoked_by_id: Mapped[int]
     revoked_at: Mapped[dt.datetime]
+
+
+class Condition(Base):
+    """One numbered condition of an issued letter, followed up until met, not met or waived."""
+
+    __table__ = tables.conditions
+
+    id: Mapped[int]
+    letter_id: Mapped[int]
+    submission_id: Mapped[int]
+    number: Mapped[int]
+    text: Mapped[str]
+    owner_id: Mapped[int]
+    due_date: Mapped[dt.date]
+    status: Mapped[str]
+    status_reason: Mapped[str]
+    closed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[str]
+    version_id: Mapped[int]
+
+    __mapper_args__ = {"version_id_col": __table__.c.version_id}
+
+    letter: Mapped[Letter] = relationship()
+    owner: Mapped[User] = relationship()
+    evidence: Mapped[list[ConditionEvidence]] = relationship(back_populates="condition",
+                                                             order_by="ConditionEvidence.id")
+
+
+class ConditionEvidence(Base):
+    """A file or a supplement's artifact offered as evidence that a condition is met."""
+
+    __table__ = tables.condition_evidence
+
+    id: Mapped[int]
+    condition_id: Mapped[int]
+    kind: Mapped[str]  # "file" or "artifact"
+    title: Mapped[str]
+    blob_sha256: Mapped[str | None]
+    original_name: Mapped[str]
+    size: Mapped[int | None]
+    artifact_id: Mapped[int | None]
+    package_row_id: Mapped[int | None]
+    attached_at: Mapped[dt.datetime]
+    attached_by_id: Mapped[int]
+
+    condition: Mapped[Condition] = relationship(back_populates="evidence")
 
 
 class Setting(Base):

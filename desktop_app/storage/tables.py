@@ -234,6 +234,17 @@ findings = Table(
     UniqueConstraint("submission_id", "number", name="uq_findings_submission_number"),
 )
 
+#: A finding carried over from an earlier submission of the chain (resubmission or
+#: supplement): the new finding and the one it continues. One row per new finding.
+finding_links = Table(
+    "finding_links", metadata,
+    _id(),
+    _fk("finding_id", "findings.id", unique=True),
+    _fk("carried_from_id", "findings.id", index=True),
+    _required("linked_at", UTCDateTime, default=utcnow),
+    _fk("linked_by_id", "users.id"),
+)
+
 #: A file attached to a finding, or a citation of a submitted artifact.
 evidence = Table(
     "evidence", metadata,
@@ -314,6 +325,45 @@ letter_revocations = Table(
     _required("reason", Text),
     _fk("revoked_by_id", "users.id"),
     _required("revoked_at", UTCDateTime, default=utcnow),
+)
+
+#: One numbered condition of an issued CLEARED WITH CONDITIONS letter, followed up until
+#: it is met, not met or waived (statuses in domain.conditions).
+conditions = Table(
+    "conditions", metadata,
+    _id(),
+    _fk("letter_id", "letters.id"),
+    _fk("submission_id", "submissions.id", index=True),
+    _required("number", Integer),
+    _required("text", Text),
+    _fk("owner_id", "users.id"),
+    _required("due_date", Date),
+    _required("status", String(24), default="open"),
+    _required("status_reason", Text, default=""),
+    Column("closed_at", UTCDateTime),
+    _required("created_at", UTCDateTime, default=utcnow),
+    _required("updated_at", UTCDateTime, default=utcnow),
+    _required("updated_by", String(64), default=""),
+    _required("version_id", Integer, default=1),
+    UniqueConstraint("letter_id", "number", name="uq_conditions_letter_number"),
+    Index("ix_conditions_status_due", "status", "due_date", "owner_id"),  # covers the sidebar counts
+)
+
+#: Evidence that a condition is met: a file (hashed into the blob store) or an artifact of
+#: a supplement package that cites the condition.
+condition_evidence = Table(
+    "condition_evidence", metadata,
+    _id(),
+    _fk("condition_id", "conditions.id", index=True),
+    _required("kind", String(16)),  # "file" or "artifact"
+    _required("title", String(300)),
+    Column("blob_sha256", String(64)),
+    _required("original_name", String(300), default=""),
+    Column("size", Integer),
+    _fk("artifact_id", "artifacts.id", required=False),
+    _fk("package_row_id", "packages.id", required=False),
+    _required("attached_at", UTCDateTime, default=utcnow),
+    _fk("attached_by_id", "users.id"),
 )
 
 settings = Table(

@@ -149,6 +149,8 @@ class DetailPane(QTabWidget):
     notice_requested = Signal(int, str)
     # History tab: a finding as it stood after an event (finding id, event sequence number)
     finding_version_requested = Signal(int, int)
+    # Overview: "Changes since the previous submission" (submission id)
+    changes_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -172,8 +174,14 @@ class DetailPane(QTabWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.action_panel = ActionPanel()  # the review actions open to the signed-in user (workflow_actions)
         self.action_panel.hide()
+        self.changes_button = QPushButton("C&hanges since the previous submission…")
+        self.changes_button.setToolTip("Artifacts, manifest fields and evaluation metrics that changed, and the "
+                                       "earlier submission's findings (carry-over)")
+        self.changes_button.clicked.connect(lambda: self.detail and self.changes_requested.emit(self.detail.id))
+        self.changes_button.hide()
         layout.addWidget(self.placeholder)
         layout.addWidget(self.action_panel)
+        layout.addWidget(self.changes_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.overview)
         self.overview.hide()
         self.findings_page = FindingsPage(self.findings)
@@ -191,7 +199,8 @@ class DetailPane(QTabWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         buttons = QHBoxLayout()
         self.view_artifact_button = QPushButton("&View")
-        self.view_artifact_button.setToolTip("Show a text artifact (Markdown, JSON, plain text) read-only")
+        self.view_artifact_button.setToolTip("Show a text artifact (Markdown, JSON, plain text) or an Inspect "
+                                             "evaluation log read-only")
         self.view_artifact_button.clicked.connect(lambda: self._emit_for_artifact(self.artifact_activated))
         self.save_artifact_button = QPushButton("Save a &copy…")
         self.save_artifact_button.clicked.connect(lambda: self._emit_for_artifact(self.artifact_save_requested))
@@ -319,6 +328,7 @@ class DetailPane(QTabWidget):
             table.setRowCount(0)
         self.action_panel.clear()
         self.action_panel.hide()
+        self.changes_button.hide()
         self.findings_page.clear()
         self.history_entries = []
         self._update_letter_buttons()
@@ -335,6 +345,7 @@ class DetailPane(QTabWidget):
         else:
             self.action_panel.hide()
         self.placeholder.hide()
+        self.changes_button.setVisible(d.previous_reference is not None or len(d.package_ids) > 1)
         self.overview.show()
         self.overview.setHtml(overview_html(d))
         fill_table(self.artifacts, [

@@ -45,6 +45,7 @@ from desktop_app.domain.errors import ClearanceDeskError, InputRejected, Problem
 from desktop_app.domain.findings import FindingDraft
 from desktop_app.domain.types import FindingStatus, Severity
 from desktop_app.domain.workflow import Action, Verdict
+from desktop_app.services.evallog import looks_like_eval_log, parse_citation
 from desktop_app.services.findings import FindingVersion, categories, category_title
 from desktop_app.services.submissions import FindingInfo, SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
@@ -83,6 +84,8 @@ class _EvidenceRow:
     produced: str
     attached: str
     by: str
+    openable: bool = False
+    """A cited evaluation sample, or an attached evaluation log: the Open button shows it."""
 
 
 def _when(value: dt.datetime | str | None) -> str:
@@ -98,12 +101,15 @@ def _rows_of(evidence: Sequence[Any]) -> list[_EvidenceRow]:
     for e in evidence:
         if e.kind == "file":
             size = getattr(e, "size", None)
-            source = (getattr(e, "original_name", "") or "file") + (f" ({size:,} bytes)" if size else "")
+            name = getattr(e, "original_name", "") or "file"
+            source = name + (f" ({size:,} bytes)" if size else "")
+            openable = looks_like_eval_log(name)
         else:
             path = getattr(e, "artifact_path", "") or getattr(e, "artifact", "")
-            source = path + (f", {e.locator}" if e.locator else "")
+            openable = parse_citation(e.locator or "") is not None
+            source = e.locator if openable else path + (f", {e.locator}" if e.locator else "")
         rows.append(_EvidenceRow(e.id, "File" if e.kind == "file" else "Artifact", e.title, source,
-                                 _when(e.produced_at), _when(e.attached_at), e.attached_by))
+                                 _when(e.produced_at), _when(e.attached_at), e.attached_by, openable))
     return rows
 
 
@@ -182,6 +188,7 @@ class FindingView(QWidget):
                 if c == 0:
                     item.setData(Qt.ItemDataRole.UserRole, row.id)
                     item.setData(Qt.ItemDataRole.UserRole + 1, row.kind)
+                    item.setData(Qt.ItemDataRole.UserRole + 2, row.openable)
                 self.evidence.setItem(r, c, item)
         self.evidence.resizeColumnsToContents()
         self.evidence_label.setText(f"Evidence ({len(evidence)})")
@@ -196,6 +203,7 @@ class FindingsPage(QWidget):
     attach_requested = Signal(int)
     cite_requested = Signal(int)
     save_evidence_requested = Signal(int)
+    open_evidence_requested = Signal(int)
 
     def __init__(self, table: QTableWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -218,7 +226,9 @@ class FindingsPage(QWidget):
                  lambda: self._emit_finding(self.attach_requested)),
                 ("cite", "C&ite artifact…", "Cite a submitted artifact (page, sample id, line) as evidence",
                  lambda: self._emit_finding(self.cite_requested)),
-                ("save", "Save a cop&y…", "Save the selected evidence file", self._emit_evidence)):
+                ("save", "Save a cop&y…", "Save the selected evidence file", self._emit_evidence),
+                ("open", "&Open evidence…", "Show the cited evaluation sample, or the attached evaluation log, "
+                                            "read-only", self._emit_open)):
             button = QPushButton(text)
             button.setObjectName(f"finding_{key}")
             button.setToolTip(tip)
@@ -249,6 +259,7 @@ class FindingsPage(QWidget):
         self.table.itemActivated.connect(lambda _item: self._emit_finding(self.edit_requested)
                                          if self.buttons["edit"].isEnabled() else None)
         self.view.evidence.itemSelectionChanged.connect(self._update_buttons)
+        self.view.evidence.itemActivated.connect(lambda _item: self._emit_open())
         self.view.clear()
         self._update_buttons()
 
@@ -322,6 +333,19 @@ class FindingsPage(QWidget):
                 button.setToolTip(self.tips[key])
         evidence = self.current_evidence()
         self.buttons["save"].setEnabled(evidence is not None and evidence[1] == "File")
+        self.buttons["open"].setEnabled(self._openable_evidence() is not None)
+
+    def _openable_evidence(self) -> int | None:
+        row = self.view.evidence.currentRow()
+        item = self.view.evidence.item(row, 0) if row >= 0 else None
+        if item is None or not item.data(Qt.ItemDataRole.UserRole + 2):
+            return None
+        return item.data(Qt.ItemDataRole.UserRole)
+
+    def _emit_open(self) -> None:
+        evidence_id = self._openable_evidence()
+        if evidence_id is not None:
+            self.open_evidence_requested.emit(evidence_id)
 
     def _emit_finding(self, signal: Any) -> None:
         finding = self.current_finding()
@@ -527,7 +551,7 @@ class CiteArtifactDialog(OperationDialog):
         self.artifact = _combo("Artifact", [(f"{a.path} ({a.kind})", str(a.id)) for a in detail.artifacts])
         self.locator = QLineEdit()
         self.locator.setAccessibleName("Locator")
-        self.locator.setPlaceholderText("optional: page, sample id, line, task …")
+        self.locator.setPlaceholderText("optional: page, line, task …; in an evaluation log, #sample-id")
         self.title_edit = QLineEdit()
         self.title_edit.setAccessibleName("Title")
         self.title_edit.setPlaceholderText("defaults to the artifact's path")

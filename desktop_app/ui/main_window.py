@@ -165,6 +165,7 @@ class MainWindow(QMainWindow):
 
         self.undo_stack = QUndoStack(self)
         self.my_work = None
+        self.changes_dialog: QWidget | None = None
         self.queue.setAcceptDrops(True)
         self.queue.package_dropped.connect(self.import_package)
         self.splitter = self._build_layout()
@@ -194,6 +195,7 @@ class MainWindow(QMainWindow):
 
         self.detail = DetailPane()
         self.detail.artifact_activated.connect(self.view_artifact)
+        self.detail.changes_requested.connect(self.open_changes)
         self.detail.artifact_save_requested.connect(self.save_artifact)
         self.detail.attach_requested.connect(self.attach_files)
         self._connect_letters()
@@ -408,6 +410,7 @@ class MainWindow(QMainWindow):
         page.attach_requested.connect(lambda fid: self.detail.detail and findings.attach_file(self.detail.detail, fid))
         page.cite_requested.connect(lambda fid: self.detail.detail and findings.cite_artifact(self.detail.detail, fid))
         page.save_evidence_requested.connect(self._save_evidence)
+        page.open_evidence_requested.connect(self.open_evidence)
         self.detail.finding_version_requested.connect(findings.show_version)
 
     def _add_review_menus(self) -> None:
@@ -837,8 +840,29 @@ class MainWindow(QMainWindow):
 
     def view_artifact(self, artifact_id: int) -> None:
         from desktop_app.ui.artifact_viewer import view_artifact
+        from desktop_app.ui.eval_view import open_log_artifact
 
-        view_artifact(self, self.services.artifacts, artifact_id)
+        if open_log_artifact(self, self.services, self.detail.detail, artifact_id) is None:
+            view_artifact(self, self.services.artifacts, artifact_id)
+
+    def open_evidence(self, evidence_id: int) -> None:
+        """A cited evaluation sample, or an attached evaluation log, read-only (ui.eval_view)."""
+        from desktop_app.ui.eval_view import open_evidence
+
+        open_evidence(self, self.services, self.detail.detail, evidence_id)
+
+    def open_changes(self, submission_id: int) -> None:
+        """Changes since the previous submission (ui.diff_view); a carried-over finding refreshes the window."""
+        from desktop_app.ui.diff_view import DiffDialog
+        from desktop_app.ui.workflow_actions import Change
+
+        shown = self.detail.detail
+        reference = shown.reference if shown is not None and shown.id == submission_id else ""
+        dialog = DiffDialog(self.services, self.actor, submission_id, reference, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.carried.connect(lambda sid: self._review_changed(Change(sid, "finding", "Finding carried over")))
+        dialog.show()
+        self.changes_dialog = dialog
 
     def save_artifact(self, artifact_id: int) -> None:
         from desktop_app.ui.artifact_viewer import save_artifact_copy

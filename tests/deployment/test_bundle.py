@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -87,6 +86,7 @@ def test_bundle_layout_is_complete_and_lean(bundle: Path) -> None:
                     if p.name != "__init__.py")
     assert shipped == source
     assert list((internal / "pkcs11").glob("_pkcs11*.so")), "python-pkcs11 (the PKCS#11 signing path) is missing"
+    assert list(internal.rglob("zxingcpp*.so")), "zxing-cpp (verify --scan reads QR codes with it) is missing"
     assert list((internal / "PySide6").glob("QtPdf*.so")) and list((internal / "PySide6").glob("QtPdfWidgets*.so"))
     archived = _bundled_modules(bundle / "clearance-desk")
     for module in ("pyhanko.sign.pkcs11", "pkcs11", "desktop_app.services.backup", "desktop_app.ui.backup_dialogs",
@@ -156,3 +156,12 @@ def test_bundle_demo_letter_verifies_offline(bundle: Path, demo_folder: Path, tm
     inside = subprocess.run([exe, "--data-dir", str(demo_folder), "verify", str(pdfs[0]), "--trust", str(root)],
                             capture_output=True, text=True, env=_env(), timeout=300)
     assert inside.returncode == 0, inside.stdout[-2000:] + inside.stderr[-2000:]
+    # the printed letter's QR code, read by the bundled zxing-cpp and Pillow
+    require_tools("pdftoppm")
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(pdfs[0]), str(tmp_path / "page")], check=True)
+    answers = [subprocess.run([exe, "--data-dir", str(demo_folder), "verify", "--scan", str(page)],
+                              capture_output=True, text=True, env=_env(), timeout=300)
+               for page in sorted(tmp_path.glob("page*.png"))]
+    genuine = [a for a in answers if a.returncode == 0]
+    assert len(genuine) == 1, [a.stderr[-500:] for a in answers]
+    assert genuine[0].stdout.strip().endswith(f"{pdfs[0].stem}: genuine, still valid")

@@ -187,3 +187,58 @@ def test_an_unknown_name_costs_a_full_password_check(ctx, people, monkeypatch) -
         with pytest.raises(AuthenticationFailed):
             users.authenticate(name, "wrong password!!")
     assert len(checked) == 2 and all(h.startswith("$argon2id$") for h in checked)
+
+
+# -- account names cannot be enumerated (issue 14, item 9) ------------------------------------
+
+@pytest.mark.parametrize("name", ["rev", "nobody-here", "rev2-deactivated"])
+def test_repeated_failures_answer_the_same_for_real_and_unknown_names(ctx, people, clock, name) -> None:  # noqa: ANN001
+    """An outsider repeating a wrong password sees "account locked" whether or not the name exists."""
+    users = UserService(ctx)
+    if name == "rev2-deactivated":
+        users.deactivate(people["admin"], "rev2")
+        name = "rev2"
+    answers = []
+    for _ in range(7):
+        with pytest.raises((AuthenticationFailed, AccountLocked)) as caught:
+            users.authenticate(name, "wrong password!!")
+        answers.append(f"{type(caught.value).__name__}: {caught.value}")
+    assert answers == ["AuthenticationFailed: wrong user name or password"] * 5 + [
+        "AccountLocked: account locked after repeated failures until 15:15 UTC; ask an administrator or wait"] * 2
+    clock.advance(minutes=15, seconds=1)
+    with pytest.raises(AuthenticationFailed, match="wrong user name or password"):
+        users.authenticate(name, "wrong password!!")
+
+
+def test_a_first_sign_in_costs_one_password_check_for_any_name(tmp_path, ctx, people) -> None:  # noqa: ANN001
+    """In a fresh process, the first unknown name must not pay for hashing a stand-in (~25 ms more)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, argon2.low_level as low\n"
+        "from desktop_app.services.context import open_data_folder\n"
+        "from desktop_app.services.users import UserService\n"
+        "calls = []\n"
+        "for fn in ('hash_secret', 'verify_secret'):\n"
+        "    real = getattr(low, fn)\n"
+        "    setattr(low, fn, lambda *a, _r=real, _n=fn, **k: calls.append(_n) or _r(*a, **k))\n"
+        "import argon2._password_hasher as ph\n"
+        "ph.hash_secret, ph.verify_secret = low.hash_secret, low.verify_secret\n"
+        "ctx = open_data_folder(sys.argv[1])\n"
+        "try:\n"
+        "    UserService(ctx).authenticate(sys.argv[2], 'wrong password!!')\n"
+        "except Exception:\n"
+        "    pass\n"
+        "print(','.join(calls))\n"
+    )
+    ctx.close()
+    costs = {}
+    for name in ("rev", "nobody-here"):
+        out = subprocess.run([sys.executable, "-c", probe, str(ctx.paths.root), name], capture_output=True,
+                             text=True, timeout=120, check=True)
+        costs[name] = out.stdout.strip()
+    assert costs == {"rev": "verify_secret", "nobody-here": "verify_secret"}
+    from desktop_app.services.users import HASHER, STAND_IN_HASH
+
+    assert not HASHER.check_needs_rehash(STAND_IN_HASH)  # same parameters, so the same cost as a real hash

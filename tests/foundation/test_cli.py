@@ -83,6 +83,29 @@ def test_demo_then_smoke_test(tmp_path: Path) -> None:
     assert "demo data folder ready" in out.stdout
     smoke = run_cli("--data-dir", str(folder), "--smoke-test", "--user", "reviewer", password="clearance-demo")
     assert smoke.returncode == 0, smoke.stderr
-    assert "first queue page painted" in smoke.stdout and "(14 submissions" in smoke.stdout
+    assert "first queue page painted" in smoke.stdout and "(16 submissions" in smoke.stdout
     bad = run_cli("--data-dir", str(folder), "--smoke-test", "--user", "reviewer", password="wrong password!")
     assert bad.returncode == 1 and "wrong user name or password" in bad.stderr
+
+
+def test_import_refuses_a_password_that_must_be_changed(tmp_path: Path, samples_dir: Path) -> None:
+    """A temporary password set by an administrator opens nothing from the command line."""
+    from desktop_app.domain.types import Role
+    from desktop_app.services.context import open_data_folder
+    from desktop_app.services.users import UserService
+
+    folder = tmp_path / "d"
+    ctx = open_data_folder(folder)
+    try:
+        users = UserService(ctx)
+        users.create_first_admin("chief", "Chief", "a sturdy admin passphrase")
+        chief = users.authenticate("chief", "a sturdy admin passphrase")
+        users.create_user(chief, "newbie", "New Reviewer", Role.REVIEWER, "a temporary passphrase 42")
+    finally:
+        ctx.close()
+    package = next(p for p in sorted(samples_dir.iterdir()) if p.is_dir())
+    out = run_cli("--data-dir", str(folder), "import", str(package), "--as", "newbie",
+                  password="a temporary passphrase 42")
+    assert out.returncode == 1, out.stderr
+    assert out.stderr.strip().splitlines() == [
+        "error: newbie has a temporary password that must be changed: change your password in the application first"]

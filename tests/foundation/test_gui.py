@@ -92,7 +92,7 @@ def test_queue_model_passes_qtmodeltester(qtmodeltester, window) -> None:  # noq
 
 def test_queue_lists_submissions_and_selection_shows_detail(qtbot, window, services) -> None:  # noqa: ANN001
     model = window.model
-    assert model.rowCount() == 14
+    assert model.rowCount() == 16
     references = {model.data(model.index(r, 0)) for r in range(model.rowCount())}
     assert "CD-2026-0001" in references
     row = model.row_for_id(services.submissions.id_for_reference("CD-2026-0001"))
@@ -178,4 +178,4 @@ def test_queue_survives_20000_repaints(qtbot, window) -> None:  # noqa: ANN001
     for _ in range(20_000):
         view.viewport().repaint()
     assert PaintCounter.count == 20_000
-    assert window.model.rowCount() == 14
+    assert window.model.rowCount() == 16

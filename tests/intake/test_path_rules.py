@@ -35,6 +35,10 @@ def _listing(path: str, data: bytes = b"secret\n") -> dict:
         ("./model-card.md", 'must not contain "." segments'),
         ("evals/x\n.txt", "contains a control character"),
         ("reports/CON.txt", '"CON.txt" is a device name on Windows'),
+        ("reports/COM0.txt", '"COM0.txt" is a device name on Windows'),
+        ("reports/lpt0", '"lpt0" is a device name on Windows'),
+        ("CONIN$", '"CONIN$" is a device name on Windows'),
+        ("logs/CONOUT$.log", '"CONOUT$.log" is a device name on Windows'),
         ("reports/summary.", '"summary." ends with a dot or space, which Windows drops'),
     ],
 )
@@ -64,6 +68,17 @@ def test_paths_differing_only_in_case_are_refused(tmp_path: Path, importer: Impo
         'manifest.json: artifacts[3].path: "Model-Card.md" differs from artifacts[0].path "model-card.md" '
         "only in letter case or Unicode normalisation"
     ]
+
+
+@pytest.mark.parametrize("twin", ["f\u0131le.txt", "\ufb01le.txt", "FILE.TXT"])
+def test_paths_that_windows_or_compatibility_folding_merge_are_refused(tmp_path: Path, importer: Importer,
+                                                                     twin: str) -> None:
+    """NTFS upper-cases names to compare them: "fıle" (dotless i) and "FILE" are one file there."""
+    files = {"FILE.txt": b"one", twin: b"two"}
+    problems = importer.reject(make_zip(tmp_path, files=files, manifest=manifest_for(files)))
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("manifest.json: artifacts[1].path: ")
+    assert "only in letter case or Unicode normalisation" in problems[0]
 
 
 def test_paths_differing_only_in_normalisation_are_refused(tmp_path: Path, importer: Importer) -> None:

@@ -229,6 +229,17 @@ def test_truncated_zip_is_refused(tmp_path: Path, importer: Importer) -> None:
     assert importer.reject(package) == ["is not a zip archive: it has no end-of-central-directory record"]
 
 
+@pytest.mark.parametrize("prefix", ["zip", "stub"])
+def test_data_before_the_first_member_is_refused(tmp_path: Path, importer: Importer, prefix: str) -> None:
+    """A second archive (or any bytes) in front of the package: some tools would read that instead."""
+    package = make_zip(tmp_path)
+    decoy = zip_bytes([("manifest.json", b"{}")]) if prefix == "zip" else b"PK\x03\x04" + b"\x00" * 60
+    package.write_bytes(decoy + package.read_bytes())
+    assert importer.reject(package) == [
+        f"holds {len(decoy):,} bytes of other data before its first member; a package zip must start with a member"
+    ]
+
+
 def test_a_file_that_is_not_a_zip_is_refused(tmp_path: Path, importer: Importer) -> None:
     package = tmp_path / "package.zip"
     package.write_bytes(b"MZ\x90\x00 this is an executable, not a zip")

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from repo_support import run_checker  # noqa: F401  (re-exported for the letters tests)
+from repo_support import require_tools, run_checker  # noqa: F401  (run_checker re-exported for the letters tests)
 from desktop_app.domain.types import Decision, FindingStatus, LetterKind, Severity
 from desktop_app.letters.content import (
     Addressee,
@@ -108,8 +105,7 @@ def findings_appendix(count: int) -> tuple[FindingEntry, ...]:
 
 def pdftotext(pdf: bytes, tmp_path: Path, *, layout: bool = False) -> str:
     """The letter's text: in content order by default, or as laid out on the page."""
-    if shutil.which("pdftotext") is None:
-        pytest.fail("pdftotext (poppler-utils) is required")
+    require_tools("pdftotext")
     path = tmp_path / "letter.pdf"
     path.write_bytes(pdf)
     mode = "-layout" if layout else "-raw"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pickle
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from PIL import Image
 
 from repo_support import require_tools
@@ -17,6 +17,9 @@ from desktop_app.domain.errors import InputRejected
 from desktop_app.domain.types import Decision, LetterKind, Severity
 from desktop_app.letters.content import DEMO_MARK
 from desktop_app.letters.render import RenderedLetter, render_letter
+from desktop_app.letters.scan import read_codes
+from desktop_app.letters.seal import parse, seal_letter, signature_holds
+from desktop_app.letters.signing import SessionSigner
 from desktop_app.letters.verify import letter_number
 
 from .samples import DISCLAIMER, UNICODE_NAME, findings_appendix, make_content, pdftotext
@@ -185,15 +188,23 @@ def test_content_and_rendered_letter_cross_process_boundaries(clearance: Rendere
     assert pickle.loads(pickle.dumps(clearance)) == clearance
 
 
-def test_qr_code_decodes_to_number_and_digest(clearance: RenderedLetter, tmp_path: Path) -> None:
-    require_tools("zbarimg", "pdftoppm")
-    box = clearance.signature_box
+def test_signed_qr_code_scans_from_a_150_dpi_render(supervisor: SessionSigner, tmp_path: Path) -> None:
+    """The seal of an RSA-3072 signer (the largest code) decodes from `pdftoppm -r 150`, signature intact."""
+    require_tools("pdftoppm")
+    content = make_content(findings=findings_appendix(40))
+    seal = seal_letter(content, "CD-2026-0042", supervisor)
+    letter = render_letter(content, seal.text())
     path = tmp_path / "letter.pdf"
-    path.write_bytes(clearance.pdf)
-    page = str(box.page_index + 1)
+    path.write_bytes(letter.pdf)
+    page = str(letter.signature_box.page_index + 1)
     subprocess.run(
         ["pdftoppm", "-r", "150", "-png", "-f", page, "-l", page, str(path), str(tmp_path / "page")], check=True
     )
     (image,) = tmp_path.glob("page*.png")
-    decoded = subprocess.run(["zbarimg", "-q", "--raw", str(image)], capture_output=True, text=True, check=True)
-    assert decoded.stdout.strip() == make_content(findings=findings_appendix(40)).qr_payload
+    (decoded,) = read_codes(image)
+    assert decoded == seal.text()
+    fields = parse(decoded).fields
+    assert (fields.number, fields.reference, fields.data_digest) == (content.number, "CD-2026-0042",
+                                                                    content.data_digest())
+    certificate = x509.load_der_x509_certificate(supervisor.certificate.dump())
+    assert signature_holds(parse(decoded), certificate)

@@ -11,14 +11,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from repo_support import run_checker  # noqa: F401  (re-exported for the letters tests)
+from repo_support import pdf_text, run_checker  # noqa: F401  (re-exported for the letters tests)
 from desktop_app.domain.types import Decision, SubmissionState
 from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext
@@ -152,8 +150,3 @@ def letter_service(ctx: ServiceContext):  # noqa: ANN201
     return LetterService(ctx) if HAS_WORKFLOW else LetterService(ctx, approver=contract_approver(ctx))
 
 
-def pdftotext(pdf: bytes, folder: Path) -> str:
-    path = folder / "letter-text.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-raw", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout

@@ -24,7 +24,7 @@ from .support import (
     PASSWORD,
     add_finding,
     import_sample,
-    pdftotext,
+    pdf_text,
     resubmission_package,
     run_checker,
     to_awaiting_signoff,
@@ -60,7 +60,7 @@ def test_letter_text_carries_every_field(ctx, people, letters, awaiting, p12, tm
     add_finding(ctx, awaiting, people["rev"], "Leaks system prompt on request", "Low", "Risk accepted",
                 category="data-leakage")
     issued = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE)
-    text = pdftotext(letters.pdf(issued.id), tmp_path)
+    text = pdf_text(letters.pdf(issued.id))
     flat = " ".join(text.split())
     detail = SubmissionService(ctx).detail(awaiting)
     with ctx.reading() as session:
@@ -93,13 +93,18 @@ def test_letter_text_carries_every_field(ctx, people, letters, awaiting, p12, tm
     pages = re.findall(r"Letter CL-2026-0001 Page (\d+) of (\d+)", flat)
     total = int(pages[0][1])
     assert total >= 2 and pages == [(str(page), str(total)) for page in range(1, total + 1)]
-    # the QR code carries the number and the register's data digest
+    # the QR code carries the seal: number, register's data digest and signer, signed by the signer's key
+    from desktop_app.letters.scan import read_codes
+    from desktop_app.letters.seal import parse
+
     pdf_path = tmp_path / "qr.pdf"
     pdf_path.write_bytes(letters.pdf(issued.id))
     subprocess.run(["pdftoppm", "-r", "150", "-png", str(pdf_path), str(tmp_path / "page")], check=True)
-    decoded = subprocess.run(["zbarimg", "-q", "--raw", *map(str, sorted(tmp_path.glob("page*.png")))],
-                             capture_output=True, text=True).stdout.split()
-    assert decoded == [f"CL-2026-0001|sha256:{row.data_digest}"]
+    decoded = [code for page in sorted(tmp_path.glob("page*.png")) for code in read_codes(page)]
+    assert len(decoded) == 1
+    seal = parse(decoded[0]).fields
+    assert (seal.number, seal.data_digest, seal.signer_fingerprint, seal.decision) == (
+        "CL-2026-0001", row.data_digest, row.signer_fingerprint, Decision.CLEARED_WITH_CONDITIONS)
 
 
 def test_a_failed_signature_uses_no_number_and_changes_nothing(ctx, people, letters, awaiting, p12,
@@ -179,11 +184,11 @@ def test_refusal_and_information_request_notices(ctx, people, letters, p12, samp
     request = letters.issue_notice(people["sup"], waiting, LetterKind.INFORMATION_REQUEST, password=PASSWORD,
                                    source=p12, secret=PASSPHRASE)
     assert (refusal.number, request.number) == ("CL-2026-0001", "CL-2026-0002")
-    refusal_text = " ".join(pdftotext(letters.pdf(refusal.id), tmp_path).split())
+    refusal_text = " ".join(pdf_text(letters.pdf(refusal.id)).split())
     assert "Notice of Refusal to Accept a Submission" in refusal_text
     assert "1. The manifest lists weights that were not delivered." in refusal_text
     assert "Issued — notice of refusal to accept a submission" in refusal_text
-    request_text = " ".join(pdftotext(letters.pdf(request.id), tmp_path).split())
+    request_text = " ".join(pdf_text(letters.pdf(request.id)).split())
     assert "Request for Additional Information" in request_text
     assert "1. Provide the full cyber-range transcripts for tasks 14 to 22." in request_text
     for issued in (refusal, request):

@@ -67,3 +67,12 @@ def test_token_supervisor_enrols_and_signs(ctx, people, pki: DemoPki, configured
     path.write_bytes(pdf)
     checked = run_checker(path, pki.root_cert)
     assert checked.returncode == 0, checked.stdout[-1500:]
+    # the QR code's seal was signed on the token too: the printed page verifies
+    import subprocess
+
+    from desktop_app.services.letter_scan import Verdict, check_printed_letter
+
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(path), str(tmp_path / "page")], check=True)
+    reports = [check_printed_letter(page, ctx=ctx) for page in sorted(tmp_path.glob("page*.png"))]
+    assert [r.verdict for r in reports if r.verdict is not Verdict.NO_CODE] == [Verdict.VALID], reports
+    assert [r.signer for r in reports if r.ok] == ["DEMO Token Supervisor Sam"]

@@ -8,11 +8,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from repo_support import require_tools
 from sqlalchemy import insert, select
 
 from desktop_app.domain.errors import OperationCancelled
@@ -28,6 +29,7 @@ MARKING = "CUI//SP-EXPT"
 
 
 def pdf_pages(path: Path) -> list[str]:
+    require_tools("pdftotext")
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
                           text=True).stdout
     return [page for page in text.split("\f") if page.strip()]

@@ -47,6 +47,7 @@ _PATTERN_MEANINGS = {
     "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$": (
         "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
     ),
+    "^CL-[0-9]{4}-[0-9]{4,6}$": "a letter number such as CL-2026-0007",
 }
 _TYPE_WORDS = {
     "object": "an object",
@@ -444,6 +445,9 @@ def reference_problems(document: dict[str, Any]) -> list[Problem]:
         return [problem(f"is required when kind is {kind}: the package_id of the earlier package", "refers_to")]
     if isinstance(refers_to, str) and refers_to == document.get("package_id"):
         return [problem("names this package itself; expected the package_id of an earlier package", "refers_to")]
+    if "responds_to_condition" in document and kind != "supplement":
+        return [problem(f"only a supplement answers a condition; this package's kind is {kind}",
+                        "responds_to_condition")]
     return []
 
 

@@ -14,9 +14,9 @@ import unicodedata
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _WINDOWS_DEVICES = frozenset(
-    ["con", "prn", "aux", "nul"]
-    + [f"com{n}" for n in "123456789¹²³"]
-    + [f"lpt{n}" for n in "123456789¹²³"]
+    ["con", "prn", "aux", "nul", "conin$", "conout$", "clock$"]
+    + [f"com{n}" for n in "0123456789¹²³"]
+    + [f"lpt{n}" for n in "0123456789¹²³"]
 )
 
 
@@ -77,8 +77,14 @@ def member_path_problem(name: str) -> str | None:
 
 
 def collision_key(path: str) -> str:
-    """Paths with equal keys are the same file on a case-insensitive or normalising file system."""
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", path).casefold())
+    """Paths with equal keys may be the same file on a case-insensitive or normalising file system.
+
+    Stricter than any one file system: compatibility forms are folded (NFKC), and the
+    text is upper-cased before it is case-folded, because NTFS compares upper-cased
+    names, under which the dotless "ı" and the long "ſ" become "I" and "S".
+    """
+    folded = unicodedata.normalize("NFKC", path).upper().casefold()
+    return unicodedata.normalize("NFKC", folded)
 
 
 def parent_folders(path: str) -> list[str]:

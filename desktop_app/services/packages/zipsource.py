@@ -144,7 +144,8 @@ def _expected_display_name(raw: str) -> str:
     return name.replace(os.sep, "/") if os.sep != "/" else name
 
 
-def member_problems(member: _Member, limits: PackageLimits) -> list[str]:
+def member_problems(member: _Member, limits: PackageLimits,
+                    methods: Mapping[int, str] = _ACCEPTED_METHODS) -> list[str]:
     info, name = member.info, member.name
     found = []
     path_problem = member_path_problem(name)
@@ -156,10 +157,10 @@ def member_problems(member: _Member, limits: PackageLimits) -> list[str]:
         found.append("is encrypted; encrypted members are refused")
     if info.flag_bits & _PATCHED:
         found.append("uses compressed patch data, which is not supported")
-    if info.compress_type not in _ACCEPTED_METHODS:
-        found.append(
-            f"uses compression method {info.compress_type}; only stored and deflate are accepted"
-        )
+    if info.compress_type not in methods:
+        *first, last = methods.values()
+        accepted = f"{', '.join(first)} and {last}" if first else last
+        found.append(f"uses compression method {info.compress_type}; only {accepted} are accepted")
     if member.kind is EntryKind.LINK:
         found.append("is a symbolic link; links are refused and never followed")
     elif member.kind is EntryKind.SPECIAL:
@@ -204,6 +205,8 @@ def _local_header_problem(handle: BinaryIO, member: _Member) -> tuple[str | None
 
 class ZipSource(PackageSource):
     kind = "zip"
+    accepted_methods: Mapping[int, str] = _ACCEPTED_METHODS
+    """Compression methods read; a subclass that decodes another one with a bound adds it."""
 
     def __init__(self, path: Path, handle: BinaryIO, limits: PackageLimits) -> None:
         super().__init__(path)
@@ -236,7 +239,7 @@ class ZipSource(PackageSource):
         members = [_Member(info, info.orig_filename, _raw_name(info), _member_kind(info)) for info in infos]
         duplicates = Counter(member.name for member in members)
         for member in members:
-            for message in member_problems(member, self._limits):
+            for message in member_problems(member, self._limits, self.accepted_methods):
                 self.note(member.name, message)
             key = member.name.rstrip("/") if member.kind is EntryKind.FOLDER else member.name
             if member.name in self._members:
@@ -260,8 +263,14 @@ class ZipSource(PackageSource):
 
     def _check_layout(self, members: list[_Member]) -> None:
         """Local headers agree with the central directory, and no two members share bytes."""
+        ordered = sorted(members, key=lambda item: item.info.header_offset)
+        if ordered and ordered[0].info.header_offset > 0:
+            # Prepended bytes (a self-extractor stub, a polyglot) are read by some tools as the file.
+            self.problems.append(Problem(
+                f"holds {ordered[0].info.header_offset:,} bytes of other data before its first member; "
+                "a package zip must start with a member"))
         previous_end, previous_name = 0, ""
-        for member in sorted(members, key=lambda item: item.info.header_offset):
+        for member in ordered:
             try:
                 problem, end = _local_header_problem(self._handle, member)
             except (OSError, ValueError) as error:
@@ -286,10 +295,18 @@ class ZipSource(PackageSource):
         if member is None or member.kind is not EntryKind.FILE:
             raise PackageReadError(name, "is not a file in the zip")
         try:
-            raw = self._zip.open(member.info)
+            raw = self._open_member(member.info)
         except Exception as error:  # same reasoning as in _parse
             raise PackageReadError(name, read_failure_reason(error)) from None
         return GuardedReader(raw, name)
+
+    def _open_member(self, info: zipfile.ZipInfo) -> BinaryIO:
+        return self._zip.open(info)
+
+    def member_info(self, name: str) -> zipfile.ZipInfo | None:
+        """The central-directory entry of a file member (for its declared sizes)."""
+        member = self._members.get(name)
+        return member.info if member is not None and member.kind is EntryKind.FILE else None
 
     def close(self) -> None:
         zip_file = getattr(self, "_zip", None)
