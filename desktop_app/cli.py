@@ -79,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--scan", type=Path, metavar="IMAGE",
                         help="verify a printed letter from a PNG or JPEG of it: its QR code's seal, then the register")
     verify.add_argument("--trust", type=Path, action="append", default=[], metavar="PEM",
-                        help="also trust this root certificate (may be repeated); with --scan, also the signers' "
-                             "certificates in it")
+                        help="trust only this root certificate, not the data folder's anchors (may be repeated); "
+                             "with --scan, the signers' certificates in it too")
 
     audit_cmd = commands.add_parser("audit", help="audit trail commands")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", metavar="verify", required=True)
