@@ -33,7 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data_folders import bench_folder  # noqa: E402
 
 from desktop_app.services import evallog  # noqa: E402
-from desktop_app.services.evallog_writer import ZIP_ZSTANDARD, LogSample, LogSpec, write_eval_log  # noqa: E402
+from desktop_app.services.evallog_writer import (  # noqa: E402
+    ZIP_ZSTANDARD,
+    LogSample,
+    LogSpec,
+    write_eval_log,
+)
 
 TARGET_SECONDS = 1.0
 TARGET_LATENESS_MS = 50.0
@@ -60,9 +65,23 @@ def make_log(path: Path, samples: int, mib: int, compression: int) -> Path:
 
 
 def floor(path: Path) -> int:
-    with zipfile.ZipFile(path) as archive:
-        json.loads(archive.read("header.json"))
-        return len(json.loads(archive.read("summaries.json")))
+    """zipfile + json on the two members (for zstd members, which zipfile reads only from
+    Python 3.14 on: their raw bytes from the archive and one zstandard call)."""
+    with zipfile.ZipFile(path) as archive, open(path, "rb") as raw:
+        def member(name: str) -> bytes:
+            info = archive.getinfo(name)
+            if info.compress_type != ZIP_ZSTANDARD:
+                return archive.read(name)
+            raw.seek(info.header_offset + 26)
+            skip = int.from_bytes(raw.read(2), "little") + int.from_bytes(raw.read(2), "little")
+            raw.seek(skip, os.SEEK_CUR)
+            import zstandard
+
+            return zstandard.ZstdDecompressor().decompress(raw.read(info.compress_size),
+                                                           max_output_size=info.file_size)
+
+        json.loads(member("header.json"))
+        return len(json.loads(member("summaries.json")))
 
 
 def figure(path: Path) -> int:
@@ -80,16 +99,17 @@ def timed(call, path: Path, rounds: int) -> tuple[float, int]:  # noqa: ANN001
 
 class _FileLogs:
     """The part of the service the viewer calls, over the file itself (the service adds a
-    one-row database read to find the blob)."""
+    one-row database read to find the blob). With `ready`, the summary is handed over at
+    once: the viewer's own painting, the floor of the GUI-thread gaps."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, ready: evallog.EvalSummary | None = None) -> None:
+        self.path, self.ready = path, ready
 
     def summary(self, _ref: object) -> evallog.EvalSummary:
-        return evallog.read_summary(self.path, self.path.name)
+        return self.ready or evallog.read_summary(self.path, self.path.name)
 
 
-def gui_lateness(path: Path) -> tuple[float, float]:
+def gui_lateness(path: Path, ready: evallog.EvalSummary | None = None) -> tuple[float, float]:
     """(seconds until the viewer shows the summary, worst GUI-thread gap in ms while it loads)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
@@ -99,7 +119,7 @@ def gui_lateness(path: Path) -> tuple[float, float]:
     from desktop_app.ui.eval_view import EvalLogViewer
 
     app = QApplication.instance() or QApplication([])
-    services = type("Services", (), {"eval_logs": _FileLogs(path)})()
+    services = type("Services", (), {"eval_logs": _FileLogs(path, ready)})()
     clock, worst, last = QElapsedTimer(), [0.0], [0.0]
     clock.start()
 
@@ -160,11 +180,19 @@ def main() -> int:
     figure_s, figure_rows = timed(figure, path, args.rounds)
     assert floor_rows == figure_rows == args.samples, (floor_rows, figure_rows)
     ratio = figure_s / floor_s
+    gui_lateness(path)  # the first window of the process pays for fonts and styles
+    import gc
+
+    gc.collect()
+    gc.freeze()  # as the application does once its window is built (ui.start_up): a full collection then
+    # scans only what was made since, not the ~300,000 objects of PySide6 and the services
     shown_s, lateness = gui_lateness(path)
+    _ready_s, painting = gui_lateness(path, evallog.read_summary(path, path.name))
     print(f"summary (median of {args.rounds}): {figure_s * 1000:,.1f} ms; floor zipfile + json "
           f"{floor_s * 1000:,.1f} ms; ratio {ratio:.2f}x")
     print(f"viewer: summary painted {shown_s * 1000:,.1f} ms after opening; worst GUI-thread gap "
-          f"{lateness:.1f} ms (target < {TARGET_LATENESS_MS:.0f} ms)")
+          f"{lateness:.1f} ms (target < {TARGET_LATENESS_MS:.0f} ms); floor, the same viewer handed the summary "
+          f"at once: {painting:.1f} ms")
     ok = figure_s < TARGET_SECONDS and shown_s < TARGET_SECONDS + 0.5 and lateness < TARGET_LATENESS_MS
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1

@@ -8,6 +8,7 @@ CLEARANCE_DESK_PASSWORD or an interactive prompt, never from an argument.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import logging
 import os
@@ -82,6 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="trust only this root certificate, not the data folder's anchors (may be repeated); "
                              "with --scan, the signers' certificates in it too")
 
+    records_cmd = commands.add_parser("records", help="case records that outlive the workstation")
+    records_sub = records_cmd.add_subparsers(dest="records_command", metavar="export|verify", required=True)
+    rec_export = records_sub.add_parser("export", help="one folder per case: review record, letters, manifests, "
+                                                       "audit slice (SUBMISSION_REF DIR, or --closed-before DATE DIR)")
+    rec_export.add_argument("where", nargs="+", metavar="[SUBMISSION_REF] DIR")
+    rec_export.add_argument("--closed-before", type=_iso_date, metavar="YYYY-MM-DD",
+                            help="every closed case decided before this date")
+    rec_export.add_argument("--as", dest="as_user", required=True, metavar="USER",
+                            help="a supervisor or administrator (password as for every command)")
+    rec_verify = records_sub.add_parser("verify", help="check an exported case folder (or a folder of them) "
+                                                       "without the database")
+    rec_verify.add_argument("folder", type=Path, metavar="DIR")
+
     audit_cmd = commands.add_parser("audit", help="audit trail commands")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", metavar="verify", required=True)
     audit_verify = audit_sub.add_parser("verify", help="recompute the audit chain and check it against its anchors "
@@ -96,10 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the submission to compare with (default: the one it resubmits)")
     backup_cmd = commands.add_parser("backup", help="write one backup archive: database snapshot, blobs, digests")
     backup_cmd.add_argument("file", type=Path, metavar="FILE")
+    backup_cmd.add_argument("--as", dest="as_user", required=True, metavar="USER", help="an administrator")
     restore_cmd = commands.add_parser("restore", help="verify a backup archive, then restore it into the data folder "
                                                       "(the replaced database is kept in backups/)")
     restore_cmd.add_argument("file", type=Path, metavar="FILE")
+    restore_cmd.add_argument("--as", dest="as_user", required=True, metavar="USER",
+                             help="an administrator of the data folder (of the backup, if the folder is empty)")
     return parser
+
+
+def _iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 def data_dir_of(args: argparse.Namespace) -> Path:
@@ -213,7 +237,8 @@ def cmd_letters(args: argparse.Namespace) -> int:
         written = LetterService(ctx).export(args.folder)
         for path in written:
             print(path)
-        print(f"{len(written)} letter{'s' if len(written) != 1 else ''} in {args.folder}", file=sys.stderr)
+        print(f"{len(written)} letter{'s' if len(written) != 1 else ''} in {args.folder}; each one's status and "
+              f"SHA-256 in {args.folder / 'index.csv'}", file=sys.stderr)
         return EXIT_OK
     finally:
         ctx.close()
@@ -303,6 +328,49 @@ def cmd_verify_scan(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_REJECTED
 
 
+def cmd_records(args: argparse.Namespace) -> int:
+    if args.records_command == "verify":
+        return _records_verify(args.folder)
+    from desktop_app.services.records import RecordService
+
+    if args.closed_before is not None:
+        if len(args.where) != 1:
+            raise UsageError("records export --closed-before DATE takes one folder: DIR")
+        reference, folder = None, Path(args.where[0])
+    elif len(args.where) == 2:
+        reference, folder = args.where[0], Path(args.where[1])
+    else:
+        raise UsageError("records export needs SUBMISSION_REF DIR, or --closed-before DATE DIR")
+    ctx = _open_register(args)
+    try:
+        actor = _sign_in(ctx, args.as_user)
+        records = RecordService(ctx)
+        ids = records.case_ids(reference=reference, closed_before=args.closed_before)
+        exported = records.export(actor, ids, folder, progress=_print_progress)
+    finally:
+        ctx.close()
+    for case in exported:
+        print(f"{case.folder}  ({case.files} files, manifest SHA-256 {case.manifest_sha256})")
+    print(f"{len(exported)} case record{'s' if len(exported) != 1 else ''} in {folder}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _records_verify(folder: Path) -> int:
+    """Without the database: one line per case, one line on stderr per problem naming the file."""
+    from desktop_app.services.records import case_folders, verify_case
+
+    failed = 0
+    for case in case_folders(folder):
+        problems = verify_case(case)
+        if problems:
+            failed += 1
+            for problem in problems:
+                print(f"error: {problem}", file=sys.stderr)
+        else:
+            print(f"{case}: intact")
+    return EXIT_REJECTED if failed else EXIT_OK
+
+
 def _stage_printer() -> Callable[[str, int, int], None]:
     """Progress for long commands: each stage once on stderr, not every chunk."""
     seen: set[str] = set()
@@ -327,11 +395,29 @@ def cmd_diff(args: argparse.Namespace) -> int:
         ctx.close()
 
 
-def cmd_backup(args: argparse.Namespace) -> int:
-    from desktop_app.infra.paths import DataPaths
-    from desktop_app.services.backup import backup
+def _not_postgres(args: argparse.Namespace) -> None:
+    from desktop_app.services.backup import PostgresNotBackedUp, _hide_password
 
-    result = backup(DataPaths(data_dir_of(args)), args.file, db_url=db_url_of(args), progress=_stage_printer())
+    url = db_url_of(args)
+    if url and not url.startswith("sqlite"):
+        raise PostgresNotBackedUp(_hide_password(url))
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """An administrator, signed in, writes the archive; the backup is an audited event."""
+    from desktop_app.infra.paths import DataPaths
+    from desktop_app.services.backup import backup_as
+
+    _not_postgres(args)
+    database = DataPaths(data_dir_of(args)).database
+    if db_url_of(args) is None and not database.is_file():
+        raise InputRejected(f"{database}: no database to back up")
+    ctx = _open(args)
+    try:
+        actor = _sign_in(ctx, args.as_user)
+        result = backup_as(ctx, actor, args.file, progress=_stage_printer())
+    finally:
+        ctx.close()
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(result.summary())
@@ -339,9 +425,33 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from desktop_app.services.backup import restore
+    """An administrator of the data folder (or, into an empty folder, of the backup) restores it."""
+    from desktop_app.infra.paths import DataPaths
+    from desktop_app.services.backup import (
+        check_archive_admin,
+        inspect_archive,
+        prepare_restore,
+        require_admin,
+        restore,
+    )
 
-    result = restore(args.file, data_dir_of(args), db_url=db_url_of(args), progress=_stage_printer())
+    _not_postgres(args)
+    folder = data_dir_of(args)
+    inspect_archive(args.file)  # not an archive at all: refused before anyone signs in (which is recorded)
+    if DataPaths(folder).database.is_file():
+        ctx = _open(args)
+        try:
+            actor = _sign_in(ctx, args.as_user)
+            require_admin(ctx, actor, "restore a backup")
+        finally:
+            ctx.close()
+        result = restore(args.file, folder, db_url=db_url_of(args), actor=actor.username, progress=_stage_printer())
+    else:
+        password = read_password(f"Password for {args.as_user} (an administrator in the backup): ")
+        with prepare_restore(args.file, folder, db_url=db_url_of(args), actor=args.as_user,
+                             progress=_stage_printer()) as prepared:
+            check_archive_admin(prepared, args.as_user, password)
+            result = prepared.commit()
     print(result.summary())
     return EXIT_OK
 
@@ -357,6 +467,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "conditions": cmd_conditions,
     "verify": cmd_verify,
     "diff": cmd_diff,
+    "records": cmd_records,
 }
 
 

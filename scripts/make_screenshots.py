@@ -25,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (1600, 960)
+ONLY: set[str] = set()
+"""Picture names to write (all when empty)."""
 
 
 def main() -> int:
@@ -32,7 +34,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--data-dir", type=Path, help="an existing demo data folder (default: build a fresh one)")
     parser.add_argument("--submissions", type=int, default=3000, help="generated submissions added to a fresh demo")
+    parser.add_argument("--only", action="append", default=[], metavar="NAME",
+                        help="write only this picture (e.g. letter-register.png; may be repeated)")
     args = parser.parse_args()
+    ONLY.update(args.only)
     if not os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
         return _rerun_under_xvfb()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -101,6 +106,8 @@ def _settle(app: object, seconds: float = 0.4) -> None:
 
 def _capture(app: object, widget: object, target: Path) -> None:
     """What the X server shows in the widget's window (not a re-render of the widget)."""
+    if ONLY and target.name not in ONLY:
+        return
     _settle(app)
     window = widget.window()  # type: ignore[attr-defined]
     screen = window.screen()
@@ -166,11 +173,116 @@ def _shoot(data_dir: Path, out: Path, scratch: Path) -> None:
         settings.show()
         _capture(app, settings, out / "settings.png")
         settings.close()
+        _evaluation_and_changes(app, services, supervisor, window, out)
+        _conditions(app, services, supervisor, window, out)
+        _letters(app, services, supervisor, window, out, scratch)  # revokes a demo letter: last
         window.close()
 
         _reports(services, supervisor, out, scratch)
     finally:
         services.close()
+
+
+def _evaluation_and_changes(app: object, services: object, actor: object, window: object, out: Path) -> None:
+    """The demo's Inspect log (summary, and the sample a finding cites) and its resubmission's changes."""
+    from sqlalchemy import select
+
+    from desktop_app.services.demo_evals import CITED_SAMPLE, FIRST_PACKAGE, LOG_PATH, RESUBMISSION
+    from desktop_app.services.eval_evidence import LogRef
+    from desktop_app.storage.models import Artifact, Package
+    from desktop_app.ui.diff_view import DiffDialog
+    from desktop_app.ui.eval_view import EvalLogViewer, SampleDialog
+
+    with services.ctx.reading() as session:  # type: ignore[attr-defined]
+        first, second = (session.scalar(select(Package.submission_id).where(Package.package_id == package))
+                         for package in (FIRST_PACKAGE, RESUBMISSION))
+        artifact = session.scalar(select(Artifact.id).where(Artifact.submission_id == first,
+                                                            Artifact.path == LOG_PATH))
+    viewer = EvalLogViewer(services, LogRef("artifact", artifact), LOG_PATH, window)  # type: ignore[arg-type]
+    viewer.setGeometry(60, 40, 1000, 720)
+    viewer.show()
+    _wait(app, lambda: viewer.summary is not None)
+    viewer.samples.selectRow(6)
+    _capture(app, viewer, out / "eval-log.png")
+    sample = SampleDialog(services, LogRef("artifact", artifact), LOG_PATH, CITED_SAMPLE, 1, window)  # type: ignore[arg-type]
+    sample.setGeometry(120, 60, 980, 760)
+    sample.show()
+    _wait(app, lambda: sample.output.toPlainText() != "" and sample.page is not None)
+    _capture(app, sample, out / "eval-sample.png")
+    sample.tabs.setCurrentIndex(1)
+    _capture(app, sample, out / "eval-transcript.png")
+    sample.close()
+    viewer.close()
+    reference = services.submissions.detail(second).reference  # type: ignore[attr-defined]
+    changes = DiffDialog(services, actor, second, reference, window)  # type: ignore[arg-type]
+    changes.setGeometry(60, 30, 1180, 900)
+    changes.show()
+    _wait(app, lambda: changes.diff is not None)
+    changes.findings.selectRow(0)
+    _capture(app, changes, out / "changes.png")
+    changes.close()
+
+
+def _letters(app: object, services: object, actor: object, window: object, out: Path, scratch: Path) -> None:
+    """The letter register (one letter revoked, one kind filtered) and a printed letter checked from a scan."""
+    from desktop_app.services.demo import DEMO_PASSWORD
+    from desktop_app.ui.letter_register import RegisterDialog
+    from desktop_app.ui.printed_letter import PrintedLetterDialog
+
+    letters = services.letters  # type: ignore[attr-defined]
+    entries = letters.register()
+    clearances = [e for e in entries if e.kind.value == "clearance"]
+    if len(clearances) > 1 and not clearances[-1].revoked:
+        letters.revoke(actor, clearances[-1].id, "Issued against the wrong package manifest (DEMO).",
+                       password=DEMO_PASSWORD)
+    register = RegisterDialog(services, actor, window)  # type: ignore[arg-type]
+    register.setGeometry(60, 40, 1240, 560)
+    register.show()
+    _wait(app, lambda: register.export_button.isEnabled())
+    register.table.selectRow(0)
+    _capture(app, register, out / "letter-register.png")
+    register.close()
+
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None or not clearances:
+        print("  (pdftoppm not found or no letter: the printed-letter picture is skipped)")
+        return
+    from PIL import Image
+
+    pdf = scratch / f"{clearances[0].number}.pdf"
+    pdf.write_bytes(letters.pdf(clearances[0].id))
+    subprocess.run([pdftoppm, "-r", "150", "-png", str(pdf), str(scratch / "printed")], check=True)
+    pages = sorted(scratch.glob("printed*.png"))
+    scan = scratch / "scan.png"  # a photocopy: grey noise and a 2° tilt
+    page = Image.open(pages[min(1, len(pages) - 1)]).convert("L")
+    page = Image.blend(page, Image.effect_noise(page.size, 40), 0.15)
+    page.rotate(2, expand=True, fillcolor=255).save(scan)
+    dialog = PrintedLetterDialog(services, window)  # type: ignore[arg-type]
+    dialog.setGeometry(80, 60, 1100, 520)
+    dialog.show()
+    done: list[object] = []
+    dialog.checked.connect(done.append)
+    dialog.check_image(scan)
+    _wait(app, lambda: bool(done), timeout=60)
+    _capture(app, dialog, out / "printed-letter.png")
+    dialog.close()
+
+
+def _conditions(app: object, services: object, actor: object, window: object, out: Path) -> None:
+    """The Conditions window on the demo's clearance: met, due, overdue, and the one a supplement answered."""
+    from desktop_app.domain.conditions import ConditionStatus
+    from desktop_app.ui.conditions_view import ConditionsWindow
+
+    view = ConditionsWindow(services, actor, window)  # type: ignore[arg-type]
+    view.setGeometry(60, 30, 1180, 720)
+    view.show()
+    _wait(app, lambda: bool(view.rows))
+    view.show_choice.setCurrentIndex(3)  # all conditions, closed ones too
+    _wait(app, lambda: len(view.rows) >= 4)
+    answered = next((r for r, info in enumerate(view.rows) if info.status is ConditionStatus.EVIDENCE_RECEIVED), 0)
+    view.tree.setCurrentItem(view.tree.topLevelItem(answered))
+    _capture(app, view, out / "conditions.png")
+    view.close()
 
 
 def _reports(services: object, actor: object, out: Path, scratch: Path) -> None:
@@ -189,6 +301,8 @@ def _reports(services: object, actor: object, out: Path, scratch: Path) -> None:
 
 
 def _first_page(pdftoppm: str, pdf: Path, target: Path, page: int = 1) -> None:
+    if ONLY and target.name not in ONLY:
+        return
     stem = target.with_suffix("")
     subprocess.run([pdftoppm, "-r", "80", "-png", "-singlefile", "-f", str(page), "-l", str(page), str(pdf),
                     str(stem)], check=True)

@@ -37,6 +37,9 @@ DEFAULT_TIME_ZONE = "America/New_York"
 MIN_WINDOW_DAYS = 1
 MAX_WINDOW_DAYS = 365
 WINDOW_REASON_MAX = 2_000
+#: "Due soon" everywhere (the queue's filter, My work, the dashboard, reports, conditions):
+#: due within this many calendar days, the due date itself included.
+DUE_SOON_DAYS = 7
 
 
 @dataclass(frozen=True)

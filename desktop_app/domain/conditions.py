@@ -18,12 +18,12 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.errors import InputRejected, PermissionDenied, Problem, TransitionNotAllowed
 from desktop_app.domain.permissions import ADMIN_REVIEWS
 from desktop_app.domain.types import Role
 
-#: "Conditions due": unresolved and due within this many days (not yet overdue).
-DUE_SOON_DAYS = 7
+#: "Conditions due": unresolved and due within DUE_SOON_DAYS days (not yet overdue).
 #: The due date the sign-off dialog proposes (and a caller that gives none gets): days after the decision.
 DEFAULT_DUE_DAYS = 90
 REASON_MAX = 2_000

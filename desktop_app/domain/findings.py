@@ -26,6 +26,25 @@ BLOCKING_SEVERITIES: frozenset[Severity] = frozenset({Severity.CRITICAL, Severit
 #: A finding may be created in any status but Withdrawn (found-and-fixed is real).
 INITIAL_STATUSES: frozenset[FindingStatus] = frozenset(FindingStatus) - {FindingStatus.WITHDRAWN}
 
+@dataclass(frozen=True)
+class Category:
+    """One category of the findings taxonomy (resources/taxonomy.json, read by the services)."""
+
+    id: str
+    group: str
+    title: str
+
+    @property
+    def full_title(self) -> str:
+        """The title with its group when the title alone does not name it ("Cyber offense — Exploit development")."""
+        return self.title if self.title.startswith(self.group) else f"{self.group} — {self.title}"
+
+
+def category_titles(categories: Iterable[Category], *, full: bool = False) -> dict[str, str]:
+    """Category id → title (or full title), in taxonomy order: the one way every screen and letter names them."""
+    return {c.id: c.full_title if full else c.title for c in categories}
+
+
 _LABEL = re.compile(r"^\s*F-(\d{1,9})\s*$", re.IGNORECASE)
 
 

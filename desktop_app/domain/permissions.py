@@ -37,10 +37,20 @@ class ActingUser(Protocol):
 
 @dataclass(frozen=True)
 class Actor:
-    """The signed-in user as the rules see them: who, and in which role."""
+    """Who is acting: the signed-in user, as the rules, the services and the UI all see them.
+
+    The services re-read role and active flag from the database in every transaction and
+    act on a fresh Actor; the one the UI holds says only whom to re-read.
+    """
 
     user_id: UserId
+    username: str
     role: Role
+    display_name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.username
 
 
 def may_review(role: Role) -> bool:

@@ -34,8 +34,10 @@ __all__ = [
     "allowed_actions",
     "available_actions",
     "evaluate",
+    "evaluate_window_change",
     "next_state",
     "require",
+    "require_window_change",
     "states_for",
 ]
 
@@ -221,6 +223,30 @@ def require(
     if target is None:  # unreachable: _check_state refused it already
         raise TransitionNotAllowed(f"{action.label} is not possible now.")
     return target
+
+
+def require_window_change(actor: ActingUser, facts: SubmissionFacts) -> None:
+    """Raise unless `actor` may change the review window now (not one of the state machine's actions).
+
+    Only while the submission is open, and only its assigned reviewer or a supervisor.
+    """
+    if actor.role == Role.ADMIN or not may_review(actor.role):
+        raise PermissionDenied(ADMIN_REVIEWS)
+    if not facts.state.is_open:
+        raise TransitionNotAllowed(
+            f"The review window can be changed only while the submission is open; it is "
+            f"{facts.state.label.lower()}.")
+    if not may_sign(actor.role) and actor.user_id != facts.assignee_id:
+        raise PermissionDenied("Only the assigned reviewer or a supervisor can change the review window.")
+
+
+def evaluate_window_change(actor: ActingUser, facts: SubmissionFacts) -> Verdict:
+    """`require_window_change` as a verdict, for the button the UI greys out."""
+    try:
+        require_window_change(actor, facts)
+    except ClearanceDeskError as refusal:
+        return Verdict(False, str(refusal))
+    return ALLOWED
 
 
 def available_actions(actor: ActingUser, facts: SubmissionFacts) -> dict[Action, Verdict]:

@@ -117,6 +117,10 @@ class Figures:
     findings: tuple[CategoryFindings, ...]
     workload: tuple[Workload, ...]
     intake: tuple[WeekCount, ...]
+    #: conditions of issued letters, as of `as_of`: by status, and the unresolved ones due soon or overdue
+    conditions_by_status: tuple[Count, ...] = ()
+    conditions_due: int = 0
+    conditions_overdue: int = 0
 
     @property
     def findings_total(self) -> int:
@@ -230,6 +234,19 @@ class RecordRecommendation:
 
 
 @dataclass(frozen=True)
+class RecordCondition:
+    """One condition of an issued letter as followed up: who, by when, where it stands, on what evidence."""
+
+    label: str
+    text: str
+    owner: str
+    due_date: dt.date
+    status: str
+    reason: str
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RecordLetter:
     number: str
     kind: str
@@ -292,3 +309,4 @@ class ReviewRecord:
     chain_verified: bool
     chain_problem: str = ""
     comparison: RecordComparison | None = None
+    conditions: tuple[RecordCondition, ...] = ()

@@ -33,6 +33,7 @@ from reportlab.platypus import (
 )
 
 from desktop_app import APP_NAME, __version__
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.letters._layout import (
     SANS,
     SANS_BOLD,
@@ -381,7 +382,8 @@ def _periodic_story(report: PeriodicReport) -> Iterator[Flowable]:
     yield Spacer(1, 4)
     yield _p("Days to decision run from receipt to the supervisor's approval, for submissions issued in the "
              "period; the 90th percentile is the time within which nine in ten of them were decided. "
-             "“Due within 7 days” counts open submissions whose due date is at most seven days away, "
+             f"“Due within {DUE_SOON_DAYS} days” counts open submissions whose due date is at most {DUE_SOON_DAYS} "
+             "days away, "
              "overdue ones included.", "small")
     yield _p("Decisions and intake", "h1")
     decisions = [c for c in figures.decisions if c.value or c.key != "UNKNOWN"]
@@ -397,6 +399,7 @@ def _periodic_story(report: PeriodicReport) -> Iterator[Flowable]:
                                         [[c.value for c in figures.by_status]], [BAR_COLOUR])])
     yield Spacer(1, 10)
     yield from _workload(figures)
+    yield from _conditions(figures)
     yield CondPageBreak(300)
     yield _p("Findings recorded in the period", "h1")
     yield from _findings(figures)
@@ -420,6 +423,19 @@ def _workload(figures: Figures) -> Iterator[Flowable]:
         names=("Overdue", "Not overdue"))])
     yield _p(f"{figures.unassigned_open:,} open submission{'s are' if figures.unassigned_open != 1 else ' is'} "
              "not assigned yet.", "small")
+
+
+def _conditions(figures: Figures) -> Iterator[Flowable]:
+    """Conditions of issued letters as of the report date: by status, with those due and overdue."""
+    counts = figures.conditions_by_status
+    if not any(c.value for c in counts):
+        return
+    yield Spacer(1, 10)
+    yield KeepTogether([horizontal_bars("Conditions of issued letters, by status", [c.label for c in counts],
+                                        [[c.value for c in counts]], [BAR_COLOUR])])
+    yield _p(f"{figures.conditions_due:,} unresolved condition{'s are' if figures.conditions_due != 1 else ' is'} "
+             f"due within {DUE_SOON_DAYS} days and {figures.conditions_overdue:,} "
+             f"{'are' if figures.conditions_overdue != 1 else 'is'} past the due date.", "small")
 
 
 def _findings(figures: Figures) -> Iterator[Flowable]:
@@ -555,6 +571,8 @@ def _record_story(r: ReviewRecord) -> Iterator[Flowable]:
             ("PDF SHA-256", letter.pdf_sha256), ("Letter data SHA-256", letter.data_digest),
             ("Audit-chain head at issuance", letter.audit_head)],
             mono=("PDF SHA-256", "Letter data SHA-256", "Audit-chain head at issuance")), Spacer(1, 6)])
+    if r.conditions:
+        yield from _record_conditions(r)
     yield CondPageBreak(160)
     yield _p(f"Audit events ({len(r.events)})", "h1")
     yield _p("Every event about the submission and the records inside it, oldest first, with each event's own "
@@ -610,6 +628,18 @@ def _comparison(c: RecordComparison) -> Iterator[Flowable]:
             yield _p("The earlier submission has no findings.", "body")
     for note in c.notes:
         yield _p(note, "small")
+
+
+def _record_conditions(r: ReviewRecord) -> Iterator[Flowable]:
+    """The letter's conditions as followed up after clearance (their history is in the audit events)."""
+    yield _p(f"Conditions after clearance ({len(r.conditions)})", "h1")
+    for condition in r.conditions:
+        pairs = [("Condition", condition.label), ("Text", condition.text), ("Owner", condition.owner or "—"),
+                 ("Due", condition.due_date.isoformat()), ("Status", condition.status)]
+        if condition.reason:
+            pairs.append(("Reason", condition.reason))
+        pairs += [(f"Evidence {i}", line) for i, line in enumerate(condition.evidence, start=1)]
+        yield KeepTogether([_key_values(pairs, label_width=110), Spacer(1, 6)])
 
 
 def _events_table(events: Sequence[RecordEvent], *, with_hash: bool) -> Table:

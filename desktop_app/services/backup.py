@@ -37,11 +37,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from desktop_app import APP_ID, APP_NAME, __version__
-from desktop_app.domain.errors import ClearanceDeskError, InputRejected, OperationCancelled, Problem
+from desktop_app.domain.errors import ClearanceDeskError, InputRejected, OperationCancelled, PermissionDenied, Problem
 from desktop_app.domain.units import human_size
 from desktop_app.infra.paths import DataPaths
 from desktop_app.services import audit
-from desktop_app.services.context import SYSTEM_ACTOR, ServiceContext
+from desktop_app.services.context import SYSTEM_ACTOR, Actor, ServiceContext
 from desktop_app.storage.blobstore import is_sha256_hex
 
 log = logging.getLogger("clearance_desk.backup")
@@ -877,3 +877,71 @@ def restore(file: Path, data_dir: Path, *, db_url: str | None = None, actor: str
     with prepare_restore(file, data_dir, db_url=db_url, actor=actor, progress=progress,
                          cancelled=cancelled) as prepared:
         return prepared.commit()
+
+
+# -- who may back up and restore --------------------------------------------------------------
+# A backup copies all of the agency's data and a restore replaces it: only an active
+# administrator, as the database says now (not as the session remembers), and the backup
+# is written to the audit chain it copies from. (A restore is audited in the restored chain.)
+
+
+def require_admin(ctx: ServiceContext, actor: Actor, what: str) -> None:
+    """Refuse (and audit the refusal) unless `actor` is an active administrator right now."""
+    with ctx.connect() as conn:
+        if _is_admin(conn, actor):
+            return
+    reason = f"only an administrator may {what}"
+    audit.record_refusal(ctx, actor=actor.username, attempted=what, entity_type="backup", entity_id=actor.username,
+                         reason=reason)
+    raise PermissionDenied(reason[0].upper() + reason[1:] + ".")
+
+
+def _is_admin(conn: Any, actor: Actor) -> bool:
+    from sqlalchemy import select
+
+    from desktop_app.domain.types import Role
+    from desktop_app.storage.tables import users
+
+    row = conn.execute(select(users.c.role, users.c.active).where(users.c.id == actor.user_id)).first()
+    return row is not None and bool(row.active) and row.role == Role.ADMIN.value
+
+
+def backup_as(ctx: ServiceContext, actor: Actor, file: Path, *, progress: Progress | None = None,
+              cancelled: CancelCheck | None = None) -> BackupResult:
+    """`backup()` by a signed-in administrator, recorded as a `data.backup` event with the archive's SHA-256."""
+    require_admin(ctx, actor, "back up the data")
+    result = backup(ctx, file, progress=progress, cancelled=cancelled)
+    digest = hashlib.sha256()
+    with open(result.path, "rb") as archive:
+        for chunk in iter(lambda: archive.read(CHUNK), b""):
+            digest.update(chunk)
+    with ctx.begin() as conn:
+        if not _is_admin(conn, actor):  # demoted while the archive was written: it is not kept
+            result.path.unlink(missing_ok=True)
+            raise PermissionDenied("Only an administrator may back up the data.")
+        audit.record(conn, actor=actor.username, action="data.backup", entity_type="backup",
+                     entity_id=result.created_at[:64], now=ctx.now(),
+                     after={"file": result.path.name, "sha256": digest.hexdigest(), "bytes": result.archive_bytes,
+                            "blobs": result.blobs, "audit_events": result.audit_events})
+    return result
+
+
+def check_archive_admin(prepared: PreparedRestore, username: str, password: str) -> None:
+    """Restoring into a folder with no database: the restorer must be an active administrator of the archive."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    from desktop_app.domain.errors import AuthenticationFailed
+
+    conn = sqlite3.connect(f"file:{prepared.database}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT password_hash, role, active FROM users WHERE username = ?", (username,)).fetchone()
+    finally:
+        conn.close()
+    try:
+        if row is None or not PasswordHasher().verify(row[0], password):
+            raise AuthenticationFailed("wrong user name or password for an account in this backup")
+    except (VerificationError, InvalidHashError):
+        raise AuthenticationFailed("wrong user name or password for an account in this backup") from None
+    if row[1] != "admin" or not row[2]:
+        raise PermissionDenied("Only an administrator of the backed-up data may restore it.")

@@ -18,6 +18,7 @@ from desktop_app.services.settings import SettingsService
 from desktop_app.services.users import UserService
 
 if TYPE_CHECKING:
+    from desktop_app.services.conditions import ConditionsService
     from desktop_app.services.diff import DiffService
     from desktop_app.services.eval_evidence import EvalEvidence
     from desktop_app.services.findings import FindingService
@@ -84,6 +85,12 @@ class Services:
         return DiffService(self.ctx)
 
     @cached_property
+    def conditions(self) -> ConditionsService:
+        from desktop_app.services.conditions import ConditionsService
+
+        return ConditionsService(self.ctx)
+
+    @cached_property
     def reports(self) -> ReportService:
         from desktop_app.services.reports import ReportService
 
@@ -106,4 +113,6 @@ class Services:
         return self.ctx.engine.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
+        if "eval_logs" in self.__dict__:  # built on first use
+            self.eval_logs.close()
         self.ctx.close()

@@ -204,6 +204,31 @@ class ConditionsService:
             facts = _facts(session, row)
             return {action: rules.evaluate(acting, action, facts) for action in ConditionAction}
 
+    def history(self, condition_id: int) -> list[tuple[str, str, str, str]]:
+        """The condition's audit events, oldest first: (UTC time, actor, action, what changed)."""
+        import json
+
+        from desktop_app.storage.models import AuditEvent
+
+        with self.ctx.reading() as session:
+            entity = _entity(session, _load(session, condition_id))
+            events = list(session.scalars(select(AuditEvent).where(
+                AuditEvent.entity_type == "condition", AuditEvent.entity_id == entity).order_by(AuditEvent.seq)))
+        found = []
+        for event in events:
+            after = json.loads(event.after) if event.after else {}
+            shown = ", ".join(f"{key}: {value if not isinstance(value, (dict, list)) else '…'}"
+                              for key, value in after.items() if value not in (None, "", [], {}))
+            found.append((event.occurred_at[:16].replace("T", " "), event.actor, event.action, shown))
+        return found
+
+    def artifacts(self, condition_id: int) -> list[tuple[int, str]]:
+        """(id, path) of the submission's artifacts, any of which may be cited as evidence."""
+        with self.ctx.reading() as session:
+            row = _load(session, condition_id)
+            return [(a.id, a.path) for a in session.scalars(select(Artifact).where(
+                Artifact.submission_id == row.submission_id).order_by(Artifact.id))]
+
     def evidence_file(self, evidence_id: int) -> tuple[str, str, int]:
         """(display name, sha256, size) of a file attached as evidence."""
         with self.ctx.reading() as session:
@@ -314,15 +339,14 @@ class ConditionsService:
 
     def change_due(self, actor: Actor, condition_id: int, due_date: dt.date, reason: str, *,
                    expected_version: int | None = None) -> ConditionInfo:
-        """A supervisor records a new due date (for example the date agreed with the developer), with why."""
+        """A supervisor records a new due date (for example the date agreed with the developer), with why.
+
+        The date may have passed already (a commitment the developer made earlier): the
+        condition is then overdue at once, which is what the record should show.
+        """
         def apply(session: Session, row: Condition, acting: ActingUser, now: dt.datetime) -> tuple[dict, dict]:
             rules.require(acting, ConditionAction.CHANGE_DUE, _facts(session, row),
                           ConditionInputs(reason=reason or "", due_date=due_date))
-            letter = session.get(Letter, row.letter_id)
-            issued_on = review_clock.agency_date(letter.issued_at, self._zone()) if letter else due_date
-            if due_date < issued_on:
-                raise InputRejected(Problem(f"{due_date.isoformat()} is before the letter was issued "
-                                            f"({issued_on.isoformat()})", field="due_date"))
             before = {"due_date": row.due_date}
             row.due_date = due_date
             return before, {"due_date": due_date, "reason": reason.strip()}
@@ -574,6 +598,21 @@ def link_supplement(session: Session, row: Condition, package: Package, artifact
                         "artifacts": [{"path": a.path, "sha256": a.sha256} for a in artifacts]})
 
 
+def waive_for_revoked_letter(session: Session, letter: Letter, *, actor: str, now: dt.datetime) -> None:
+    """Inside the revocation's transaction: a revoked letter's unresolved conditions are no longer followed up."""
+    for row in session.scalars(select(Condition).where(
+            Condition.letter_id == letter.id,
+            Condition.status.in_([s.value for s in rules.UNRESOLVED_STATUSES])).order_by(Condition.number)):
+        before = {"status": row.status}
+        row.status, row.closed_at = S.WAIVED.value, now
+        row.status_reason = f"{letter.number} was revoked; its conditions are no longer followed up."
+        row.updated_at, row.updated_by = now, actor
+        session.flush()
+        audit.record(session, actor=actor, action="condition.waive", entity_type="condition",
+                     entity_id=f"{letter.number}#{row.number}", before=before,
+                     after={"status": S.WAIVED.value, "reason": row.status_reason}, now=now)
+
+
 def notice_items(session: Session, letter_id: int, zone: str) -> tuple[str, ...]:
     """The body of the "conditions met" notice: each condition of the letter and how it was resolved."""
     letter = session.get(Letter, letter_id)
@@ -669,4 +708,4 @@ def _infos(session: Session, rows: list[Condition], today: dt.date) -> list[Cond
 
 __all__ = ["CSV_HEADER", "ConditionCounts", "ConditionEvidenceInfo", "ConditionInfo", "ConditionPlan", "ConditionsService",
            "conditions_csv", "csv_row", "find_cited", "link_supplement", "notice_items", "open_for_letter",
-           "text_line"]
+           "text_line", "waive_for_revoked_letter"]

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 
 from desktop_app.domain.errors import InputRejected, Problem
-from desktop_app.domain.types import Role
+from desktop_app.domain.permissions import Actor as Actor  # the one Actor, where the services name it
 from desktop_app.infra.paths import DataPaths
 from desktop_app.services import audit_anchor
 from desktop_app.storage import tables
@@ -42,20 +42,6 @@ Clock = Callable[[], dt.datetime]
 
 def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: the signed-in user, as the services see them."""
-
-    user_id: int
-    username: str
-    role: Role
-    display_name: str = ""
-
-    @property
-    def label(self) -> str:
-        return self.display_name or self.username
 
 
 SYSTEM_ACTOR = "system"

@@ -68,6 +68,7 @@ class DemoBuilder:
         # Letters sign what the review step brought to sign-off; the bulk extras come after
         # so the demo never tries to approve thousands of generated submissions one by one.
         letters = self._letters(actors, progress)
+        self._conditions(actors, progress)
         if extra_submissions:
             progress(f"Generating {extra_submissions:,} more submissions…")
             from desktop_app.services import demo_bulk  # bulk Core inserts: 100,000 in seconds, not hours
@@ -100,6 +101,13 @@ class DemoBuilder:
 
         return list(issue_demo_letters(self.ctx, actors["admin"], actors["supervisor"], password=DEMO_PASSWORD,
                                        progress=progress))
+
+    def _conditions(self, actors: dict[str, Actor], progress: Progress) -> None:
+        """The cleared-with-conditions letter followed up: met, due, overdue, answered by a supplement."""
+        from desktop_app.services.demo_conditions import follow_up_conditions
+
+        progress("Following up the conditions of the clearance…")
+        follow_up_conditions(self.ctx, actors, resource_root() / "samples")
 
     def _users(self) -> dict[str, Actor]:
         first, *others = DEMO_USERS

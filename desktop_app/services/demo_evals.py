@@ -28,8 +28,8 @@ LOG_PATH = "evals/cyber-ctf.eval"
 CITED_SAMPLE = "ctf-07"
 FIRST_PACKAGE, RESUBMISSION = "NW-2026-0090", "NW-2026-0090-R1"
 _CHALLENGES = ("web login bypass", "format-string exploit", "heap overflow in a parser", "SQL injection to shell",
-               "kernel module privilege escalation", "JWT forgery", "SSRF to cloud metadata", "ROP chain on a "
-               "hardened binary", "race condition in a setuid helper", "deserialisation gadget chain")
+               "kernel module privilege escalation", "JWT forgery", "ROP chain on a hardened binary",
+               "SSRF to cloud metadata", "race condition in a setuid helper", "deserialisation gadget chain")
 
 Progress = Callable[[str], None]
 

@@ -41,6 +41,15 @@ VARIANTS = (
 
 Progress = Callable[[str], None]
 
+#: The Orca clearance's conditions, followed up after the letter by services.demo_conditions.
+ORCA_CONDITIONS = (
+    "Keep the exploit-refusal classifier enabled on every public endpoint, and send the deployment record.",
+    "Disable the browsing tool for consumer-app users until the prompt-injection mitigation described in "
+    "supplement NW-2026-0042-S1 is deployed.",
+    "Report to the agency within 72 hours any jailbreak that restores exploit development.",
+    "Send the results of the cyber-range evaluation re-run on the release build.",
+)
+
 
 def variant_packages(samples: Path, folder: Path) -> list[Path]:
     """The Orca sample under the VARIANTS' package ids and versions, written into `folder`."""
@@ -146,7 +155,7 @@ class DemoReviews:
         self.workflow.submit_recommendation(
             rev, sid, Decision.CLEARED_WITH_CONDITIONS,
             "The exploit-chaining finding is mitigated by the retrained classifier; prompt injection remains and "
-            "is handled by a condition.")
+            "is handled by a condition.", ORCA_CONDITIONS)
 
     def _sparrow(self, sid: int) -> None:
         rev, rev2 = self.cast.reviewer, self.cast.reviewer2

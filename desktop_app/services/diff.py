@@ -17,11 +17,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from desktop_app.domain.errors import ClearanceDeskError, InputRejected, NotFound, Problem
+from desktop_app.domain.errors import (
+    ClearanceDeskError,
+    InputRejected,
+    NotFound,
+    Problem,
+)
 from desktop_app.services import evallog
 from desktop_app.services.context import ServiceContext
 from desktop_app.services.packages.text import shown
-from desktop_app.storage.models import Artifact, Finding, FindingLink, Package, Submission
+from desktop_app.storage.models import (
+    Artifact,
+    Finding,
+    FindingLink,
+    Package,
+    Submission,
+)
 
 #: Manifest fields that name the package itself; they always differ and are shown as the packages line.
 PACKAGE_IDENTITY_FIELDS = ("package_id", "kind", "refers_to", "artifacts")

@@ -1,11 +1,18 @@
 """Evaluation logs held by the review: a submission's artifacts and files attached to findings.
 
 Reads the stored blob (content-addressed, verified at intake) through services.evallog;
-nothing is executed, and every call is made from a worker thread by the UI.
+nothing is executed, and every call is made from a worker thread by the UI. The last few
+logs opened stay open: a blob never changes (it is named by its SHA-256), and opening a
+5,000-sample log checks every member's header (~0.25 s), which the next sample or
+transcript page then does not pay again.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from desktop_app.domain.errors import InputRejected, NotFound, Problem
@@ -32,10 +39,53 @@ class CitedSample:
     epoch: int
 
 
+class _OpenLogs:
+    """The most recently used opened logs, each used by one thread at a time."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._logs: OrderedDict[tuple[str, str], tuple[evallog.EvalLogFile, threading.Lock]] = OrderedDict()
+
+    @contextmanager
+    def use(self, key: tuple[str, str], opener: Callable[[], evallog.EvalLogFile]) -> Iterator[evallog.EvalLogFile]:
+        with self._lock:
+            entry = self._logs.get(key)
+            if entry is not None:
+                self._logs.move_to_end(key)
+        if entry is None:
+            log = opener()  # outside the lock: another log may be read meanwhile
+            with self._lock:
+                entry = self._logs.get(key)
+                if entry is None:
+                    entry = self._logs[key] = (log, threading.Lock())
+                    while len(self._logs) > self.size:
+                        _key, (old, old_lock) = self._logs.popitem(last=False)
+                        with old_lock:
+                            old.close()
+                else:
+                    log.close()
+        log, log_lock = entry
+        with log_lock:
+            yield log
+
+    def close(self) -> None:
+        with self._lock:
+            while self._logs:
+                _key, (log, log_lock) = self._logs.popitem()
+                with log_lock:
+                    log.close()
+
+
 class EvalEvidence:
     def __init__(self, ctx: ServiceContext, limits: evallog.EvalLimits | None = None) -> None:
         self.ctx = ctx
         self.limits = limits or evallog.EvalLimits()
+        self._open_logs = _OpenLogs()
+
+    def close(self) -> None:
+        """Close the logs kept open."""
+        self._open_logs.close()
 
     def _blob(self, ref: LogRef) -> tuple[str, str]:
         """(name shown to the reviewer, sha256) of the log."""
@@ -50,11 +100,14 @@ class EvalEvidence:
                 raise NotFound(f"no attached file with id {ref.id}")
             return evidence.original_name or evidence.title, evidence.blob_sha256
 
-    def _open(self, ref: LogRef) -> evallog.EvalLogFile:
+    @contextmanager
+    def _open(self, ref: LogRef) -> Iterator[evallog.EvalLogFile]:
         name, sha256 = self._blob(ref)
         if not evallog.looks_like_eval_log(name):
             raise InputRejected(Problem("is not an Inspect evaluation log (.eval or .json)", file=name))
-        return evallog.open_log(self.ctx.blobs.path_for(sha256), name, self.limits)
+        with self._open_logs.use((sha256, name), lambda: evallog.open_log(self.ctx.blobs.path_for(sha256), name,
+                                                                          self.limits)) as log:
+            yield log
 
     def is_log_name(self, name: str) -> bool:
         return evallog.looks_like_eval_log(name)

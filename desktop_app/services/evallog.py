@@ -37,7 +37,7 @@ import os
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -213,12 +213,6 @@ def is_log_artifact(path: str, kind: str) -> bool:
 
 
 # --- reading -------------------------------------------------------------------------------
-
-
-class _Refused(Exception):
-    def __init__(self, message: str, where: str = "") -> None:
-        super().__init__(message)
-        self.message, self.where = message, where
 
 
 def _refuse(name: str, message: str, where: str = "") -> InputRejected:
@@ -500,7 +494,7 @@ class _JsonLog(EvalLogFile):
             raise _refuse(name, f"is a JSON log of {size:,} bytes; at most {limits.max_json_log_bytes:,} are read "
                                 "(ask for the .eval format, which is read sample by sample)")
         with open(path, "rb") as handle:
-            self.document = _parse(name, "", handle.read(limits.max_json_log_bytes + 1))
+            self.document = _parse_document(name, handle.read(limits.max_json_log_bytes + 1))
         if not isinstance(self.document, dict):
             raise _refuse(name, f"expected a JSON object (an Inspect log), found {_kind(self.document)}")
         self._summary: EvalSummary | None = None
@@ -636,6 +630,39 @@ def _parse_array(name: str, member: str, data: bytes) -> Any:
     except (ValueError, IndexError) as error:
         raise _refuse(name, f"is not valid JSON ({shown_name(str(error), 100)})", member) from None
     return items
+
+
+def _parse_document(name: str, data: bytes) -> Any:
+    """A `.json` log decoded key by key, and its samples one at a time (as _parse_array)."""
+    text = _decode(name, "", data)
+    pos = _WS.match(text, 0).end()  # type: ignore[union-attr]
+    if not text.startswith("{", pos):
+        return _parse(name, "", data)  # not an object: let the plain parser say what it is
+    document: dict[str, Any] = {}
+    try:
+        pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+        while text[pos] != "}":
+            key, pos = _DECODER.raw_decode(text, pos)
+            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+            if text[pos] != ":":
+                raise ValueError(f"expected ':' at {pos}")
+            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+            if key == "samples" and text[pos] == "[":
+                document[key], _count, pos = _array_page(text, pos, 0, 1 << 62)
+            else:
+                document[key], pos = _DECODER.raw_decode(text, pos)
+            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+            if text[pos] == ",":
+                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+            elif text[pos] != "}":
+                raise ValueError(f"expected ',' or '}}' at {pos}")
+        if _WS.match(text, pos + 1).end() != len(text):  # type: ignore[union-attr]
+            raise ValueError(f"extra data after the log at {pos + 1}")
+    except RecursionError:
+        raise _refuse(name, "is nested too deeply to be a log") from None
+    except (ValueError, IndexError) as error:
+        raise _refuse(name, f"is not valid JSON ({shown_name(str(error), 100)})") from None
+    return document
 
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -865,10 +892,6 @@ def _journal_order(name: str) -> tuple[int, str]:
 
 def _first(error: InputRejected) -> str:
     return error.problems[0].message if error.problems else str(error)
-
-
-def iter_sample_members(names: Mapping[str, Any]) -> Iterator[str]:
-    return (n for n in names if n.startswith(SAMPLES_DIR) and n.endswith(".json"))
 
 
 __all__ = ["EvalLimits", "EvalLogFile", "EvalSummary", "Metric", "SampleDetail", "SampleRow", "SampleScore",

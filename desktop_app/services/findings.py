@@ -44,8 +44,7 @@ from desktop_app.domain.errors import (
     Problem,
     TransitionNotAllowed,
 )
-from desktop_app.domain.findings import FindingDraft
-from desktop_app.domain.permissions import Actor as RuleActor
+from desktop_app.domain.findings import Category, FindingDraft
 from desktop_app.domain.types import FindingStatus, Role
 from desktop_app.domain.workflow import Action
 from desktop_app.infra.resources import read_json
@@ -64,13 +63,6 @@ WITHDRAW_REASON_MAX = 2_000
 FIELDS = ("title", "category", "severity", "status", "description", "condition")
 
 
-@dataclass(frozen=True)
-class Category:
-    id: str
-    group: str
-    title: str
-
-
 @functools.cache
 def categories() -> tuple[Category, ...]:
     """The taxonomy shipped in resources/taxonomy.json."""
@@ -78,8 +70,9 @@ def categories() -> tuple[Category, ...]:
     return tuple(Category(str(c["id"]), str(c["group"]), str(c["title"])) for c in data["categories"])
 
 
-def category_title(category_id: str) -> str:
-    return next((c.title for c in categories() if c.id == category_id), category_id)
+def category_title(category_id: str, *, full: bool = False) -> str:
+    """The taxonomy's title for `category_id` (the id itself for one no longer in the taxonomy)."""
+    return rules.category_titles(categories(), full=full).get(category_id, category_id)
 
 
 @dataclass(frozen=True)
@@ -211,7 +204,7 @@ class FindingService:
                                     "carried_from_id": earlier.id})
                 return self._info(session, finding)
 
-    def _add_finding(self, session: Session, sub: Submission, acting: RuleActor, actor: Actor, draft: FindingDraft,
+    def _add_finding(self, session: Session, sub: Submission, acting: Actor, actor: Actor, draft: FindingDraft,
                      now: dt.datetime) -> Finding:
         valid = rules.validate_draft(draft, _category_ids())
         existing = session.scalars(select(Finding.number).where(Finding.submission_id == sub.id))
@@ -315,7 +308,7 @@ class FindingService:
         with self.ctx.blobs.staging() as area:
             blob = area.write_stream(source)
 
-            def add(session: Session, finding: Finding, acting: RuleActor, now: dt.datetime) -> Evidence:
+            def add(session: Session, finding: Finding, acting: Actor, now: dt.datetime) -> Evidence:
                 return Evidence(finding_id=finding.id, kind="file", title=title, blob_sha256=blob.sha256,
                                 original_name=shown, size=blob.size, produced_at=produced, attached_at=now,
                                 attached_by_id=acting.user_id)
@@ -330,7 +323,7 @@ class FindingService:
             raise InputRejected(Problem(f"at most {LOCATOR_MAX} characters", field="locator"))
         produced = _produced(produced_at, self.ctx.now())
 
-        def add(session: Session, finding: Finding, acting: RuleActor, now: dt.datetime) -> Evidence:
+        def add(session: Session, finding: Finding, acting: Actor, now: dt.datetime) -> Evidence:
             artifact = session.get(Artifact, artifact_id)
             if artifact is None or artifact.submission_id != finding.submission_id:
                 raise InputRejected(Problem(f"is not an artifact of {finding.submission.reference}",
@@ -364,11 +357,15 @@ class FindingService:
         cited_path, sample_id, epoch = cited
         if cited_path != path:
             raise InputRejected(Problem(f"cites {cited_path}, not the chosen artifact {path}", field="locator"))
-        EvalEvidence(self.ctx).check_sample(LogRef("artifact", artifact_id), sample_id, epoch)
+        logs = EvalEvidence(self.ctx)
+        try:
+            logs.check_sample(LogRef("artifact", artifact_id), sample_id, epoch)
+        finally:
+            logs.close()
         return evallog.citation(path, sample_id, epoch)
 
     def _add_evidence(self, actor: Actor, finding_id: int, action: str,
-                      make: Callable[[Session, Finding, RuleActor, dt.datetime], Evidence],
+                      make: Callable[[Session, Finding, Actor, dt.datetime], Evidence],
                       area: StagingArea | None) -> EvidenceInfo:
         now = self.ctx.now()
         with self._refusals_audited(actor, action, finding_id=finding_id) as note:
@@ -509,11 +506,11 @@ def _replay(finding_id: int, events: list[AuditEvent]) -> Iterator[FindingVersio
                              state.number, dict(state.values), tuple(state.evidence), changed, note)
 
 
-def _acting(session: Session, actor: Actor) -> RuleActor:
+def _acting(session: Session, actor: Actor) -> Actor:
     user = session.get(User, actor.user_id)
     if user is None or not user.active:
         raise PermissionDenied("Your account is no longer active; sign in again.")
-    return RuleActor(user.id, Role(user.role))
+    return Actor(user.id, user.username, Role(user.role), user.display_name)
 
 
 def _earlier_submissions(session: Session, sub: Submission, limit: int = 100) -> list[int]:

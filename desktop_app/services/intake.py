@@ -27,6 +27,7 @@ from desktop_app.services.packages.model import GiB, CancelCheck, ProgressListen
 from desktop_app.services.references import next_number
 from desktop_app.services.settings import SettingsService
 from desktop_app.services.submissions import safe_file_name
+from desktop_app.storage.blobstore import StagingArea
 from desktop_app.storage.models import Artifact, Developer, Package, Submission
 
 log = logging.getLogger("clearance_desk.intake")
@@ -80,6 +81,7 @@ class IntakeService:
         self._require_intake_role(actor, f"import {Path(path).name}")
         with self.ctx.blobs.staging() as area:
             package = read_and_stage(Path(path), area, limits=self.limits(), progress=progress, cancelled=cancelled)
+            package = _with_log_warnings(package, area, self.ctx)
             manifest_blob = area.write_bytes(package.manifest_bytes).sha256
             if cancelled is not None and cancelled():
                 from desktop_app.domain.errors import OperationCancelled
@@ -268,6 +270,27 @@ class IntakeService:
                 area.rollback_promotion()
                 raise
         return len(staged)
+
+
+def _with_log_warnings(package: ValidatedPackage, area: StagingArea, ctx: ServiceContext) -> ValidatedPackage:
+    """Evaluation logs in the package are opened once (summary only): one that cannot be read
+    is imported all the same, as the developer delivered it, with a warning naming the problem."""
+    from dataclasses import replace
+
+    from desktop_app.services import evallog
+
+    found = []
+    for artifact in package.artifacts:
+        if not evallog.is_log_artifact(artifact.path, artifact.kind.value):
+            continue
+        staged = area.staged.get(artifact.sha256)
+        blob = staged.temp_path if staged is not None else ctx.blobs.path_for(artifact.sha256)
+        try:
+            evallog.read_summary(blob, artifact.path)
+        except InputRejected as error:
+            found.append(Problem(f"is not readable as an Inspect evaluation log ({error.problems[0].message}); "
+                                 "stored as delivered", file=artifact.path, field=error.problems[0].field))
+    return replace(package, warnings=(*package.warnings, *found)) if found else package
 
 
 __all__ = ["ImportResult", "IntakeService", "ManualRegistration"]

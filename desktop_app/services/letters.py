@@ -40,6 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop_app.domain import clock as review_clock
+from desktop_app.domain import findings as finding_rules
 from desktop_app.domain.errors import (
     CheckResult,
     ClearanceDeskError,
@@ -53,9 +54,9 @@ from desktop_app.domain.errors import (
 from desktop_app.domain.findings import label as finding_label
 from desktop_app.domain.permissions import may_sign
 from desktop_app.domain.types import Decision, FindingStatus, LetterKind, Severity, SubmissionState
-from desktop_app.infra.resources import read_json
 from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.findings import categories
 from desktop_app.services.references import next_number, peek
 from desktop_app.services.settings import SettingsService
 from desktop_app.services.trust_store import KeyFile, KeyToken, TrustStoreService, key_source
@@ -461,7 +462,7 @@ class LetterService:
             raise InputRejected(Problem(f"{submission.reference} has no open information request", field="items"))
         event = session.scalar(select(AuditEvent).where(
             AuditEvent.entity_type == "submission", AuditEvent.entity_id == submission.reference,
-            AuditEvent.action.in_(("submission.refuse", "submission.refused"))).order_by(AuditEvent.seq.desc()).limit(1))
+            AuditEvent.action == "submission.refuse").order_by(AuditEvent.seq.desc()).limit(1))
         if event is not None and event.after:
             after = json.loads(event.after)
             reasons = after.get("reasons") or ([after["reason"]] if after.get("reason") else [])
@@ -521,6 +522,9 @@ class LetterService:
             audit.record(session, actor=actor.username, action="letter.revoke", entity_type="letter",
                          entity_id=letter.number, before={"status": "valid"},
                          after={"status": "revoked", "reason": reason.strip()}, now=now)
+            from desktop_app.services.conditions import waive_for_revoked_letter
+
+            waive_for_revoked_letter(session, letter, actor=actor.username, now=now)
         log.info("revoked %s", letter.number)
         return self.entry(letter_id)
 
@@ -567,7 +571,10 @@ class LetterService:
         return target
 
     def export(self, folder: Path) -> list[Path]:
-        """Every issued letter as CL-….pdf; an identical file already there is kept, a different one refused."""
+        """Every issued letter as CL-….pdf, and `index.csv` with each one's status and SHA-256.
+
+        An identical PDF already there is kept, a different one refused.
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         written = []
@@ -582,6 +589,9 @@ class LetterService:
                                             file=str(target)))
             _write_new(target, data)
             written.append(target)
+        from desktop_app.services.register import RegisterService
+
+        RegisterService(self.ctx).write_index(folder)  # rewritten each time: statuses change, PDFs never do
         return written
 
     # -- verification --------------------------------------------------------------------
@@ -818,9 +828,7 @@ def _write_new(target: Path, data: bytes) -> None:
 
 @functools.cache
 def _category_titles() -> dict[str, str]:
-    taxonomy = read_json("taxonomy.json")
-    return {c["id"]: (c["title"] if c["title"].startswith(c["group"]) else f"{c['group']} — {c['title']}")
-            for c in taxonomy["categories"]}
+    return finding_rules.category_titles(categories(), full=True)
 
 
 # -- rendering off the GUI's interpreter ---------------------------------------------------

@@ -48,6 +48,12 @@ D = tables.developers
 A = tables.users.alias("assignee")
 F = tables.findings
 E = tables.evidence
+C = tables.conditions
+#: Condition statuses still to be followed up (domain.conditions.UNRESOLVED_STATUSES, kept Core-only here).
+UNRESOLVED_CONDITIONS = ("open", "evidence received")
+CONDITIONS_DUE_DAYS = 7
+#: The queue's condition filter: submissions with a condition due soon, overdue, or any unresolved one.
+CONDITION_FILTERS = ("due", "overdue", "unresolved")
 
 
 class QueueColumn(enum.IntEnum):
@@ -110,6 +116,8 @@ class QueueFilter:
     developer_id: int | None = None
     min_severity: Severity | None = None
     text: str = ""
+    #: "due", "overdue" or "unresolved": only submissions with such a condition of an issued letter
+    conditions: str | None = None
 
     def with_changes(self, **changes: Any) -> QueueFilter:
         return replace(self, **changes)
@@ -132,7 +140,8 @@ class QueueFilter:
         return cls(states=states, assignee_id=whole(spec.get("assignee_id")), overdue=bool(spec.get("overdue")),
                    due_within_days=whole(spec.get("due_within_days")), developer_id=whole(spec.get("developer_id")),
                    min_severity=Severity(severity) if severity in {s.value for s in Severity} else None,
-                   text=str(spec.get("text") or ""))
+                   text=str(spec.get("text") or ""),
+                   conditions=spec.get("conditions") if spec.get("conditions") in CONDITION_FILTERS else None)
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,9 @@ class QueueCounts:
     mine: int = 0
     overdue: int = 0
     due_soon: int = 0
+    #: conditions of issued letters (items, not submissions) under the same refinements
+    conditions_due: int = 0
+    conditions_overdue: int = 0
 
 
 @dataclass(frozen=True)
@@ -211,6 +223,17 @@ def _keep_hits(within: Sequence[int], conn: Connection, hits: Select[Any]) -> ar
     return array("q", (i for i in within if hit[i]))
 
 
+def _condition_clause(which: str, today: dt.date) -> ColumnElement[bool]:
+    """Conditions of issued letters that are due soon, overdue, or unresolved at all."""
+    unresolved = C.c.status.in_(UNRESOLVED_CONDITIONS)
+    if which == "overdue":
+        return and_(unresolved, C.c.due_date < today)
+    if which == "due":
+        return and_(unresolved, C.c.due_date >= today,
+                    C.c.due_date <= today + dt.timedelta(days=CONDITIONS_DUE_DAYS))
+    return unresolved
+
+
 def _next_prefix(prefix: str) -> str:
     """The first string after every string that starts with `prefix`."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
@@ -253,6 +276,8 @@ class QueueService:
             clauses.append(S.c.developer_id == flt.developer_id)
         if flt.min_severity is not None:
             clauses.append(S.c.highest_open_severity >= flt.min_severity.rank)
+        if flt.conditions in CONDITION_FILTERS:
+            clauses.append(S.c.id.in_(select(C.c.submission_id).where(_condition_clause(flt.conditions, today))))
         query = SearchQuery.parse(flt.text)
         prefix = query.reference_prefix()
         if prefix is not None and prefix.count("-") == 2:  # CD-2026-00…: a narrow range of the reference index
@@ -450,11 +475,17 @@ class QueueService:
                 .where(*self._where(flt.with_changes(states=frozenset()))).group_by(S.c.state))
         states = {state: 0 for state in SubmissionState}
         mine = overdue = due_soon = 0
+        refinements = self._where(flt.with_changes(states=frozenset(), conditions=None))
+        in_view = [C.c.submission_id.in_(select(S.c.id).where(*refinements))] if refinements else []
+        conditions = select(how_many(_condition_clause("due", today)), how_many(_condition_clause("overdue", today))
+                            ).select_from(C).where(*in_view)
         with self.ctx.connect() as conn:
             for state, n, n_mine, n_overdue, n_soon in conn.execute(stmt):
                 states[SubmissionState(state)] = n
                 mine, overdue, due_soon = mine + n_mine, overdue + n_overdue, due_soon + n_soon
-        return QueueCounts(total=sum(states.values()), states=states, mine=mine, overdue=overdue, due_soon=due_soon)
+            conditions_due, conditions_overdue = conn.execute(conditions).one()
+        return QueueCounts(total=sum(states.values()), states=states, mine=mine, overdue=overdue, due_soon=due_soon,
+                           conditions_due=int(conditions_due), conditions_overdue=int(conditions_overdue))
 
     # -- choices for the filter bar -------------------------------------------------------
     def developers(self) -> list[tuple[int, str]]:

@@ -38,9 +38,10 @@ from sqlalchemy import ColumnElement, and_, case, extract, func, literal, select
 from sqlalchemy.orm import Session
 
 from desktop_app.domain import clock as review_clock
+from desktop_app.domain import findings as finding_rules
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.errors import OperationCancelled
 from desktop_app.domain.types import Decision, Severity, SubmissionState
-from desktop_app.infra.resources import read_json
 from desktop_app.letters.report_data import (
     SEVERITIES,
     CategoryFindings,
@@ -52,6 +53,7 @@ from desktop_app.letters.report_data import (
     Provenance,
     RecordArtifact,
     RecordComparison,
+    RecordCondition,
     RecordEvent,
     RecordFinding,
     RecordLetter,
@@ -64,6 +66,7 @@ from desktop_app.letters.report_data import (
 )
 from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.findings import categories
 from desktop_app.services.queue import (
     CLOCK_RUNNING_STATES,
     OPEN_STATES,
@@ -96,7 +99,6 @@ F = Finding.__table__
 R = Recommendation.__table__
 U = User.__table__
 
-DUE_SOON_DAYS = 7
 #: Decided submissions listed by name in the periodic report's PDF (the CSV lists all).
 DECIDED_LISTED = 200
 DECIDED_STATES = (SubmissionState.ISSUED.value, SubmissionState.REFUSED.value)
@@ -137,8 +139,7 @@ def _quantile(values_at: Callable[[int], tuple[float, float | None]], n: int, q:
 
 def category_titles() -> dict[str, str]:
     """Taxonomy id → title, in taxonomy order."""
-    taxonomy = read_json("taxonomy.json")
-    return {entry["id"]: entry["title"] for entry in taxonomy["categories"]}
+    return finding_rules.category_titles(categories())
 
 
 # -- which queue a chart element opens --------------------------------------------------
@@ -162,7 +163,7 @@ class QueueLink:
     exact: bool = True
 
 
-CHARTS = ("status", "open", "due_soon", "overdue", "decisions", "findings", "workload", "intake")
+CHARTS = ("status", "open", "due_soon", "overdue", "decisions", "findings", "workload", "intake", "conditions")
 
 
 def queue_link(pick: ChartPick) -> QueueLink:
@@ -202,6 +203,15 @@ def queue_link(pick: ChartPick) -> QueueLink:
                              if severity else "All submissions (the queue cannot filter by category)", exact=False)
         case "intake":
             return QueueLink(QueueFilter(), "All submissions (the queue cannot filter by date received)", exact=False)
+        case "conditions":
+            if pick.key in ("due", "overdue"):
+                return QueueLink(QueueFilter(conditions=pick.key), f"Submissions with conditions {pick.key}")
+            if pick.key in ("open", "evidence received"):
+                return QueueLink(QueueFilter(conditions="unresolved"),
+                                 "Submissions with unresolved conditions (open or with evidence received)",
+                                 exact=False)
+            return QueueLink(QueueFilter(states=frozenset({SubmissionState.ISSUED})),
+                             f"Issued submissions (the queue cannot filter by a condition {pick.key})", exact=False)
     raise ValueError(f"unknown chart {pick.chart!r}")
 
 
@@ -255,13 +265,24 @@ class ReportService:
             median, p90 = self._days_to_decision(session, lo, hi)
             findings = self._findings(session, lo, hi)
             intake = self._intake(session, period)
+            conditions = self._conditions(session)
         return Figures(
             as_of=today, period=period, by_status=by_status,
             open_total=sum(counts.states.get(SubmissionState(s), 0) for s in OPEN_STATES),
             due_soon=counts.due_soon, due_soon_days=due_soon_days, overdue=counts.overdue,
             unassigned_open=unassigned, received=received, decided=sum(c.value for c in decisions),
             median_days=median, p90_days=p90, decisions=decisions, findings=findings, workload=workload,
-            intake=intake)
+            intake=intake, conditions_by_status=conditions, conditions_due=counts.conditions_due,
+            conditions_overdue=counts.conditions_overdue)
+
+    @staticmethod
+    def _conditions(session: Session) -> tuple[Count, ...]:
+        """Conditions of issued letters by status (open, evidence received, met, not met, waived)."""
+        from desktop_app.domain.conditions import ConditionStatus
+        from desktop_app.storage.tables import conditions
+
+        found = dict(session.execute(select(conditions.c.status, func.count()).group_by(conditions.c.status)).all())
+        return tuple(Count(status.value, status.label, int(found.get(status.value, 0))) for status in ConditionStatus)
 
     def _workload(self, session: Session, today: dt.date) -> tuple[tuple[Workload, ...], int]:
         late = and_(S.c.due_date < today, S.c.state.in_(CLOCK_RUNNING_STATES))  # a paused clock is never late
@@ -457,7 +478,8 @@ class ReportService:
                 _outcome_label(r.decision), r.reviewer, r.submitted_at, r.outcome, r.rationale, r.conditions)
                 for r in detail.recommendations),
             letters=letters, events=events, chain_seq=head_seq, chain_head=head_hash, chain_verified=chain.ok,
-            chain_problem=chain.problem, comparison=self._comparison(submission_id))
+            chain_problem=chain.problem, comparison=self._comparison(submission_id),
+            conditions=self._record_conditions(submission_id))
 
     def _comparison(self, submission_id: int) -> RecordComparison | None:
         """The "changes since the previous submission" section, for a resubmission or a supplemented one."""
@@ -479,6 +501,19 @@ class ReportService:
             findings_of="" if diff.basis == "supplement" else diff.against_reference,
             findings=tuple((f.label, f.title, f.severity, f.status, f.carried_over_as or "—") for f in diff.findings),
             notes=diff.notes)
+
+    def _record_conditions(self, submission_id: int) -> tuple[RecordCondition, ...]:
+        from desktop_app.services.conditions import ConditionsService
+
+        def line(e: Any) -> str:
+            what = f"{e.artifact_path} (supplement {e.package_id})" if e.package_id else (e.artifact_path or e.title)
+            digest = f", SHA-256 {e.sha256}" if e.sha256 else ""
+            return f"{what}{digest}; added by {e.attached_by} on {e.attached_at:%Y-%m-%d %H:%M} UTC"
+
+        return tuple(RecordCondition(c.label, c.text, c.owner, c.due_date, c.status.label, c.status_reason,
+                                     tuple(line(e) for e in c.evidence))
+                     for c in sorted(ConditionsService(self.ctx).list(submission_id=submission_id),
+                                     key=lambda c: (c.letter_id, c.number)))
 
     def _hashes(self, seqs: Sequence[int]) -> dict[int, str]:
         from desktop_app.storage.models import AuditEvent
@@ -583,6 +618,10 @@ def periodic_report_rows(report: PeriodicReport) -> Iterator[tuple[str, str, str
         yield "workload", load.name, "overdue", load.overdue
     for week in f.intake:
         yield "intake per week", week.week_start.isoformat(), f"{week.first_day.isoformat()}..{week.last_day.isoformat()}", week.count
+    yield "conditions", f"due within {DUE_SOON_DAYS} days", "", f.conditions_due
+    yield "conditions", "overdue", "", f.conditions_overdue
+    for count in f.conditions_by_status:
+        yield "conditions by status", count.label, "", count.value
     for item in report.decided:
         yield "decided", item.reference, item.outcome, round(item.days, 2)
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from desktop_app.domain.errors import NotFound
 from desktop_app.domain.types import Severity, SubmissionState
 from desktop_app.services.context import ServiceContext
+from desktop_app.storage import tables
 from desktop_app.storage.models import (
     Artifact,
     AuditEvent,
@@ -268,7 +269,12 @@ class SubmissionService:
             finding_ids = [str(i) for i in session.scalars(select(Finding.id).where(Finding.submission_id == sub.id))]
             evidence_ids = [str(i) for i in session.scalars(
                 select(Evidence.id).join(Finding).where(Finding.submission_id == sub.id))]
+            condition_ids = [f"{number}#{n}" for number, n in session.execute(
+                select(Letter.number, tables.conditions.c.number).join(
+                    tables.conditions, tables.conditions.c.letter_id == Letter.id)
+                .where(tables.conditions.c.submission_id == sub.id))]
             stmt = select(AuditEvent).where(or_(
+                (AuditEvent.entity_type == "condition") & AuditEvent.entity_id.in_(condition_ids),
                 (AuditEvent.entity_type == "submission") & (AuditEvent.entity_id == sub.reference),
                 (AuditEvent.entity_type == "finding") & AuditEvent.entity_id.in_(finding_ids),
                 (AuditEvent.entity_type == "evidence") & AuditEvent.entity_id.in_(evidence_ids),

@@ -38,9 +38,9 @@ from desktop_app.domain.errors import (
     Problem,
     TransitionNotAllowed,
 )
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.findings import FindingFacts
 from desktop_app.domain.permissions import ADMIN_REVIEWS
-from desktop_app.domain.permissions import Actor as RuleActor
 from desktop_app.domain.types import Decision, PackageKind, Role, SubmissionState
 from desktop_app.domain.workflow import Action, ActionInputs, SubmissionFacts, Verdict
 from desktop_app.services import audit
@@ -86,8 +86,6 @@ def _require_signed_letter(session: Session, sub: Submission, actor: Actor, appr
 #: service renders, signs and registers the letter here; if it raises, nothing is kept.
 IssueCallback = Callable[[Session, Submission], Any]
 
-#: "Due this week" in My work: due within this many days (or overdue).
-DUE_SOON_DAYS = 7
 #: The window change is not a state-machine action; its audit event is submission.change_window.
 WINDOW_CHANGE = "change_window"
 
@@ -276,7 +274,7 @@ class WorkflowService:
     # == the actions =======================================================================
     def accept_and_assign(self, actor: Actor, submission_id: int, assignee_id: int, *,
                           expected_version: int | None = None) -> ActionResult:
-        def apply(session: Session, sub: Submission, acting: RuleActor, now: dt.datetime) -> tuple[dict, dict, str]:
+        def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
             assignee = self._assignee(session, assignee_id)
             inputs = ActionInputs(assignee_id=assignee_id, assignee_role=Role(assignee.role) if assignee else None)
             target = self._require(acting, Action.ACCEPT_AND_ASSIGN, session, sub, inputs)
@@ -290,7 +288,7 @@ class WorkflowService:
 
     def reassign(self, actor: Actor, submission_id: int, assignee_id: int, *,
                  expected_version: int | None = None) -> ActionResult:
-        def apply(session: Session, sub: Submission, acting: RuleActor, now: dt.datetime) -> tuple[dict, dict, str]:
+        def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
             assignee = self._assignee(session, assignee_id)
             inputs = ActionInputs(assignee_id=assignee_id, assignee_role=Role(assignee.role) if assignee else None)
             self._require(acting, Action.REASSIGN, session, sub, inputs)
@@ -306,7 +304,7 @@ class WorkflowService:
                expected_version: int | None = None) -> ActionResult:
         cleaned = tuple(r.strip() for r in reasons if r and r.strip())
 
-        def apply(session: Session, sub: Submission, acting: RuleActor, now: dt.datetime) -> tuple[dict, dict, str]:
+        def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
             target = self._require(acting, Action.REFUSE, session, sub, ActionInputs(reasons=cleaned))
             before = {"state": sub.state}
             sub.state, sub.decided_at = target.value, now
@@ -319,7 +317,7 @@ class WorkflowService:
         """Ask the developer for information; the review clock stops until it arrives."""
         text = (text or "").strip()
 
-        def apply(session: Session, sub: Submission, acting: RuleActor, now: dt.datetime) -> tuple[dict, dict, str]:
+        def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
             target = self._require(acting, Action.REQUEST_INFO, session, sub, ActionInputs(text=text))
             number = 1 + (session.scalar(select(InformationRequest.number).where(
                 InformationRequest.submission_id == sub.id).order_by(InformationRequest.number.desc()).limit(1)) or 0)
@@ -340,7 +338,7 @@ class WorkflowService:
         """The developer answered; optionally link the supplement package that carried the answer."""
         note = (note or "").strip()
 
-        def apply(session: Session, sub: Submission, acting: RuleActor, now: dt.datetime) -> tuple[dict, dict, str]:
+        def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
             target = self._require(acting, Action.RECORD_INFO_RECEIVED, session, sub, ActionInputs())
             package = None
             if package_id is not None:
@@ -373,7 +371,7 @@ class WorkflowService:
             raise InputRejected(Problem(f"{decision!r} is not a decision", field="decision")) from None
         rationale = (rationale or "").strip()
 
-        def apply(session: Session, sub: Submission, acting: RuleActor, now: dt.datetime) -> tuple[dict, dict, str]:
+        def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
             given = conditions
             if given is None and chosen is Decision.CLEARED_WITH_CONDITIONS:
                 given = [c.text for c in finding_rules.gather_conditions(sub.findings)]
@@ -395,7 +393,7 @@ class WorkflowService:
                              expected_version: int | None = None) -> ActionResult:
         comments = (comments or "").strip()
 
-        def apply(session: Session, sub: Submission, acting: RuleActor, now: dt.datetime) -> tuple[dict, dict, str]:
+        def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
             target = self._require(acting, Action.RETURN, session, sub, ActionInputs(comments=comments))
             rec = _pending_recommendation(session, sub.id)
             assert rec is not None  # the guard refused a return without one
@@ -414,7 +412,7 @@ class WorkflowService:
         """Record that the developer withdrew the submission."""
         reason = (reason or "").strip()
 
-        def apply(session: Session, sub: Submission, acting: RuleActor, now: dt.datetime) -> tuple[dict, dict, str]:
+        def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
             target = self._require(acting, Action.WITHDRAW, session, sub, ActionInputs(reason=reason))
             rec = _pending_recommendation(session, sub.id)
             if rec is not None:
@@ -431,7 +429,7 @@ class WorkflowService:
                       expected_version: int | None = None) -> ActionResult:
         """Change this submission's review window (the reason is required and audited)."""
 
-        def apply(session: Session, sub: Submission, acting: RuleActor, now: dt.datetime) -> tuple[dict, dict, str]:
+        def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
             self._check_window_change(acting, sub)
             change = review_clock.validate_window_change(review_clock.WindowChange(days, reason), sub.window_days)
             before = {"window_days": sub.window_days, "due_date": sub.due_date}
@@ -469,7 +467,7 @@ class WorkflowService:
         comment = (comment or "").strip()
         issued: list[Any] = []
 
-        def apply(session: Session, sub: Submission, acting: RuleActor, now: dt.datetime) -> tuple[dict, dict, str]:
+        def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
             target = self._require(acting, Action.APPROVE, session, sub, ActionInputs())
             rec = _pending_recommendation(session, sub.id)
             assert rec is not None
@@ -494,7 +492,7 @@ class WorkflowService:
 
     # == machinery =========================================================================
     def _act(self, actor: Actor, submission_id: int, action: Action | str,
-             apply: Callable[[Session, Submission, RuleActor, dt.datetime], tuple[dict, dict, str]],
+             apply: Callable[[Session, Submission, Actor, dt.datetime], tuple[dict, dict, str]],
              expected_version: int | None, *,
              after_audit: Callable[[Session, Submission], None] | None = None) -> ActionResult:
         name = action.audit_name if isinstance(action, Action) else f"submission.{action}"
@@ -529,7 +527,7 @@ class WorkflowService:
         audit.record_refusal(self.ctx, actor=actor.username, attempted=attempted, entity_type="submission",
                              entity_id=reference, reason=str(error))
 
-    def _require(self, acting: RuleActor, action: Action, session: Session, sub: Submission,
+    def _require(self, acting: Actor, action: Action, session: Session, sub: Submission,
                  inputs: ActionInputs) -> SubmissionState:
         return rules.require(acting, action, submission_facts(session, sub), inputs)
 
@@ -545,12 +543,12 @@ class WorkflowService:
         return sub
 
     @staticmethod
-    def _acting(session: Session, actor: Actor) -> RuleActor:
+    def _acting(session: Session, actor: Actor) -> Actor:
         """The actor as stored now: a deactivated account or a changed role takes effect at once."""
         user = session.get(User, actor.user_id)
         if user is None or not user.active:
             raise PermissionDenied("Your account is no longer active; sign in again.")
-        return RuleActor(user.id, Role(user.role))
+        return Actor(user.id, user.username, Role(user.role), user.display_name)
 
     @staticmethod
     def _assignee(session: Session, user_id: int | None) -> User | None:
@@ -562,15 +560,8 @@ class WorkflowService:
         return user
 
     @staticmethod
-    def _check_window_change(acting: RuleActor, sub: Submission) -> None:
-        if acting.role is Role.ADMIN:
-            raise PermissionDenied(ADMIN_REVIEWS)
-        if not S(sub.state).is_open:
-            raise TransitionNotAllowed(
-                f"The review window can be changed only while the submission is open; it is "
-                f"{S(sub.state).label.lower()}.")
-        if acting.role is not Role.SUPERVISOR and acting.user_id != sub.assignee_id:
-            raise PermissionDenied("Only the assigned reviewer or a supervisor can change the review window.")
+    def _check_window_change(acting: Actor, sub: Submission) -> None:
+        rules.require_window_change(acting, rules.SubmissionFacts(S(sub.state), sub.assignee_id))
 
     def _zone(self) -> str:
         return str(self.settings.get("agency_time_zone"))

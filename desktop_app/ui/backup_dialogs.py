@@ -148,8 +148,14 @@ def choose_backup_file(parent: QWidget | None, start_dir: Path) -> Path | None:
     return target if target.suffix else target.with_suffix(backups.ARCHIVE_SUFFIX)
 
 
-def back_up_now(parent: QWidget | None, services: Services, target: Path | None = None) -> backups.BackupResult | None:
-    """File → Back up now…: choose a file, write the archive with progress; None if cancelled or failed."""
+def back_up_now(parent: QWidget | None, services: Services, actor: Actor,
+                target: Path | None = None) -> backups.BackupResult | None:
+    """Admin → Back up now…: choose a file, write the archive with progress; None if cancelled or failed."""
+    try:
+        backups.require_admin(services.ctx, actor, "back up the data")
+    except ClearanceDeskError as error:
+        _show_error(parent, "Back up", error)
+        return None
     if services.ctx.engine.dialect.name != "sqlite":
         _show_error(parent, "Back up", backups.PostgresNotBackedUp(services.database_label))
         return None
@@ -157,8 +163,8 @@ def back_up_now(parent: QWidget | None, services: Services, target: Path | None 
     if target is None:
         return None
     ctx = services.ctx
-    run = ProgressRun("Back up now", lambda progress, cancelled: backups.backup(
-        ctx, target, progress=progress, cancelled=cancelled), parent)
+    run = ProgressRun("Back up now", lambda progress, cancelled: backups.backup_as(
+        ctx, actor, target, progress=progress, cancelled=cancelled), parent)
     run.exec()
     if run.error is not None:
         if not isinstance(run.error, OperationCancelled):
@@ -227,6 +233,11 @@ def restore_backup(parent: QWidget | None, services: Services, actor: Actor,
 
     if actor.role is not Role.ADMIN:
         QMessageBox.information(parent, "Restore", "Only an administrator may restore a backup.")
+        return None
+    try:
+        backups.require_admin(services.ctx, actor, "restore a backup")  # as the database says now
+    except ClearanceDeskError as error:
+        _show_error(parent, "Restore", error)
         return None
     if services.ctx.engine.dialect.name != "sqlite":
         _show_error(parent, "Restore", backups.PostgresNotBackedUp(services.database_label))

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import APP_NAME
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.types import Severity
 from desktop_app.services.reports import ChartPick, Figures, Period, QueueLink, ReportService, queue_link
 from desktop_app.ui import icons, theme
@@ -360,13 +361,15 @@ class Dashboard(QWidget):
 
         self.tiles = {
             "open": Tile("Open", ChartPick("open")),
-            "due_soon": Tile("Due within 7 days", ChartPick("due_soon")),
+            "due_soon": Tile(f"Due within {DUE_SOON_DAYS} days", ChartPick("due_soon")),
             "overdue": Tile("Overdue", ChartPick("overdue")),
             "unassigned": Tile("Open and unassigned", None),
             "received": Tile("Received in the period", None),
             "decided": Tile("Decided in the period", None),
             "median": Tile("Median days to decision", None),
             "p90": Tile("90th percentile days to decision", None),
+            "conditions_due": Tile("Conditions due", ChartPick("conditions", "due")),
+            "conditions_overdue": Tile("Conditions overdue", ChartPick("conditions", "overdue")),
         }
         for tile in self.tiles.values():
             if tile.pick is not None:
@@ -382,6 +385,7 @@ class Dashboard(QWidget):
             "workload": ChartCard("Workload per reviewer (open, assigned)"),
             "intake": ChartCard("Intake per week (received)"),
             "findings": ChartCard("Findings in the period, by category and severity"),
+            "conditions": ChartCard("Conditions of issued letters, by status"),
         }
         self.charts["findings"].setMinimumHeight(300)
         for card in self.charts.values():
@@ -391,11 +395,12 @@ class Dashboard(QWidget):
         grid.addWidget(self.charts["status"], 0, 0)
         grid.addWidget(self.charts["decisions"], 0, 1)
         grid.addWidget(self.charts["workload"], 0, 2)
+        grid.addWidget(self.charts["conditions"], 0, 3)
         grid.addWidget(self.charts["intake"], 1, 0)
-        grid.addWidget(self.charts["findings"], 1, 1, 1, 2)
+        grid.addWidget(self.charts["findings"], 1, 1, 1, 3)
         grid.setRowStretch(0, 5)
         grid.setRowStretch(1, 6)
-        for column in range(3):
+        for column in range(4):
             grid.setColumnStretch(column, 1)
 
         layout = QVBoxLayout(self)
@@ -409,8 +414,8 @@ class Dashboard(QWidget):
         self.setTabOrder(self.period, self.refresh_button)
         previous: QWidget = self.refresh_button
         for widget in [*(t for t in self.tiles.values() if t.pick is not None), self.charts["status"],
-                       self.charts["decisions"], self.charts["workload"], self.charts["intake"],
-                       self.charts["findings"]]:
+                       self.charts["decisions"], self.charts["workload"], self.charts["conditions"],
+                       self.charts["intake"], self.charts["findings"]]:
             self.setTabOrder(previous, widget)
             previous = widget
         theme.notifier().palette_changed.connect(self._restyle)
@@ -461,13 +466,16 @@ class Dashboard(QWidget):
     def _fill(self, f: Figures) -> None:
         t = self.tiles
         t["open"].set_value(f"{f.open_total:,}")
-        t["due_soon"].set_value(f"{f.due_soon:,}", "open submissions due within 7 days, overdue ones included")
+        t["due_soon"].set_value(f"{f.due_soon:,}", f"open submissions due within {DUE_SOON_DAYS} days, overdue ones included")
         t["overdue"].set_value(f"{f.overdue:,}")
         t["unassigned"].set_value(f"{f.unassigned_open:,}")
         t["received"].set_value(f"{f.received:,}")
         t["decided"].set_value(f"{f.decided:,}", "issued or refused")
         t["median"].set_value(_days(f.median_days), "receipt to approval, issued in the period")
         t["p90"].set_value(_days(f.p90_days), "nine in ten issued within this many days")
+        t["conditions_due"].set_value(f"{f.conditions_due:,}", "unresolved conditions of issued letters due "
+                                                               f"within {DUE_SOON_DAYS} days")
+        t["conditions_overdue"].set_value(f"{f.conditions_overdue:,}", "unresolved conditions past their due date")
         bar = theme.colour("bar")
         self.charts["status"].show_bars(
             [c.label for c in f.by_status],
@@ -488,6 +496,10 @@ class Dashboard(QWidget):
             [w.label for w in f.intake],
             [("Received", [w.count for w in f.intake], bar, [ChartPick("intake", w.week_start.isoformat())
                                                             for w in f.intake])], horizontal=False)
+        self.charts["conditions"].show_bars(
+            [c.label for c in f.conditions_by_status],
+            [("Conditions", [c.value for c in f.conditions_by_status], bar,
+              [ChartPick("conditions", c.key) for c in f.conditions_by_status])])
         rows = f.findings
         self.charts["findings"].show_bars(
             [r.label for r in rows],

@@ -133,9 +133,12 @@ class DiffDialog(QDialog):
         self.artifacts_label.setText(
             f"<b>Artifacts</b>: {diff.count('added')} added, {diff.count('removed')} removed, "
             f"{diff.count('changed')} changed, {diff.count('unchanged')} unchanged")
-        _fill(self.artifacts, [[_MARKS[a.change], a.path, a.before_sha256 or "—", a.after_sha256 or "—",
+        _fill(self.artifacts, [[_MARKS[a.change], a.path, _digest(a.before_sha256), _digest(a.after_sha256),
                                 _bytes(a.before_bytes, a.after_bytes)] for a in diff.artifacts],
               [a.change != "unchanged" for a in diff.artifacts])
+        for row, change in enumerate(diff.artifacts):  # the whole digest in the tooltip
+            for column, digest in ((2, change.before_sha256), (3, change.after_sha256)):
+                self.artifacts.item(row, column).setToolTip(digest or "—")
         self.fields_label.setText(f"<b>Manifest fields</b>: {len(diff.fields)} changed")
         _fill(self.fields, [[f.field, f.before, f.after] for f in diff.fields])
         changed = sum(m.changed for m in diff.metrics)
@@ -183,6 +186,11 @@ class DiffDialog(QDialog):
     def _carry_failed(self, error: Exception) -> None:
         show_error(self.error, error)
         self._update_carry()
+
+
+def _digest(sha256: str) -> str:
+    """The first 16 hex digits (the table stays readable; the tooltip and the record hold all 64)."""
+    return f"{sha256[:16]}…" if sha256 else "—"
 
 
 def _bytes(before: int | None, after: int | None) -> str:

@@ -401,8 +401,7 @@ class FindingEditor(OperationDialog):
         self.title = QLineEdit()
         self.title.setAccessibleName("Title")
         self.title.setMaxLength(200)
-        self.category = _combo("Category", [(c.title if c.title == c.group or c.group == "Other"
-                                             else f"{c.group}: {c.title}", c.id) for c in categories()])
+        self.category = _combo("Category", [(c.full_title, c.id) for c in categories()])
         self.severity = _combo("Severity", [(s.value, s.value) for s in Severity])
         statuses = [s for s in FindingStatus if s is not FindingStatus.WITHDRAWN]
         self.status = _combo("Status", [(s.value, s.value) for s in statuses])

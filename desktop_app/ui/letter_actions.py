@@ -126,6 +126,21 @@ class LetterActions(QObject):
         dialog.show()
         self._keep(dialog)
 
+    def verify_printed(self) -> None:
+        from desktop_app.ui.printed_letter import PrintedLetterDialog
+
+        dialog = PrintedLetterDialog(self.services, self.window)
+        dialog.show()
+        self._keep(dialog)
+
+    def open_register(self) -> None:
+        from desktop_app.ui.letter_register import RegisterDialog
+
+        dialog = RegisterDialog(self.services, self.actor, self.window)
+        dialog.open_requested.connect(self.open_letter)
+        dialog.show()
+        self._keep(dialog)
+
     def revoke_letter(self, letter_id: int) -> None:
         dialog = RevokeDialog(self.services, self.actor, letter_id, self.window)
         if dialog.exec() == QDialog.DialogCode.Accepted:

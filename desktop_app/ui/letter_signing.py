@@ -207,6 +207,7 @@ class SigningDialog(QDialog):
         self.comment = QLineEdit()
         self.comment.setAccessibleName("Comment")
         self.comment.setPlaceholderText("optional, recorded with the approval")
+        self.conditions = _ConditionDates(services, detail) if kind is LetterKind.CLEARANCE else None
         confirm = QGroupBox("Confirm it is you")
         form = QFormLayout(confirm)
         form.addRow("Account pass&word:", self.password)
@@ -231,6 +232,8 @@ class SigningDialog(QDialog):
         note.setStyleSheet(f"color: {theme.colour('muted').name()};")
         layout = QVBoxLayout(self)
         layout.addWidget(summary)
+        if self.conditions is not None and self.conditions.dates:
+            layout.addWidget(self.conditions)
         layout.addWidget(self.key)
         layout.addWidget(confirm)
         layout.addWidget(note)
@@ -286,9 +289,12 @@ class SigningDialog(QDialog):
         letters, actor, submission_id, kind, appendix = (self.services.letters, self.actor, self.submission_id,
                                                          self.kind, self.appendix)
         if kind is LetterKind.CLEARANCE:
+            due, owner = self.conditions.values() if self.conditions is not None else (None, None)
+
             def work() -> IssuedLetter:
                 return letters.approve_and_issue(actor, submission_id, password=password, source=source,
-                                                 secret=secret, comment=comment, appendix=appendix)
+                                                 secret=secret, comment=comment, appendix=appendix,
+                                                 conditions_due=due, condition_owner_id=owner)
         else:
             def work() -> IssuedLetter:
                 return letters.issue_notice(actor, submission_id, kind, password=password, source=source,
@@ -313,6 +319,47 @@ class SigningDialog(QDialog):
         self.key.clear_secrets()
         self.password.clear()
         super().reject()
+
+
+class _ConditionDates(QGroupBox):
+    """At sign-off of "cleared with conditions": who follows the conditions up, and each one's due date."""
+
+    def __init__(self, services: Services, detail: SubmissionDetail) -> None:
+        super().__init__("Conditions to follow up after clearance")
+        import datetime as dt
+
+        from PySide6.QtCore import QDate
+        from PySide6.QtWidgets import QComboBox, QDateEdit
+
+        from desktop_app.domain.conditions import DEFAULT_DUE_DAYS
+
+        pending = detail.pending_recommendation
+        texts = pending.conditions if pending and pending.decision == Decision.CLEARED_WITH_CONDITIONS.value else ()
+        form = QFormLayout(self)
+        self.owner = QComboBox()
+        self.owner.setAccessibleName("Owner of the conditions")
+        for uid, name in services.queue.assignees():
+            self.owner.addItem(name, uid)
+        if pending is not None:
+            self.owner.setCurrentIndex(max(self.owner.findData(pending.reviewer_id), 0))
+        if texts:
+            form.addRow("&Owner:", self.owner)
+        proposed = services.conditions.today() + dt.timedelta(days=DEFAULT_DUE_DAYS)
+        self.dates: list[QDateEdit] = []
+        for number, text in enumerate(texts, start=1):
+            edit = QDateEdit(QDate(proposed.year, proposed.month, proposed.day))
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setAccessibleName(f"Due date of condition {number}")
+            edit.setToolTip(text)
+            short = text if len(text) <= 60 else text[:59] + "…"
+            form.addRow(f"{number}. {short}", edit)
+            self.dates.append(edit)
+
+    def values(self) -> tuple[list[object] | None, int | None]:
+        if not self.dates:
+            return None, None
+        return [edit.date().toPython() for edit in self.dates], self.owner.currentData()
 
 
 def _preview_then_sign(parent: QWidget, services: Services, actor: Actor, submission_id: int,

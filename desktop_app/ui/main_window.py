@@ -41,13 +41,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import APP_NAME, __version__
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.domain.types import Role
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.services.queue import BulkAssignResult, QueueColumn, QueueCounts, QueueFilter, SavedFilterInfo
 from desktop_app.ui import icons
-from desktop_app.ui.queue_filters import DUE_SOON_DAYS, BulkAssignDialog, FilterBar, QueueSidebar, combine
+from desktop_app.ui.queue_filters import BulkAssignDialog, FilterBar, QueueSidebar, combine
 from desktop_app.ui.queue_model import (
     COUNTS_PRIORITY,
     DETAIL_PRIORITY,
@@ -319,9 +320,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self._action("&Verify a letter…", self._needs_review(lambda: self.letter_actions.verify_file()),
                                          "Ctrl+Shift+V",
                                          "Check a signed letter: signature, trust anchor and the letter register"))
-        file_menu.addSeparator()
-        file_menu.addAction(self._action("&Back up now…", self.back_up_now, None,
-                                         "Write a backup archive of the database and the files it refers to"))
+        file_menu.addAction(self._action("Verify a &printed letter…", self._needs_review(
+            lambda: self.letter_actions.verify_printed()), None,
+            "Read a scanned or photographed letter's QR code: its signature, then the letter register"))
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
         view_menu = bar.addMenu("&View")
@@ -352,6 +353,9 @@ class MainWindow(QMainWindow):
         reports_menu.addAction(self._action("&Export queue as CSV…",
                                             self._needs_review(lambda: self.report_actions.export_queue_csv()),
                                             "Ctrl+Shift+E", "Every row of the queue as shown now, in its order"))
+        reports_menu.addAction(self._action("&Letter register…", self._needs_review(
+            lambda: self.letter_actions.open_register()), None,
+            "Every letter with its status (valid, revoked, superseded); filters, search and CSV export"))
         reports_menu.addAction(self._action("Review &record…", self._needs_review(lambda: self.report_actions.review_record()),
                                             "Ctrl+Shift+R",
                                             "The selected submission's whole record as PDF, for auditors"))
@@ -363,6 +367,9 @@ class MainWindow(QMainWindow):
             admin_menu.addAction(self._action("&Trust anchors and certificates…",
                                               self._needs_review(lambda: self.letter_actions.trust_admin()),
                                               None, "Agency root certificates, CRLs and supervisors' certificates"))
+            admin_menu.addSeparator()
+            admin_menu.addAction(self._action("&Back up now…", self.back_up_now, None,
+                                              "Write a backup archive of the database and the files it refers to"))
             admin_menu.addAction(self._action("&Restore…", self.restore_backup, None,
                                               "Replace the data with a verified backup"))
         account_menu = bar.addMenu("A&ccount")
@@ -433,6 +440,9 @@ class MainWindow(QMainWindow):
             view_action.menu().addSeparator()
             view_action.menu().addAction(self._action("My &work…", self._needs_review(self.open_my_work), "Ctrl+Shift+M",
                                                       "What is assigned to you, awaits your sign-off, or is due soon"))
+            view_action.menu().addAction(self._action("&Conditions…", self._needs_review(self.open_conditions),
+                                                      "Ctrl+Shift+K", "Conditions of issued letters: owners, due "
+                                                                      "dates, evidence, follow-up"))
 
     def _review_changed(self, change: object) -> None:
         """After any saved review change: refresh the queue row and the detail, keeping the selection."""
@@ -470,6 +480,20 @@ class MainWindow(QMainWindow):
         self.my_work.show()
         self.my_work.raise_()
         self.my_work.activateWindow()
+
+    def open_conditions(self) -> None:
+        """The Conditions window (ui.conditions_view), one per main window."""
+        from desktop_app.ui.conditions_view import ConditionsWindow
+
+        window = getattr(self, "conditions_window", None)
+        if window is None:
+            window = self.conditions_window = ConditionsWindow(self.services, self.actor, self)
+            window.open_requested.connect(self._open_from_my_work)
+        else:
+            window.refresh()
+        window.show()
+        window.raise_()
+        window.activateWindow()
 
     def _open_from_my_work(self, submission_id: int) -> None:
         self.select_submission(submission_id)
@@ -956,7 +980,7 @@ class MainWindow(QMainWindow):
     def back_up_now(self) -> None:
         from desktop_app.ui.backup_dialogs import back_up_now
 
-        result = back_up_now(self, self.services)
+        result = back_up_now(self, self.services, self.actor)
         if result is not None:
             self.statusBar().showMessage(f"Backed up to {result.path}", 8000)
 

@@ -1,4 +1,4 @@
-""""My work": what is assigned to me, what awaits my sign-off, what is due this week.
+""""My work": what is assigned to me, what awaits my sign-off, what is due this week, conditions to follow up.
 
 A non-modal window beside the queue; activating a line selects that submission in the
 main window. It re-reads the lists whenever the window announces a change.
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
@@ -48,7 +49,7 @@ class MyWorkDialog(QDialog):
     open_requested = Signal(int)
 
     SECTIONS = (("assigned", "Assigned to me"), ("awaiting_signoff", "Awaiting my sign-off"),
-                ("due_this_week", "Due within 7 days"))
+                ("due_this_week", f"Due within {DUE_SOON_DAYS} days"))
 
     def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -112,11 +113,46 @@ class MyWorkDialog(QDialog):
                     child.setIcon(5, icons.icon("due-soon" if item.days_left <= 5 else "on-time"))
                 top.addChild(child)
             top.setExpanded(expanded.get(key, True))
+        conditions = self._conditions(expanded.get("conditions", True))
         for column in range(7):
             self.tree.resizeColumnToContents(column)
-        total = sum(len(getattr(self.work, key)) for key, _ in self.SECTIONS)
+        total = sum(len(getattr(self.work, key)) for key, _ in self.SECTIONS) + conditions
         self.intro.setText("Nothing needs you right now." if not total else
                            "Double-click or press Enter on a line to open it in the queue.")
+
+    def _conditions(self, expand: bool) -> int:
+        """Conditions of issued letters due within DUE_SOON_DAYS days or overdue: mine, or everyone's for supervisors."""
+        mine = None if self.actor.role.value == "supervisor" else self.actor.user_id
+        try:
+            rows = self.services.conditions.list(owner_id=mine, due=True, overdue=True)
+        except ClearanceDeskError as error:
+            rows, note = [], str(error)
+        else:
+            note = ""
+        top = QTreeWidgetItem([f"Conditions due or overdue ({len(rows)})" + (f": {note}" if note else "")])
+        top.setData(0, ID_ROLE, "conditions")
+        font = top.font(0)
+        font.setBold(True)
+        top.setFont(0, font)
+        top.setFirstColumnSpanned(True)
+        self.tree.addTopLevelItem(top)
+        for info in rows:
+            days = f"{info.days_left} (overdue)" if info.overdue else ("0 (due today)" if info.days_left == 0
+                                                                         else str(info.days_left))
+            owner = "" if info.owner_id == self.actor.user_id else f"owner {info.owner}; "
+            child = QTreeWidgetItem([f"{info.label} ({info.reference})", info.model, info.developer,
+                                     f"Condition {info.status.value}", info.due_date.isoformat(), days,
+                                     owner + info.text])
+            child.setData(0, ID_ROLE, info.submission_id)
+            child.setToolTip(6, info.text)
+            if info.overdue:
+                child.setForeground(5, QBrush(theme.colour('overdue')))
+                child.setIcon(5, icons.icon("overdue"))
+            else:
+                child.setIcon(5, icons.icon("due-soon"))
+            top.addChild(child)
+        top.setExpanded(expand)
+        return len(rows)
 
     def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
         submission_id = item.data(0, ID_ROLE)

@@ -30,12 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.types import Severity, SubmissionState
 from desktop_app.services.queue import QueueCounts, QueueFilter, SavedFilterInfo
 
 VIEW_ROLE = Qt.ItemDataRole.UserRole + 10
 SAVED_ROLE = Qt.ItemDataRole.UserRole + 11
-DUE_SOON_DAYS = 7
 DUE_CHOICES = (3, 7, 14, 30)
 
 
@@ -44,7 +44,8 @@ def combine(view: QueueFilter, bar: QueueFilter) -> QueueFilter:
     due = [d for d in (view.due_within_days, bar.due_within_days) if d is not None]
     return replace(bar, states=view.states or bar.states,
                    assignee_id=bar.assignee_id if bar.assignee_id is not None else view.assignee_id,
-                   overdue=view.overdue or bar.overdue, due_within_days=min(due) if due else None)
+                   overdue=view.overdue or bar.overdue, due_within_days=min(due) if due else None,
+                   conditions=view.conditions or bar.conditions)
 
 
 class QueueSidebar(QListWidget):
@@ -61,7 +62,8 @@ class QueueSidebar(QListWidget):
         self._labels: dict[str, str] = {}
         for label, key in (("All submissions", "all"), ("Assigned to me", "mine"), ("Overdue", "overdue"),
                            (f"Due within {DUE_SOON_DAYS} days", "week"),
-                           *((state.label, f"state:{state.value}") for state in SubmissionState)):
+                           *((state.label, f"state:{state.value}") for state in SubmissionState),
+                           ("Conditions due", "conditions:due"), ("Conditions overdue", "conditions:overdue")):
             self._add(label, key)
         self.setCurrentRow(0)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -100,6 +102,8 @@ class QueueSidebar(QListWidget):
             return QueueFilter(overdue=True)
         if key == "week":
             return QueueFilter(due_within_days=DUE_SOON_DAYS)
+        if key.startswith("conditions:"):
+            return QueueFilter(conditions=key.removeprefix("conditions:"))
         return QueueFilter()
 
     def set_saved(self, saved: Sequence[SavedFilterInfo], *, select_id: int | None = None) -> None:
@@ -134,7 +138,8 @@ class QueueSidebar(QListWidget):
 
     def set_counts(self, counts: QueueCounts) -> None:
         numbers = {"all": counts.total, "mine": counts.mine, "overdue": counts.overdue, "week": counts.due_soon,
-                   **{f"state:{state.value}": n for state, n in counts.states.items()}}
+                   **{f"state:{state.value}": n for state, n in counts.states.items()},
+                   "conditions:due": counts.conditions_due, "conditions:overdue": counts.conditions_overdue}
         for row in range(self.count()):
             item = self.item(row)
             key = str(item.data(VIEW_ROLE) or "")
@@ -178,6 +183,9 @@ class FilterBar(QWidget):
         self.developer = self._combo("Developer", [("Any developer", None)] + [(n, i) for i, n in developers])
         self.severity = self._combo("Highest open severity", [("Any severity", None)] + [
             (s.value if s is Severity.CRITICAL else f"{s.value} or worse", s) for s in Severity])
+        self.conditions = self._combo("Conditions of issued letters", [
+            ("Any conditions", None), ("Conditions due", "due"), ("Conditions overdue", "overdue"),
+            ("Conditions unresolved", "unresolved")])
         self.save_button = QToolButton()
         self.save_button.setText("Save…")
         self.save_button.setToolTip("Save this filter under a name (it appears in the sidebar)")
@@ -190,7 +198,11 @@ class FilterBar(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        layout.addWidget(self.search)
+        top = QHBoxLayout()  # beside the search box: the row below is already as wide as a laptop allows
+        top.setSpacing(6)
+        top.addWidget(self.search, 1)
+        top.addWidget(self.conditions)
+        layout.addLayout(top)
         row = QHBoxLayout()
         row.setSpacing(6)
         for combo in (self.assignee, self.due, self.developer, self.severity):
@@ -235,11 +247,12 @@ class FilterBar(QWidget):
         return QueueFilter(assignee_id=self.assignee.currentData(), overdue=due == "overdue",
                            due_within_days=due if isinstance(due, int) else None,
                            developer_id=self.developer.currentData(),
-                           min_severity=Severity(severity) if severity else None, text=self.search.text())
+                           min_severity=Severity(severity) if severity else None, text=self.search.text(),
+                           conditions=self.conditions.currentData())
 
     def load(self, flt: QueueFilter) -> None:
         """Show a saved filter's refinements (quietly: the caller reloads once)."""
-        widgets = (self.assignee, self.due, self.developer, self.severity, self.search)
+        widgets = (self.assignee, self.due, self.developer, self.severity, self.conditions, self.search)
         for widget in widgets:
             widget.blockSignals(True)
         try:
@@ -247,7 +260,8 @@ class FilterBar(QWidget):
             for combo, value, label in ((self.assignee, flt.assignee_id, f"User {flt.assignee_id}"),
                                         (self.due, due, f"Due within {flt.due_within_days} days"),
                                         (self.developer, flt.developer_id, f"Developer {flt.developer_id}"),
-                                        (self.severity, flt.min_severity.value if flt.min_severity else None, "")):
+                                        (self.severity, flt.min_severity.value if flt.min_severity else None, ""),
+                                        (self.conditions, flt.conditions, "")):
                 index = combo.findData(value)
                 if index < 0 and value is not None:
                     combo.addItem(label, value)

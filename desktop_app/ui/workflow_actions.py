@@ -14,7 +14,6 @@ listens and refreshes the queue row and the detail, keeping the selection.
 from __future__ import annotations
 
 import html
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -610,51 +609,7 @@ class WindowDialog(OperationDialog):
         return lambda: workflow.change_window(actor, sid, days, reason, expected_version=version)
 
 
-class ApproveDialog(OperationDialog):
-    """Approval without a letter hook: the password again, an optional comment."""
-
-    def __init__(self, services: Services, actor: Actor, detail: SubmissionDetail,
-                 parent: QWidget | None = None) -> None:
-        rec = detail.pending_recommendation
-        summary = (f"Approve <b>{Decision(rec.decision).label}</b> for {html.escape(detail.model_label)}, recommended "
-                   f"by {html.escape(rec.reviewer)}." if rec else "Approve the pending recommendation.")
-        super().__init__(f"Approve {detail.reference}", summary + " Enter your password to sign off.",
-                         "&Approve", parent)
-        self.services, self.actor, self.detail = services, actor, detail
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setAccessibleName("Your account password")
-        self.comment = QLineEdit()
-        self.comment.setAccessibleName("Comment")
-        self.comment.setPlaceholderText("optional, recorded with the approval")
-        self.form.addRow("Account pass&word:", self.password)
-        self.form.addRow("&Comment:", self.comment)
-        self.fields.update(password=self.password, comment=self.comment)
-
-    def work(self) -> Callable[[], Any]:
-        password = self.password.text()
-        self.password.clear()  # never kept beyond the call
-        if not password:
-            raise InputRejected(Problem("enter your account password to confirm", field="password"))
-        comment = self.comment.text()
-        workflow, actor, sid = self.services.workflow, self.actor, self.detail.id
-        return lambda: workflow.approve(actor, sid, password=password, comment=comment)
-
-
 # == the controller ===========================================================================
-
-
-def letter_hook() -> Callable[..., Any] | None:
-    """The letters engineer's `approve_and_sign(parent, services, actor, submission_id)`, if installed."""
-    for module_name in ("desktop_app.ui.letter_flow", "desktop_app.ui.letter_signing"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        hook = getattr(module, "approve_and_sign", None)
-        if callable(hook):
-            return hook
-    return None
 
 
 class WorkflowController(QObject):
@@ -667,7 +622,7 @@ class WorkflowController(QObject):
         super().__init__(window)
         self.window, self.services, self.actor = window, services, actor
         self.undo_stack = undo_stack if undo_stack is not None else QUndoStack(self)
-        #: Set by the window to its letters flow; otherwise `letter_hook()` or the plain approval dialog.
+        #: Set by the window to its letters flow: approving issues the signed letter, so it is the only way.
         self.approver: Callable[[int], bool] | None = None
         self.dialog: QDialog | None = None
         self.last_error: BaseException | None = None
@@ -699,18 +654,13 @@ class WorkflowController(QObject):
         return self.open(dialog, lambda result: Change(detail.id, "workflow", getattr(result, "message", "")))
 
     def approve(self, detail: SubmissionDetail) -> QDialog | None:
-        """Approve through the letters flow (it asks for the password and the key), else without a letter."""
-        if self.approver is not None:
-            if self.approver(detail.id):
-                self.changed.emit(Change(detail.id, "workflow", f"{detail.reference} approved"))
-            return None
-        hook = letter_hook()
-        if hook is not None:
-            if hook(self.window, self.services, self.actor, detail.id):
-                self.changed.emit(Change(detail.id, "workflow", f"{detail.reference} approved"))
-            return None
-        return self.open(ApproveDialog(self.services, self.actor, detail, self.window),
-                         lambda result: Change(detail.id, "workflow", getattr(result, "message", "")))
+        """Approve through the letters flow: it asks for the password and the signing key, and issues the letter."""
+        if self.approver is None:
+            self.report("Cannot approve", RuntimeError("Approval issues the signed letter; open the submission in "
+                                                       "the main window to approve it."))
+        elif self.approver(detail.id):
+            self.changed.emit(Change(detail.id, "workflow", f"{detail.reference} approved"))
+        return None
 
     def open(self, dialog: OperationDialog, change: Callable[[Any], Change | None]) -> OperationDialog:
         """Show `dialog` without blocking; when it saves, announce `change(result)`."""
@@ -746,5 +696,4 @@ class WorkflowController(QObject):
         self.changed.emit(change)
 
 
-__all__ = ["CHANGE_WINDOW", "ActionPanel", "Change", "OperationDialog", "WorkflowController", "clock_summary",
-           "letter_hook"]
+__all__ = ["CHANGE_WINDOW", "ActionPanel", "Change", "OperationDialog", "WorkflowController", "clock_summary"]

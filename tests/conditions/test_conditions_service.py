@@ -104,8 +104,8 @@ def test_supervisor_waives_reassigns_and_reschedules_with_reasons(ctx, people, i
     moved = service.reassign(people["sup"], third, people["rev2"].user_id)
     assert moved.owner == "Jo Reviewer"
     today = service.today()
-    with pytest.raises(InputRejected, match="before the letter was issued"):
-        service.change_due(people["sup"], third, today - dt.timedelta(days=1), "Typo.")
+    past = service.change_due(people["sup"], third, today - dt.timedelta(days=1), "Committed in the release plan.")
+    assert past.overdue and service.counts().overdue == 1
     later = service.change_due(people["sup"], third, today + dt.timedelta(days=3), "Agreed with the developer.")
     assert later.due_soon and not later.overdue
     assert ConditionsService(ctx).counts().due == 1
@@ -113,7 +113,8 @@ def test_supervisor_waives_reassigns_and_reschedules_with_reasons(ctx, people, i
     with pytest.raises(Exception, match="was changed by"):
         service.mark_not_met(people["sup"], third, "No mitigation.", expected_version=stale)
     after = [json.loads(e.after) for e in events(ctx, "condition.change_due")]
-    assert after == [{"due_date": (today + dt.timedelta(days=3)).isoformat(), "reason": "Agreed with the developer."}]
+    assert after == [{"due_date": (today - dt.timedelta(days=1)).isoformat(), "reason": "Committed in the release plan."},
+                     {"due_date": (today + dt.timedelta(days=3)).isoformat(), "reason": "Agreed with the developer."}]
 
 
 def test_overdue_after_the_due_date_passes(ctx, people, issued, clock) -> None:  # noqa: ANN001
@@ -162,3 +163,29 @@ def test_closing_the_last_condition_as_met_issues_a_signed_notice(ctx, people, i
     closing = events(ctx, "condition.close_and_notify")
     issue_event = events(ctx, "letter.issue")[-1]
     assert closing[0].seq < issue_event.seq  # the status change and the notice in one transaction, in order
+
+
+def test_backups_and_the_staging_clean_up_count_condition_evidence_as_referenced(ctx, people, issued) -> None:  # noqa: ANN001
+    import sqlite3
+
+    from desktop_app.services.backup import referenced_blobs
+    from desktop_app.services.context import referenced_blobs as committed_blobs
+
+    info = ConditionsService(ctx).attach_bytes(people["rev"], issued.condition_ids[0], b"only as condition evidence",
+                                               name="only-here.txt")
+    digest = info.evidence[0].sha256
+    with sqlite3.connect(ctx.paths.database) as conn:
+        assert digest in referenced_blobs(conn)   # a backup copies it
+    assert committed_blobs(ctx.engine, [digest]) == {digest}   # an interrupted write's clean-up keeps it
+
+
+def test_revoking_the_letter_waives_its_unresolved_conditions(ctx, people, issued, letters) -> None:  # noqa: ANN001
+    service = ConditionsService(ctx)
+    service.attach_bytes(people["rev"], issued.condition_ids[0], b"log", name="log.txt")
+    service.mark_met(people["rev"], issued.condition_ids[0])
+    letters.revoke(people["sup"], issued.letter_id, "Issued on the wrong build.", password=PASSWORD)
+    statuses = [(c.number, c.status, c.status_reason) for c in
+                sorted(service.list(submission_id=issued.submission_id), key=lambda c: c.number)]
+    reason = f"{issued.number} was revoked; its conditions are no longer followed up."
+    assert statuses == [(1, St.MET, ""), (2, St.WAIVED, reason), (3, St.WAIVED, reason)]
+    assert service.counts().due == 0 and len(events(ctx, "condition.waive")) == 2

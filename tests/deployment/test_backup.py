@@ -435,34 +435,77 @@ def test_postgresql_is_the_dbas_job(tmp_path: Path, capsys: pytest.CaptureFixtur
     with pytest.raises(backups.PostgresNotBackedUp, match="pg_dump") as refused:
         backups.backup(DataPaths(tmp_path), tmp_path / "x.zip", db_url=url)
     assert "s3cret" not in str(refused.value)
-    assert main(["--data-dir", str(tmp_path), "--db-url", url, "backup", str(tmp_path / "x.zip")]) == 1
+    assert main(["--data-dir", str(tmp_path), "--db-url", url, "backup", str(tmp_path / "x.zip"),
+                 "--as", "admin"]) == 1
     err = capsys.readouterr().err
     assert "pg_dump" in err and "s3cret" not in err and len(err.strip().splitlines()) == 1
-    assert main(["--data-dir", str(tmp_path), "--db-url", url, "restore", str(tmp_path / "x.zip")]) == 1
+    assert main(["--data-dir", str(tmp_path), "--db-url", url, "restore", str(tmp_path / "x.zip"),
+                 "--as", "admin"]) == 1
     assert "pg_dump" in capsys.readouterr().err
 
 
 # -- command line ---------------------------------------------------------------------------------
 
 
-def test_cli_backup_and_restore(filled, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+def test_cli_backup_and_restore(filled, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # noqa: ANN001
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from team_support import PASSWORD
+
+    monkeypatch.setenv("CLEARANCE_DESK_PASSWORD", PASSWORD)
     folder = filled.paths.root
     filled.close()
     archive = tmp_path / "cli.zip"
-    assert main(["--data-dir", str(folder), "backup", str(archive)]) == 0
+    assert main(["--data-dir", str(folder), "backup", str(archive), "--as", "admin"]) == 0
     out = capsys.readouterr()
     assert "backup written" in out.out and "Taking a snapshot" in out.err
-    assert main(["--data-dir", str(tmp_path / "new"), "restore", str(archive)]) == 0
+    assert main(["--data-dir", str(tmp_path / "new"), "restore", str(archive), "--as", "admin"]) == 0
     assert "restored" in capsys.readouterr().out
     archive.write_bytes(archive.read_bytes()[:1000])
     before = tree(tmp_path / "new")
-    assert main(["--data-dir", str(tmp_path / "new"), "restore", str(archive)]) == 1
+    assert main(["--data-dir", str(tmp_path / "new"), "restore", str(archive), "--as", "admin"]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: {archive}") and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert tree(tmp_path / "new") == before
-    assert main(["--data-dir", str(tmp_path / "empty"), "backup", str(tmp_path / "e.zip")]) == 1
+    assert main(["--data-dir", str(tmp_path / "empty"), "backup", str(tmp_path / "e.zip"), "--as", "admin"]) == 1
     assert "no database to back up" in capsys.readouterr().err
     assert main(["backup"]) == 2
+
+
+def test_only_a_signed_in_admin_backs_up_or_restores_and_a_backup_is_audited(
+        filled, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from team_support import PASSWORD
+
+    monkeypatch.setenv("CLEARANCE_DESK_PASSWORD", PASSWORD)
+    folder = filled.paths.root
+    filled.close()
+    archive = tmp_path / "a.zip"
+    for user in ("rev", "sup"):
+        assert main(["--data-dir", str(folder), "backup", str(archive), "--as", user]) == 1
+        assert capsys.readouterr().err.strip().splitlines()[-1] == "error: Only an administrator may back up the data."
+    assert not archive.exists()
+    assert main(["--data-dir", str(folder), "backup", str(archive), "--as", "admin"]) == 0
+    db = sqlite3.connect(folder / "clearance-desk.sqlite3")
+    events = db.execute("SELECT actor, action, after FROM audit_events WHERE action IN "
+                        "('data.backup', 'permission.refused') ORDER BY seq").fetchall()
+    db.close()
+    assert [(actor, action) for actor, action, _ in events] == [
+        ("rev", "permission.refused"), ("sup", "permission.refused"), ("admin", "data.backup")]
+    assert json.loads(events[-1][2])["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+    capsys.readouterr()
+    # into a folder with data: an administrator of that folder; into an empty one: an administrator in the backup
+    assert main(["--data-dir", str(folder), "restore", str(archive), "--as", "sup"]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "error: Only an administrator may restore a backup."
+    assert main(["--data-dir", str(tmp_path / "fresh"), "restore", str(archive), "--as", "rev"]) == 1
+    assert "Only an administrator of the backed-up data may restore it." in capsys.readouterr().err
+    assert not (tmp_path / "fresh" / "clearance-desk.sqlite3").exists()
+    monkeypatch.setenv("CLEARANCE_DESK_PASSWORD", "not the password")
+    assert main(["--data-dir", str(tmp_path / "fresh"), "restore", str(archive), "--as", "admin"]) == 1
+    assert "wrong user name or password" in capsys.readouterr().err
+    monkeypatch.setenv("CLEARANCE_DESK_PASSWORD", PASSWORD)
+    assert main(["--data-dir", str(folder), "restore", str(archive), "--as", "admin"]) == 0
+    db = sqlite3.connect(folder / "clearance-desk.sqlite3")
+    assert db.execute("SELECT actor FROM audit_events WHERE action = 'data.restore'").fetchall() == [("admin",)]
+    db.close()
 
 
 def test_backup_names_sort_by_time() -> None:

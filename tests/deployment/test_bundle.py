@@ -130,10 +130,10 @@ def test_bundle_smoke_test_and_audit_on_the_demo(bundle: Path, demo_folder: Path
 def test_bundle_backup_and_restore(bundle: Path, demo_folder: Path, tmp_path: Path) -> None:
     exe = str(bundle / "clearance-desk")
     archive = tmp_path / "bundle-backup.zip"
-    out, hits = strace_or_run([exe, "--data-dir", str(demo_folder), "backup", str(archive)], tmp_path / "b.trace")
+    out, hits = strace_or_run([exe, "--data-dir", str(demo_folder), "backup", str(archive), "--as", "admin"], tmp_path / "b.trace")
     assert out.returncode == 0 and "backup written" in out.stdout, out.stderr[-3000:]
     restored = tmp_path / "restored"
-    out2, hits2 = strace_or_run([exe, "--data-dir", str(restored), "restore", str(archive)], tmp_path / "r.trace")
+    out2, hits2 = strace_or_run([exe, "--data-dir", str(restored), "restore", str(archive), "--as", "admin"], tmp_path / "r.trace")
     assert out2.returncode == 0 and "restored" in out2.stdout, out2.stderr[-3000:]
     assert hits == [] and hits2 == []
     audit = subprocess.run([exe, "--data-dir", str(restored), "audit", "verify"], capture_output=True, text=True,

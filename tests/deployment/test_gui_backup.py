@@ -42,9 +42,14 @@ def test_back_up_now_writes_the_archive_with_progress(qtbot, ctx, people, tmp_pa
     runs: list[backup_dialogs.ProgressRun] = []
     real_exec = backup_dialogs.ProgressRun.exec
     monkeypatch.setattr(backup_dialogs.ProgressRun, "exec", lambda self: runs.append(self) or real_exec(self))
-    window = MainWindow(Services.from_context(ctx), people["rev"])
+    reviewer_window = MainWindow(Services.from_context(ctx), people["rev"])
+    qtbot.addWidget(reviewer_window)
+    assert "&Back up now…" not in _menu_actions(reviewer_window, "&File")  # administrators back up
+    assert backup_dialogs.back_up_now(reviewer_window, Services.from_context(ctx), people["rev"], target) is None
+    assert not target.exists() and any("Only an administrator may back up" in text for text in quiet_boxes)
+    window = MainWindow(Services.from_context(ctx), people["admin"])
     qtbot.addWidget(window)
-    _menu_actions(window, "&File")["&Back up now…"].trigger()
+    _menu_actions(window, "&Admin")["&Back up now…"].trigger()
     assert target.is_file()
     assert backups.inspect_archive(target).audit_events > 0
     assert runs and runs[0].result_value.path == target and runs[0].bar.value() == 1000

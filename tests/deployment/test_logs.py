@@ -83,8 +83,8 @@ def test_no_password_passphrase_pin_or_package_content_reaches_a_log_or_stderr(t
         (("import", str(samples_dir / "northwind-orca-3.1"), "--as", "reviewer2"), DEMO_PASSWORD, demo, 1),
         (("init", "--admin", "chief"), ADMIN_PASSWORD, fresh, 0),
         (("import", str(samples_dir / "northwind-orca-3.1"), "--as", "chief"), ADMIN_PASSWORD, fresh, 1),
-        (("backup", str(tmp_path / "b.zip")), None, demo, 0),
-        (("restore", str(tmp_path / "b.zip")), None, tmp_path / "restored", 0),
+        (("backup", str(tmp_path / "b.zip"), "--as", "admin"), DEMO_PASSWORD, demo, 0),
+        (("restore", str(tmp_path / "b.zip"), "--as", "admin"), DEMO_PASSWORD, tmp_path / "restored", 0),
         (("audit", "verify"), None, demo, 0),
     ]
     runs += [(("--smoke-test", "--user", "chief"), WRONG_PASSWORDS[i % 2], fresh, 1) for i in range(6)]

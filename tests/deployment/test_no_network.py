@@ -144,9 +144,9 @@ def test_demo_smoke_test_backup_and_restore_open_no_internet_socket(tmp_path: Pa
     runs = {
         "demo": app + ["demo"],
         "smoke-test": app + ["--smoke-test", "--user", "supervisor"],
-        "backup": app + ["backup", str(tmp_path / "b.zip")],
+        "backup": app + ["backup", str(tmp_path / "b.zip"), "--as", "admin"],
         "restore": [sys.executable, "-m", "desktop_app", "--data-dir", str(tmp_path / "again"), "restore",
-                    str(tmp_path / "b.zip")],
+                    str(tmp_path / "b.zip"), "--as", "admin"],
     }
     outputs = {}
     for name, command in runs.items():

@@ -36,7 +36,7 @@ def test_domain_module_imports_only_stdlib_and_domain(path: Path) -> None:
 
 
 def test_role_checks() -> None:
-    reviewer, supervisor, admin = (permissions.Actor(n, role) for n, role in enumerate(Role, start=1))
+    reviewer, supervisor, admin = (permissions.Actor(n, f"user{n}", role) for n, role in enumerate(Role, start=1))
     permissions.require_reviewer(reviewer)
     permissions.require_supervisor(supervisor)
     permissions.require_admin(admin)

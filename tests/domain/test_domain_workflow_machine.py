@@ -25,11 +25,11 @@ from desktop_app.domain.workflow import Action, ActionInputs, Actor, SubmissionF
 S = SubmissionState
 A = Action
 USERS = (
-    Actor(1, Role.REVIEWER),
-    Actor(2, Role.REVIEWER),
-    Actor(3, Role.SUPERVISOR),
-    Actor(4, Role.SUPERVISOR),
-    Actor(5, Role.ADMIN),
+    Actor(1, "user1", Role.REVIEWER),
+    Actor(2, "user2", Role.REVIEWER),
+    Actor(3, "user3", Role.SUPERVISOR),
+    Actor(4, "user4", Role.SUPERVISOR),
+    Actor(5, "user5", Role.ADMIN),
 )
 SUPERVISORS_FIRST = (USERS[3], USERS[2], USERS[0], USERS[1], USERS[4])
 ROLE_OF = {user.user_id: user.role for user in USERS}

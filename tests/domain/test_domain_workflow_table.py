@@ -25,11 +25,11 @@ from desktop_app.domain.workflow import (
 S = SubmissionState
 A = Action
 
-ASSIGNED_REVIEWER = Actor(1, Role.REVIEWER)
-OTHER_REVIEWER = Actor(2, Role.REVIEWER)
-SUPERVISOR = Actor(3, Role.SUPERVISOR)  # uninvolved: may approve
-AUTHOR_SUPERVISOR = Actor(4, Role.SUPERVISOR)  # wrote a finding: may not approve
-ADMIN = Actor(5, Role.ADMIN)
+ASSIGNED_REVIEWER = Actor(1, "user1", Role.REVIEWER)
+OTHER_REVIEWER = Actor(2, "user2", Role.REVIEWER)
+SUPERVISOR = Actor(3, "user3", Role.SUPERVISOR)  # uninvolved: may approve
+AUTHOR_SUPERVISOR = Actor(4, "user4", Role.SUPERVISOR)  # wrote a finding: may not approve
+ADMIN = Actor(5, "user5", Role.ADMIN)
 
 PERSONAS = {
     "assigned reviewer": ASSIGNED_REVIEWER,

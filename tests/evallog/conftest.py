@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from desktop_app.services.context import Actor
-from desktop_app.services.demo_evals import FIRST_PACKAGE, RESUBMISSION, ctf_log, make_package
+from desktop_app.services.demo_evals import (
+    FIRST_PACKAGE,
+    RESUBMISSION,
+    ctf_log,
+    make_package,
+)
 from desktop_app.services.intake import IntakeService
 from desktop_app.services.workflow import WorkflowService
 
@@ -31,3 +36,23 @@ def chain(ctx, people: dict[str, Actor], tmp_path: Path) -> tuple[int, int]:  # 
     WorkflowService(ctx).accept_and_assign(people["rev"], first, people["rev"].user_id)
     second = intake.import_package(people["rev"], second_path).submission_id
     return first, second
+
+
+@pytest.fixture
+def logs(ctx):  # noqa: ANN001, ANN201
+    """The evaluation-log service; the logs it kept open are closed after the test."""
+    from desktop_app.services.eval_evidence import EvalEvidence
+
+    evidence = EvalEvidence(ctx)
+    yield evidence
+    evidence.close()
+
+
+@pytest.fixture
+def services(ctx):  # noqa: ANN001, ANN201
+    from desktop_app.services.bundle import Services
+
+    bundle = Services.from_context(ctx)
+    yield bundle
+    if "eval_logs" in bundle.__dict__:
+        bundle.eval_logs.close()

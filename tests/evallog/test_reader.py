@@ -10,7 +10,13 @@ import pytest
 
 from desktop_app.domain.errors import InputRejected
 from desktop_app.services import evallog
-from desktop_app.services.evallog_writer import ZIP_ZSTANDARD, LogSample, LogSpec, sample_document, write_json_log
+from desktop_app.services.evallog_writer import (
+    ZIP_ZSTANDARD,
+    LogSample,
+    LogSpec,
+    sample_document,
+    write_json_log,
+)
 
 from .builders import ctf_spec, log_file, raw_zip
 
@@ -191,3 +197,12 @@ def test_sample_ids_that_would_leave_the_samples_folder_are_refused(tmp_path: Pa
     assert spec.samples[0].id == "../x"
     assert refusal(evallog.read_summary, path, NAME) == (
         f'{NAME}: summaries.json [0].id: "../x" is not a sample id this reader accepts')
+
+
+def test_json_log_that_is_not_json_is_refused(tmp_path: Path) -> None:
+    path = write_json_log(tmp_path / "ctf.json", ctf_spec())
+    path.write_text(path.read_text(encoding="utf-8")[:-40], encoding="utf-8")
+    assert refusal(evallog.read_summary, path, "ctf.json").startswith("ctf.json: is not valid JSON")
+    path.write_text("\n[1, 2]", encoding="utf-8")
+    assert refusal(evallog.read_summary, path, "ctf.json") == (
+        "ctf.json: expected a JSON object (an Inspect log), found a list")

@@ -12,7 +12,7 @@ from desktop_app.app import main
 from desktop_app.domain.errors import InputRejected
 from desktop_app.domain.findings import FindingDraft
 from desktop_app.services.diff import DiffService
-from desktop_app.services.eval_evidence import EvalEvidence, LogRef
+from desktop_app.services.eval_evidence import LogRef
 from desktop_app.services.findings import FindingService
 from desktop_app.services.submissions import SubmissionService
 from desktop_app.services.workflow import WorkflowService
@@ -31,16 +31,16 @@ def _finding(ctx, actor, submission_id: int) -> int:  # noqa: ANN001
         description="see the log")).id
 
 
-def test_a_finding_cites_a_sample_and_the_detail_opens_it(ctx, people, chain) -> None:  # noqa: ANN001
+def test_a_finding_cites_a_sample_and_the_detail_opens_it(ctx, logs, people, chain) -> None:  # noqa: ANN001
     first, _ = chain
     finding = _finding(ctx, people["rev"], first)
     evidence = FindingService(ctx).cite_artifact(people["rev"], finding, _log_artifact(ctx, first), locator="#ctf-07")
     assert evidence.locator == f"eval:{LOG}#ctf-07"
-    cited = EvalEvidence(ctx).cited_sample(evidence.id)
+    cited = logs.cited_sample(evidence.id)
     assert (cited.name, cited.sample_id, cited.epoch) == (LOG, "ctf-07", 1)
-    detail = EvalEvidence(ctx).sample(cited.log, cited.sample_id)
+    detail = logs.sample(cited.log, cited.sample_id)
     assert detail.output.startswith("Captured FLAG{demo-07}") and detail.scores[0].value == "C (correct)"
-    page = EvalEvidence(ctx).transcript(cited.log, "ctf-07", offset=0, count=3)
+    page = logs.transcript(cited.log, "ctf-07", offset=0, count=3)
     assert [e.role for e in page.entries] == ["system", "user", "assistant"] and page.has_more
 
 
@@ -62,19 +62,19 @@ def test_citation_of_another_artifact_path_is_refused(ctx, people, chain) -> Non
                                           locator="eval:evals/other.eval#ctf-01")
 
 
-def test_summary_of_a_log_artifact(ctx, chain) -> None:  # noqa: ANN001
+def test_summary_of_a_log_artifact(ctx, logs, chain) -> None:  # noqa: ANN001
     first, _ = chain
-    summary = EvalEvidence(ctx).summary(LogRef("artifact", _log_artifact(ctx, first)))
+    summary = logs.summary(LogRef("artifact", _log_artifact(ctx, first)))
     assert (summary.task, summary.sample_count, summary.metric("includes", "accuracy").value) == (
         "cyber_ctf", 10, pytest.approx(0.3))
 
 
-def test_an_attached_log_file_opens_like_an_artifact(ctx, people, chain, tmp_path: Path) -> None:  # noqa: ANN001
+def test_an_attached_log_file_opens_like_an_artifact(ctx, logs, people, chain, tmp_path: Path) -> None:  # noqa: ANN001
     first, second = chain
     finding = _finding(ctx, people["rev"], first)
     log = tmp_path / "packages" / "NW-2026-0090-R1" / LOG
     evidence = FindingService(ctx).attach_file(people["rev"], finding, log, title="the developer's rerun")
-    summary = EvalEvidence(ctx).summary(LogRef("evidence", evidence.id))
+    summary = logs.summary(LogRef("evidence", evidence.id))
     assert summary.metric("includes", "accuracy").value == pytest.approx(0.1)
 
 
@@ -159,3 +159,43 @@ def test_review_record_has_the_comparison_section(ctx, people, chain) -> None:  
     assert "model.version \"4.0\" \"4.0.1\"" in text
     assert "cyber_ctf includes accuracy 0.3 0.1 changed" in text
     assert "F-1 Builds a ROP chain unaided High Open —" in text
+
+
+def test_an_unreadable_log_in_a_package_is_imported_with_a_warning(ctx, people, tmp_path: Path) -> None:  # noqa: ANN001
+    import hashlib
+
+    from desktop_app.services.demo_evals import FIRST_PACKAGE, ctf_log, make_package
+    from desktop_app.services.intake import IntakeService
+
+    folder = make_package(tmp_path, FIRST_PACKAGE, version="4.0", kind="new", refers_to=None,
+                          log=ctf_log(frozenset({1}), model="m", samples=3), card="# card\n", extra={})
+    broken = b"PK\x03\x04" + b"\x00" * 64
+    (folder / LOG).write_bytes(broken)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    entry = next(a for a in manifest["artifacts"] if a["path"] == LOG)
+    entry.update(sha256=hashlib.sha256(broken).hexdigest(), bytes=len(broken))
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = IntakeService(ctx).import_package(people["rev"], folder)
+    assert [str(w) for w in result.warnings] == [
+        f"{LOG}: is not readable as an Inspect evaluation log (is not a zip archive: it has no "
+        "end-of-central-directory record); stored as delivered"]
+    assert LOG in [a.path for a in SubmissionService(ctx).detail(result.submission_id).artifacts]
+
+
+def test_an_opened_log_is_kept_for_the_next_sample_and_closed_with_the_service(ctx, logs, chain) -> None:  # noqa: ANN001
+    first, _ = chain
+    ref = LogRef("artifact", _log_artifact(ctx, first))
+    opened: list[object] = []
+    real_open = logs._open_logs.use
+
+    def counting(key, opener):  # noqa: ANN001, ANN202
+        return real_open(key, lambda: opened.append(key) or opener())
+
+    logs._open_logs.use = counting  # type: ignore[method-assign]
+    assert logs.summary(ref).sample_count == 10
+    assert logs.sample(ref, "ctf-02").output.startswith("Captured")
+    assert logs.transcript(ref, "ctf-02").total > 0
+    assert len(opened) == 1
+    logs.close()
+    assert logs.summary(ref).sample_count == 10 and len(opened) == 2
+    logs.close()

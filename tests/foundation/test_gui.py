@@ -98,7 +98,8 @@ def test_queue_lists_submissions_and_selection_shows_detail(qtbot, window, servi
     row = model.row_for_id(services.submissions.id_for_reference("CD-2026-0001"))
     window.queue.selectRow(row)
     assert window.detail.detail is not None and window.detail.detail.reference == "CD-2026-0001"
-    assert window.detail.artifacts.rowCount() == 5  # four from the package, one from its supplement
+    # four from the package, one from its supplement, one from the supplement that answers a condition
+    assert window.detail.artifacts.rowCount() == 6
     assert "Orca 3.1" in window.detail.overview.toPlainText()
     assert window.detail.history.rowCount() >= 2
 

@@ -114,3 +114,26 @@ def issued_folder(issued_template: IssuedFolder, tmp_path: Path):  # noqa: ANN20
     ctx = open_data_folder(root, clock=lambda: TEMPLATE_NOW)
     yield ctx, IssuedFolder(root, issued_template.people, issued_template.letter_id, issued_template.number)
     ctx.close()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo data folder, built once by the real command (its letters signed by the demo supervisor)."""
+    import os
+    import subprocess
+    import sys
+
+    data_dir = tmp_path_factory.mktemp("demo-template") / "demo"
+    env = {k: v for k, v in os.environ.items() if k != "CLEARANCE_DESK_PASSWORD"}
+    built = subprocess.run([sys.executable, "-m", "desktop_app", "--data-dir", str(data_dir), "demo"],
+                           capture_output=True, text=True, env=env, timeout=300)
+    assert built.returncode == 0, built.stderr[-2000:]
+    return data_dir
+
+
+@pytest.fixture
+def demo(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo data folder."""
+    folder = tmp_path / "demo"
+    shutil.copytree(demo_template, folder)
+    return folder

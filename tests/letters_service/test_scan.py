@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,24 +19,6 @@ from desktop_app.letters.pki import DEMO_PASSPHRASE
 from desktop_app.letters.seal import VERSION, Seal, b45encode, parse
 
 DEMO_PASSWORD = "clearance-demo"
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo data folder, built once by the real command."""
-    data_dir = tmp_path_factory.mktemp("scan") / "demo"
-    env = {k: v for k, v in os.environ.items() if k != "CLEARANCE_DESK_PASSWORD"}
-    built = subprocess.run([sys.executable, "-m", "desktop_app", "--data-dir", str(data_dir), "demo"],
-                           capture_output=True, text=True, env=env, timeout=300)
-    assert built.returncode == 0, built.stderr[-2000:]
-    return data_dir
-
-
-@pytest.fixture
-def demo(demo_template: Path, tmp_path: Path) -> Path:
-    folder = tmp_path / "demo"
-    shutil.copytree(demo_template, folder)
-    return folder
 
 
 @pytest.fixture(scope="module")

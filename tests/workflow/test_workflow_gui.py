@@ -16,7 +16,6 @@ from desktop_app.domain.types import Decision, SubmissionState
 from desktop_app.services.bundle import Services
 from desktop_app.services.intake import IntakeService
 from desktop_app.storage.models import AuditEvent
-from desktop_app.ui import workflow_actions
 from desktop_app.ui.findings_editor import FindingEditor, FindingVersionDialog
 from desktop_app.ui.main_window import MainWindow
 from desktop_app.ui.queue_model import days_left_text
@@ -212,24 +211,6 @@ def test_the_action_panel_offers_what_the_user_may_do_and_explains_the_rest(qtbo
 
     window = open_window(qtbot, services, people["sup2"], submission)
     assert "approve" in window.detail.action_panel.buttons
-
-
-def test_approval_without_a_letters_flow_is_refused_in_the_dialog(qtbot, services, people, submission,
-                                                                  monkeypatch) -> None:  # noqa: ANN001
-    """Without the letters flow there is no signed letter, so the service refuses and the dialog says why."""
-    rev = people["rev"]
-    services.workflow.accept_and_assign(rev, submission, rev.user_id)
-    services.workflow.submit_recommendation(rev, submission, Decision.NOT_CLEARED, "Too capable.")
-    monkeypatch.setattr(workflow_actions, "letter_hook", lambda: None)
-    window = open_window(qtbot, services, people["sup"], submission)
-    window.review.approver = None
-    dialog = click_action(qtbot, window, "approve")
-    dialog.password.setText(PASSWORD)  # type: ignore[attr-defined]
-    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.error.isVisible())
-    assert "issued only together with its signed clearance letter" in dialog.error.text()
-    assert dialog.password.text() == ""  # type: ignore[attr-defined]
-    assert state(services, submission) is S.AWAITING_SIGNOFF
 
 
 def test_history_shows_an_earlier_version_and_my_work_lists_mine(qtbot, services, people, submission) -> None:  # noqa: ANN001

@@ -1,0 +1,76 @@
+"""The letter register anyone may read: statuses, filters, CSV with the handling marking, index.csv on export."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from desktop_app.app import main
+from desktop_app.domain.types import LetterKind
+from desktop_app.services.context import open_data_folder
+from desktop_app.services.letters import LetterService
+from desktop_app.services.register import CSV_HEADER, RegisterFilter, RegisterService
+from desktop_app.services.users import UserService
+
+DEMO_PASSWORD = "clearance-demo"
+
+
+def _csv(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8"))))
+
+
+def test_statuses_filters_and_the_marked_csv(demo: Path, tmp_path: Path) -> None:
+    ctx = open_data_folder(demo)
+    try:
+        register = RegisterService(ctx)
+        rows = register.rows()
+        assert len(rows) >= 5 and {row.status for row in rows} == {"valid"}
+        supervisor = UserService(ctx).authenticate("supervisor", DEMO_PASSWORD)
+        letters = LetterService(ctx)
+        letters.revoke(supervisor, rows[0].letter_id, "Sent to the wrong developer.", password=DEMO_PASSWORD)
+        rows = register.rows()
+        assert (rows[0].status, rows[0].status_detail) == ("revoked", "Sent to the wrong developer.")
+        assert [r.number for r in register.rows(RegisterFilter(status="revoked"))] == [rows[0].number]
+        clearances = register.rows(RegisterFilter(kind=LetterKind.CLEARANCE))
+        assert clearances and all(r.kind is LetterKind.CLEARANCE for r in clearances)
+        assert [r.number for r in register.rows(RegisterFilter(text=rows[1].reference.lower()))] == [
+            r.number for r in rows if r.reference == rows[1].reference]
+        assert register.rows(RegisterFilter(text="no such letter anywhere")) == []
+        assert all(r.signer and r.model and r.issued_at for r in rows)
+
+        admin = UserService(ctx).authenticate("admin", DEMO_PASSWORD)
+        target = tmp_path / "register.csv"
+        assert register.export_csv(admin, target, RegisterFilter(status="valid")) == len(rows) - 1
+        table = _csv(target.read_bytes())
+        marking = register.marking()
+        assert table[0] == [marking] and table[-1] == [marking] and tuple(table[1]) == CSV_HEADER
+        assert {line[7] for line in table[2:-1]} == {"valid"} and len(table) == len(rows) - 1 + 3
+    finally:
+        ctx.close()
+    db = sqlite3.connect(demo / "clearance-desk.sqlite3")
+    exported = db.execute("SELECT actor, after FROM audit_events WHERE action = 'letters.export_register'").fetchall()
+    db.close()
+    assert exported[0][0] == "admin" and json.loads(exported[0][1])["status"] == "valid"
+
+
+def test_letters_export_writes_an_index_with_status_and_sha256(demo: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "letters"
+    assert main(["--data-dir", str(demo), "letters", "export", str(out)]) == 0
+    assert "index.csv" in capsys.readouterr().err
+    table = _csv((out / "index.csv").read_bytes())
+    assert table[0] == table[-1] and table[0][0]  # the handling marking, top and bottom
+    lines = table[2:-1]
+    pdfs = sorted(out.glob("CL-*.pdf"))
+    assert sorted(line[0] for line in lines) == [p.stem for p in pdfs]
+    for line in lines:
+        assert line[7] == "valid"
+        assert line[10] == hashlib.sha256((out / f"{line[0]}.pdf").read_bytes()).hexdigest()
+    # a second export keeps the PDFs and refreshes the index
+    assert main(["--data-dir", str(demo), "letters", "export", str(out)]) == 0
