@@ -102,4 +102,9 @@ class LetterKind(enum.StrEnum):
     CLEARANCE = "clearance"
     REFUSAL = "refusal"
     INFORMATION_REQUEST = "information-request"
+    #: replaces the agency's own clearance letter, naming it (the old one shows as superseded)
+    CORRECTED = "corrected"
+    #: the signed notice that goes with a revocation, naming the revoked letter
+    REVOCATION = "revocation"
+    #: the conditions of a "cleared with conditions" letter are met
     CONDITIONS_MET = "conditions-met"

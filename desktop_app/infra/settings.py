@@ -45,18 +45,39 @@ def _time_zone(value: Any) -> str | None:
     return None
 
 
-DEFAULT_DISCLAIMER = (
-    "This letter records the outcome of a voluntary pre-release security evaluation and any "
-    "conditions the agency attaches to it. It is not a licence, permit or preclearance, and it "
-    "does not authorise the release or use of the model under any law."
-)
+def _wording(*checks: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    """Wording printed in letters: the given checks, then no claim of authority (`infra.wording`)."""
+
+    def check(value: Any) -> str | None:
+        from desktop_app.infra.wording import check_no_authority_claim
+
+        for each in checks:
+            error = each(value)
+            if error:
+                return error
+        return check_no_authority_claim(value)
+
+    return check
+
+
+#: wording settings an administrator edits and letters print; each is checked for authority claims
+LETTER_WORDING_KEYS = ("agency_name", "agency_address", "handling_marking", "disclaimer", "cui_controlled_by",
+                       "cui_category", "cui_point_of_contact")
 
 SPECS: tuple[SettingSpec, ...] = (
-    SettingSpec("agency_name", str, "Office of Frontier Model Security Review", "Agency name", _non_empty),
-    SettingSpec("agency_address", str, "Washington, DC", "Agency address"),
+    SettingSpec("agency_name", str, "Office of Frontier Model Security Review", "Agency name", _wording(_non_empty)),
+    SettingSpec("agency_address", str, "Washington, DC", "Agency address (lines separated by ;)",
+                _wording()),
     SettingSpec("agency_logo_blob", str, "", "Agency logo (blob digest)"),
-    SettingSpec("handling_marking", str, "CUI", "Handling marking", _non_empty),
-    SettingSpec("disclaimer", str, DEFAULT_DISCLAIMER, "Disclaimer paragraph", _non_empty),
+    SettingSpec("handling_marking", str, "CUI", "Handling marking", _wording(_non_empty)),
+    SettingSpec("cui_controlled_by", str, "Office of Frontier Model Security Review", "CUI: controlled by",
+                _wording()),
+    SettingSpec("cui_category", str, "PROPIN", "CUI: category", _wording()),
+    SettingSpec("cui_point_of_contact", str, "Records Officer", "CUI: point of contact",
+                _wording()),
+    SettingSpec("disclaimer", str, "", "Agency statement (after each letter's Important notice)", _wording()),
+    SettingSpec("response_days", int, 10, "Response deadline of an information request (calendar days)",
+                _between(1, 365)),
     SettingSpec("review_window_days", int, 30, "Review window (calendar days)", _between(1, 365)),
     SettingSpec("agency_time_zone", str, "America/New_York", "Agency time zone", _time_zone),
     SettingSpec("lockout_attempts", int, 5, "Failed sign-ins before lock-out", _between(1, 100)),
@@ -64,7 +85,6 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("package_size_limit_gib", int, 64, "Largest package (GiB, uncompressed)", _between(1, 10_000)),
     SettingSpec("backup_keep", int, 7, "Automatic backups kept", _between(1, 365)),
     SettingSpec("blob_folder", str, "", "Blob folder (empty: inside the data folder)"),
-    SettingSpec("signature_meaning", str, "Approved — pre-release security clearance", "Meaning of the signature", _non_empty),
 )
 
 SPEC_BY_KEY = {spec.key: spec for spec in SPECS}

@@ -4,7 +4,11 @@ Kept apart from `render` so that reportlab is imported only when a letter is dra
 Fonts are shipped TrueType files embedded as subsets, so any reader shows the same
 letter; names in scripts DejaVu lacks (CJK) fall back to Droid Sans Fallback, loaded
 only when a letter needs it. Wording and colours come from
-`resources/templates/letter.json`.
+`resources/templates/letter.json` (see `letters.wording`).
+
+Every table is exactly as wide as the frame's text column (`_CONTENT_WIDTH`: the page
+less the side margins and the frame's own 6-point padding), so nothing sticks out of
+the column the paragraphs set.
 """
 
 from __future__ import annotations
@@ -41,9 +45,11 @@ from reportlab.platypus import (
 from desktop_app import APP_NAME, __version__
 from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.domain.types import LetterKind, Severity
-from desktop_app.infra.resources import read_json, resource_path
-from desktop_app.letters.content import DEMO_MARK, LetterContent
+from desktop_app.infra.resources import resource_path
+from desktop_app.letters.content import DEMO_MARK, LetterContent, long_date
 from desktop_app.letters.render import RenderedLetter, SignatureBox
+from desktop_app.letters.wording import DECIDED_KINDS
+from desktop_app.letters.wording import template as _template
 
 SANS, SANS_BOLD, MONO, FALLBACK = "DejaVuSans", "DejaVuSans-Bold", "DejaVuSansMono", "DroidSansFallback"
 _FONT_FILES = {
@@ -54,8 +60,12 @@ _FONT_FILES = {
 }
 _PAGE_WIDTH, _PAGE_HEIGHT = 612.0, 792.0  # US Letter
 _SIDE_MARGIN = 66.0
-_CONTENT_WIDTH = _PAGE_WIDTH - 2 * _SIDE_MARGIN
-_SIGNATURE_SIZE = (252.0, 76.0)
+_FRAME_PADDING = 6.0  # platypus' Frame default, on each side
+_TEXT_LEFT = _SIDE_MARGIN + _FRAME_PADDING
+_CONTENT_WIDTH = _PAGE_WIDTH - 2 * _TEXT_LEFT
+#: the appendix never leaves fewer rows than this alone on a page
+_MIN_ROWS_ON_A_PAGE = 4
+_SIGNATURE_SIZE = (252.0, 84.0)
 #: the signed code of an RSA-3072 signer is ~89 modules: 140 pt gives each ~3 pixels in a 150-dpi scan
 _QR_SIZE = 140.0
 
@@ -71,7 +81,7 @@ def render(content: LetterContent, qr_code: str | None = None) -> RenderedLetter
         rightMargin=_SIDE_MARGIN,
         topMargin=64,
         bottomMargin=72,
-        title=f"{content.number} — {template['titles'][content.kind.value]}",
+        title=f"{content.number} — {content.wording.title}",
         author=content.agency_name,
         subject=content.subject,
         # the audit head in the signed metadata too, where `verify` reads it (see services.audit_anchor)
@@ -140,12 +150,6 @@ def _run_markup(run: str, fallback: bool) -> str:
 
 
 @functools.cache
-def _template() -> dict[str, Any]:
-    data: dict[str, Any] = read_json("templates/letter.json")
-    return data
-
-
-@functools.cache
 def _styles() -> dict[str, Any]:
     colours = _template()["colours"]
     accent, muted = colors.HexColor(colours["accent"]), colors.HexColor(colours["muted"])
@@ -154,7 +158,9 @@ def _styles() -> dict[str, Any]:
         "body": body,
         "flush": ParagraphStyle("flush", body, spaceAfter=0),
         "lead": ParagraphStyle("lead", body, fontName=SANS_BOLD, spaceAfter=3, keepWithNext=1),
-        "agency": ParagraphStyle("agency", body, fontName=SANS_BOLD, fontSize=15, leading=19, textColor=accent),
+        "agency": ParagraphStyle("agency", body, fontName=SANS_BOLD, fontSize=15, leading=19, textColor=accent,
+                                 spaceAfter=1),
+        "address": ParagraphStyle("address", body, fontSize=8.6, leading=11, textColor=muted, spaceAfter=0),
         "title": ParagraphStyle(
             "title",
             body,
@@ -214,48 +220,54 @@ def _colour(name: str) -> Any:
 def _story(content: LetterContent, template: dict[str, Any], signature_space: Flowable,
            qr_code: str) -> Iterator[Flowable]:
     styles = _styles()
-    kind = content.kind.value
+    kind, row = content.kind, content.wording
     yield _letterhead(content)
-    yield Paragraph(markup(template["titles"][kind]), styles["title"])
-    yield _reference_block(content)
-    yield Spacer(1, 8)
-    yield from _addressee(content)
+    yield Paragraph(markup(row.title), styles["title"])
+    yield _addressee_and_reference(content)
     yield Paragraph(f"<b>Subject:</b> {markup(content.subject)}", styles["body"])
-    yield Paragraph(f"Dear {markup(content.addressee.contact_name)}:", styles["body"])
-    yield Paragraph(
-        markup(
-            template["opening"][kind].format(
-                developer=content.addressee.developer, received_on=_long_date(content.review_period.received_on)
-            )
-        ),
-        styles["body"],
-    )
+    yield Paragraph(f"To {markup(content.addressee.developer)}:", styles["body"])
+    opening = content.text(row.opening)
+    if content.refers_to is not None and "{refers_to}" not in row.opening:
+        opening += " " + content.text(template["supersedes_note"])
+    yield Paragraph(markup(opening), styles["body"])
     sections = itertools.count(1)
 
     def heading(title: str) -> Flowable:
         return Paragraph(f"{next(sections)}. {markup(title)}", styles["heading"])
 
     yield heading("Model identified")
-    yield from _model_identity(content)
-    if content.kind is LetterKind.CLEARANCE:
+    yield from _model_identity(content, template)
+    if kind is LetterKind.CORRECTED:
+        yield heading(row.body_heading)
+        yield from _numbered(content.body)
+    if kind in DECIDED_KINDS:
         yield heading("Outcome of the evaluation")
-        yield _outcome_box(content, template)
+        yield _outcome_box(content)
+        if content.reasons:
+            yield Paragraph(markup(template["reasons_heading"]), styles["lead"])
+            for paragraph in content.reasons:
+                yield Paragraph(markup(paragraph), styles["body"])
         if content.conditions:
-            yield Paragraph("Conditions of this clearance:", styles["lead"])
+            yield Paragraph(markup(template["conditions_lead"]), styles["lead"])
             yield from _numbered(content.conditions)
     else:
-        yield heading(template["body_heading"][kind])
+        yield heading(row.body_heading)
         yield from _numbered(content.body)
-    yield heading("Review period")
-    yield _review_period(content, template)
-    if content.kind not in (LetterKind.REFUSAL, LetterKind.CONDITIONS_MET):  # never evaluated / already decided
+    if kind is LetterKind.INFORMATION_REQUEST:
+        yield heading("Review clock")
+    else:
+        yield heading("Review period")
+    yield _review_period(content)
+    if kind in DECIDED_KINDS:  # only an evaluation's outcome summarises findings; notices carry none
         yield heading("Findings summary")
         yield _findings_summary(content)
-    if content.findings:
-        yield Paragraph(markup(template["appendix_note"]), styles["body"])
+        if content.findings:
+            yield Paragraph(markup(template["appendix_note"]), styles["body"])
     yield heading("Important notice")
-    yield Paragraph(markup(content.disclaimer), styles["body"])
-    yield Paragraph(markup(template["closing"][kind].format(number=content.number)), styles["body"])
+    yield Paragraph(markup(content.text(row.notice)), styles["body"])
+    if content.disclaimer.strip():
+        yield Paragraph(markup(content.disclaimer), styles["body"])
+    yield Paragraph(markup(content.text(row.closing)), styles["body"])
     yield KeepTogether(
         [Spacer(1, 6), _signature_block(content, signature_space, qr_code), *_verification_lines(content, template)]
     )
@@ -266,7 +278,9 @@ def _story(content: LetterContent, template: dict[str, Any], signature_space: Fl
 
 def _letterhead(content: LetterContent) -> Flowable:
     styles = _styles()
-    name = Paragraph(markup(content.agency_name), styles["agency"])
+    lines = [Paragraph(markup(content.agency_name), styles["agency"])]
+    lines += [Paragraph(markup(line), styles["address"]) for line in content.agency_address]
+    name: Any = lines if len(lines) > 1 else lines[0]
     if isinstance(content.agency_logo, bytes):
         logo = Image(_checked_image(content.agency_logo), width=54, height=54, kind="proportional")
         table = Table([[logo, name]], colWidths=[66, _CONTENT_WIDTH - 66])
@@ -303,8 +317,10 @@ def _reference_block(content: LetterContent) -> Flowable:
         ("Date", _long_date(content.issued_on)),
         ("Handling", content.handling_marking),
     ]
+    if content.refers_to is not None:
+        rows.append((_REFERENCE_LABELS.get(content.kind, "Supersedes"), content.refers_to.number))
     data = [[Paragraph(label, styles["label"]), Paragraph(markup(value), styles["cell_bold"])] for label, value in rows]
-    table = Table(data, colWidths=[78, 130], hAlign="RIGHT")
+    table = Table(data, colWidths=_SIDE_BLOCK_COLUMNS, hAlign="RIGHT")
     table.setStyle(
         TableStyle(
             [
@@ -317,27 +333,90 @@ def _reference_block(content: LetterContent) -> Flowable:
     return table
 
 
+_REFERENCE_LABELS = {LetterKind.REVOCATION: "Revokes", LetterKind.CONDITIONS_MET: "Conditions of"}
+_SIDE_BLOCK_COLUMNS = [78, 150]
+
+
+def _designation_block(content: LetterContent) -> Flowable:
+    """The CUI designation indicator on the first page: controlled by, category, point of contact."""
+    styles = _styles()
+    designation = content.designation
+    assert designation is not None
+    rows = [
+        ("Controlled by", designation.controlled_by),
+        ("CUI category", designation.category),
+        ("POC", designation.point_of_contact),
+    ]
+    data = [[Paragraph(label, styles["label"]), Paragraph(markup(value), styles["cell"])] for label, value in rows]
+    table = Table(data, colWidths=_SIDE_BLOCK_COLUMNS, hAlign="RIGHT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 0.5, _colour("rule")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 4),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+            ]
+        )
+    )
+    return table
+
+
+def _addressee_and_reference(content: LetterContent) -> Flowable:
+    """The addressee on the left; the letter's number, date, handling and CUI designation on the right."""
+    side = sum(_SIDE_BLOCK_COLUMNS)
+    right: list[Flowable] = [_reference_block(content)]
+    if content.designation is not None:
+        right += [Spacer(1, 4), _designation_block(content)]
+    table = Table([[list(_addressee(content)), right]], colWidths=[_CONTENT_WIDTH - side, side])
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 10),
+            ]
+        )
+    )
+    return table
+
+
 def _addressee(content: LetterContent) -> Iterator[Flowable]:
-    lines = [content.addressee.contact_name, content.addressee.developer, *content.addressee.address_lines]
+    """The developer, then the contact as an attention line (a contact is often an office, not a person)."""
+    addressee = content.addressee
     style = _styles()["flush"]
-    for line in lines:
+    yield Paragraph(f"<b>{markup(addressee.developer)}</b>", style)
+    if addressee.contact_name.strip():
+        yield Paragraph(f"Attention: {markup(addressee.contact_name)}", style)
+    for line in addressee.address_lines:
         yield Paragraph(markup(line), style)
-    yield Spacer(1, 10)
 
 
-def _model_identity(content: LetterContent) -> Iterator[Flowable]:
+def _model_identity(content: LetterContent, template: dict[str, Any]) -> Iterator[Flowable]:
     styles = _styles()
     model = content.model
     rows = [
         ("Model", Paragraph(markup(model.name), styles["cell_bold"])),
         ("Version", Paragraph(markup(model.version), styles["cell"])),
-        ("Manifest SHA-256", Paragraph(model.manifest_sha256, styles["hash"])),
     ]
+    if model.package_id:
+        rows.append(("Package ID", Paragraph(markup(model.package_id), styles["cell"])))
+    if model.registered_on is None:
+        rows.append(("Manifest SHA-256", Paragraph(model.manifest_sha256, styles["hash"])))
+    else:
+        rows.append(("Registered by hand", Paragraph(_long_date(model.registered_on), styles["cell"])))
     table = Table(
         [[Paragraph(label, styles["label"]), value] for label, value in rows], colWidths=[104, _CONTENT_WIDTH - 104]
     )
     table.setStyle(_grid_style(header=False))
     yield table
+    if model.registered_on is not None:
+        yield Spacer(1, 4)
+        note = template["registration_note"].format(registered_on=_long_date(model.registered_on))
+        yield Paragraph(markup(note), styles["small"])
     if model.artifacts:
         yield Spacer(1, 6)
         yield _artifact_table(content)
@@ -381,12 +460,12 @@ def _artifact_table(content: LetterContent) -> Flowable:
     return table
 
 
-def _outcome_box(content: LetterContent, template: dict[str, Any]) -> Flowable:
+def _outcome_box(content: LetterContent) -> Flowable:
     styles = _styles()
     assert content.decision is not None  # checked by LetterContent
     cells = [
         [Paragraph(f"Outcome: {content.decision.label.upper()}", styles["outcome"])],
-        [Paragraph(markup(template["outcome"][content.decision.value]), styles["flush"])],
+        [Paragraph(markup(content.text(content.wording.outcome)), styles["flush"])],
     ]
     table = Table(cells, colWidths=[_CONTENT_WIDTH])
     table.setStyle(
@@ -410,14 +489,21 @@ def _numbered(items: tuple[str, ...]) -> Iterator[Flowable]:
         yield Paragraph(markup(item), style, bulletText=f"{index}.")
 
 
-def _review_period(content: LetterContent, template: dict[str, Any]) -> Flowable:
+def _review_period(content: LetterContent) -> Flowable:
     styles = _styles()
     period = content.review_period
-    rows = [
-        ("Submission received", _long_date(period.received_on)),
-        (f"{template['date_label'][content.kind.value]} date", _long_date(period.decided_on)),
-        ("Elapsed", f"{period.days} calendar day{'s' if period.days != 1 else ''}"),
-    ]
+    if content.paused_on is not None and content.respond_by is not None:
+        rows = [
+            ("Submission received", _long_date(period.received_on)),
+            ("Review clock paused", f"{_long_date(content.paused_on)}, when the request was recorded"),
+            ("Response due by", _long_date(content.respond_by)),
+        ]
+    else:
+        rows = [
+            ("Submission received", _long_date(period.received_on)),
+            (f"{content.wording.date_label} date", _long_date(period.decided_on)),
+            ("Elapsed", f"{period.days} calendar day{'s' if period.days != 1 else ''}"),
+        ]
     table = Table(
         [[Paragraph(label, styles["label"]), Paragraph(value, styles["cell"])] for label, value in rows],
         colWidths=[134, _CONTENT_WIDTH - 134],
@@ -499,9 +585,36 @@ def _appendix(content: LetterContent) -> Iterator[Flowable]:
         ]
         for finding in content.findings
     ]
-    table = Table([header, *rows], colWidths=[40, _CONTENT_WIDTH - 304, 116, 76, 72], repeatRows=1)
+    table = _AppendixTable([header, *rows], colWidths=[40, _CONTENT_WIDTH - 304, 116, 76, 72], repeatRows=1)
     table.setStyle(_grid_style(header=True, zebra=True))
     yield table
+
+
+class _AppendixTable(Table):  # type: ignore[misc]
+    """A long table that never leaves a page with only a row or two of its tail.
+
+    When a split would carry fewer than `_MIN_ROWS_ON_A_PAGE` rows over, it splits
+    earlier, so the last page holds a readable block, not one orphaned row.
+    """
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        self._calc(available_width, available_height)
+        heights = list(self._rowHeights)
+        fitting, used = 0, 0.0
+        for height in heights:
+            if used + height > available_height:
+                break
+            used, fitting = used + height, fitting + 1
+        carried = len(heights) - fitting
+        if 0 < carried < _MIN_ROWS_ON_A_PAGE:
+            keep = len(heights) - _MIN_ROWS_ON_A_PAGE
+            if keep <= self.repeatRows + 1:
+                return []
+            available_height = sum(heights[:keep]) + 0.01
+        parts: list[Flowable] = super().split(available_width, available_height)
+        for part in parts:
+            part.__class__ = _AppendixTable
+        return parts
 
 
 def _grid_style(*, header: bool, zebra: bool = False) -> Any:
@@ -521,7 +634,7 @@ def _grid_style(*, header: bool, zebra: bool = False) -> Any:
 
 
 def _long_date(day: date) -> str:
-    return f"{day:%B} {day.day}, {day.year}"
+    return long_date(day)
 
 
 # ---------------------------------------------------------------- page furniture
@@ -611,21 +724,21 @@ def _draw_running_header(canvas: Canvas, content: LetterContent) -> None:
     y = _PAGE_HEIGHT - 52
     left = Paragraph(markup(content.agency_name), styles["header"])
     left.wrapOn(canvas, _CONTENT_WIDTH - 150, 12)
-    left.drawOn(canvas, _SIDE_MARGIN, y)
+    left.drawOn(canvas, _TEXT_LEFT, y)
     canvas.setFont(SANS, 7.8)
     canvas.setFillColor(_colour("muted"))
-    canvas.drawRightString(_PAGE_WIDTH - _SIDE_MARGIN, y + 2.5, f"Letter {content.number}")
+    canvas.drawRightString(_PAGE_WIDTH - _TEXT_LEFT, y + 2.5, f"Letter {content.number}")
     canvas.setStrokeColor(_colour("rule"))
     canvas.setLineWidth(0.5)
-    canvas.line(_SIDE_MARGIN, y - 4, _PAGE_WIDTH - _SIDE_MARGIN, y - 4)
+    canvas.line(_TEXT_LEFT, y - 4, _PAGE_WIDTH - _TEXT_LEFT, y - 4)
 
 
 def _draw_footer(canvas: Canvas, number: str, page: int, total: int) -> None:
     y = 50
     canvas.setStrokeColor(_colour("rule"))
     canvas.setLineWidth(0.5)
-    canvas.line(_SIDE_MARGIN, y + 10, _PAGE_WIDTH - _SIDE_MARGIN, y + 10)
+    canvas.line(_TEXT_LEFT, y + 10, _PAGE_WIDTH - _TEXT_LEFT, y + 10)
     canvas.setFont(SANS, 8)
     canvas.setFillColor(_colour("muted"))
-    canvas.drawString(_SIDE_MARGIN, y, f"Letter {number}")
-    canvas.drawRightString(_PAGE_WIDTH - _SIDE_MARGIN, y, f"Page {page} of {total}")
+    canvas.drawString(_TEXT_LEFT, y, f"Letter {number}")
+    canvas.drawRightString(_PAGE_WIDTH - _TEXT_LEFT, y, f"Page {page} of {total}")

@@ -3,8 +3,9 @@
 Rendering, the QR digest and the tests all read the same `LetterContent`, so a letter
 can be reproduced and its digest recomputed from the register's data. Checks here
 reject content that would produce a misleading letter (a clearance without a decision,
-conditions without "cleared with conditions", a naive signing time) before any PDF
-exists.
+conditions without "cleared with conditions", a "not cleared" without reasons, a
+signature meaning other than the wording table's, wording that claims an authority,
+a naive signing time) before any PDF exists.
 """
 
 from __future__ import annotations
@@ -21,17 +22,11 @@ from typing import Any
 
 from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.domain.types import Decision, FindingStatus, LetterKind, Severity
+from desktop_app.infra.wording import authority_claims
+from desktop_app.letters.wording import DECIDED_KINDS, Wording, fill, wording
 
-#: what the supervisor's signature means, per kind of letter, unless the caller says otherwise
-MEANINGS = {
-    LetterKind.CLEARANCE: "Approved — pre-release security clearance",
-    LetterKind.REFUSAL: "Issued — notice of refusal to accept a submission",
-    LetterKind.INFORMATION_REQUEST: "Issued — request for additional information",
-    LetterKind.CONDITIONS_MET: "Issued — notice that the conditions of a clearance are met",
-}
-DEFAULT_MEANING = MEANINGS[LetterKind.CLEARANCE]
 DEMO_MARK = "DEMO — NOT VALID FOR OFFICIAL USE"
-DIGEST_SCHEMA = "clearance-desk/letter-data/1"
+DIGEST_SCHEMA = "clearance-desk/letter-data/2"
 
 _NUMBER = re.compile(r"CL-\d{4}-\d{4,}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -56,8 +51,29 @@ class Artifact:
 class ModelIdentity:
     name: str
     version: str
+    #: empty for a submission registered by hand: no manifest was imported
     manifest_sha256: str
     artifacts: tuple[Artifact, ...] = ()
+    package_id: str = ""
+    #: the day a hand-registered submission was recorded (None: identified by its manifest)
+    registered_on: date | None = None
+
+
+@dataclass(frozen=True)
+class LetterReference:
+    """The earlier letter a notice is about: the one corrected, revoked, or whose conditions are met."""
+
+    number: str
+    issued_on: date
+
+
+@dataclass(frozen=True)
+class Designation:
+    """The CUI designation block: who controls the information, its category, whom to ask."""
+
+    controlled_by: str
+    category: str
+    point_of_contact: str
 
 
 @dataclass(frozen=True)
@@ -88,7 +104,7 @@ class Signatory:
     name: str
     title: str
     signed_at: datetime
-    #: left empty, the meaning `MEANINGS` gives for the kind of letter
+    #: left empty, the wording table's meaning for the letter's kind and decision; any other is refused
     meaning: str = ""
 
 
@@ -110,10 +126,19 @@ class LetterContent:
     conditions: tuple[str, ...] = ()
     findings_summary: dict[Severity, int] = field(default_factory=dict)
     findings: tuple[FindingEntry, ...] = ()
-    #: reasons (refusal) or requested information (information request), one item each
+    #: reasons (refusal, revocation), requested information (information request) or what a
+    #: corrected letter corrects, one item each
     body: tuple[str, ...] = ()
     agency_logo: bytes | Path | None = None
     demo: bool = False
+    agency_address: tuple[str, ...] = ()
+    designation: Designation | None = None
+    #: the agency's reasons for a "not cleared" or conditional outcome, as approved at sign-off
+    reasons: tuple[str, ...] = ()
+    refers_to: LetterReference | None = None
+    #: an information request: when the clock paused (the request was recorded) and the answer is due
+    paused_on: date | None = None
+    respond_by: date | None = None
 
     def __post_init__(self) -> None:
         summary = {severity: int(self.findings_summary.get(severity, 0)) for severity in Severity}
@@ -121,9 +146,6 @@ class LetterContent:
         signatory = self.signatory
         if signatory.signed_at.tzinfo is not None:
             signatory = dataclasses.replace(signatory, signed_at=signatory.signed_at.astimezone(UTC))
-        if not signatory.meaning.strip():
-            signatory = dataclasses.replace(signatory, meaning=MEANINGS[self.kind])
-        object.__setattr__(self, "signatory", signatory)
         problems = []
         if isinstance(self.agency_logo, Path):
             try:
@@ -131,8 +153,40 @@ class LetterContent:
             except OSError as error:
                 problems.append(Problem(f"cannot read: {error.strerror}", file=str(self.agency_logo)))
         problems += _problems(self)
+        try:
+            meaning = self.text(self.wording.meaning)
+        except LookupError as error:  # a kind without its decision (or the reverse) is named above
+            if not problems:
+                problems.append(Problem(str(error), field="kind"))
+            meaning = signatory.meaning
+        if not signatory.meaning.strip():
+            signatory = dataclasses.replace(signatory, meaning=meaning)
+        elif signatory.meaning.strip() != meaning:
+            problems.append(Problem(f"the meaning of the signature of this letter is {meaning!r}",
+                                    field="signatory.meaning"))
+        object.__setattr__(self, "signatory", signatory)
         if problems:
             raise InputRejected(problems, subject=f"letter {self.number}")
+
+    @property
+    def wording(self) -> Wording:
+        """This letter's row of the wording table (kind and decision)."""
+        return wording(self.kind, self.decision)
+
+    def text(self, template: str) -> str:
+        """A wording-table sentence with this letter's placeholders filled in."""
+        values = {
+            "developer": self.addressee.developer,
+            "received_on": long_date(self.review_period.received_on),
+            "number": self.number,
+        }
+        if self.refers_to is not None:
+            values |= {"refers_to": self.refers_to.number, "refers_to_date": long_date(self.refers_to.issued_on)}
+        if self.paused_on is not None:
+            values["paused_on"] = long_date(self.paused_on)
+        if self.respond_by is not None:
+            values["respond_by"] = long_date(self.respond_by)
+        return fill(template, values)
 
     @property
     def qr_payload(self) -> str:
@@ -141,6 +195,10 @@ class LetterContent:
     def data_digest(self) -> str:
         """SHA-256 over the canonical JSON of every field; the QR code carries it."""
         return hashlib.sha256(canonical_json(self)).hexdigest()
+
+
+def long_date(day: date) -> str:
+    return f"{day:%B} {day.day}, {day.year}"
 
 
 def canonical_json(content: LetterContent) -> bytes:
@@ -180,11 +238,14 @@ def _problems(content: LetterContent) -> list[Problem]:
     need(bool(content.subject.strip()), "subject", "the subject is empty")
     need(bool(content.signatory.name.strip()), "signatory.name", "the signer's name is empty")
     need(content.signatory.signed_at.tzinfo is not None, "signatory.signed_at", "the signing time has no time zone")
-    need(
-        bool(_SHA256.fullmatch(content.model.manifest_sha256)),
-        "model.manifest_sha256",
-        "not a SHA-256 in lowercase hex",
-    )
+    if content.model.registered_on is None:
+        need(
+            bool(_SHA256.fullmatch(content.model.manifest_sha256)),
+            "model.manifest_sha256",
+            "not a SHA-256 in lowercase hex",
+        )
+    else:
+        need(not content.model.manifest_sha256, "model.manifest_sha256", "a hand registration has no manifest")
     for index, artifact in enumerate(content.model.artifacts):
         need(
             bool(_SHA256.fullmatch(artifact.sha256)),
@@ -198,16 +259,38 @@ def _problems(content: LetterContent) -> list[Problem]:
         "decided before received",
     )
     need(all(count >= 0 for count in content.findings_summary.values()), "findings_summary", "a negative count")
-    if content.kind is LetterKind.CLEARANCE:
-        need(content.decision is not None, "decision", "a clearance letter needs a decision")
-        with_conditions = content.decision is Decision.CLEARED_WITH_CONDITIONS
+    for field_name in ("agency_name", "handling_marking", "disclaimer"):
+        claims = authority_claims(getattr(content, field_name))
+        need(not claims, field_name, f"claims an authority the voluntary order does not give ({', '.join(claims)})")
+    for index, line in enumerate(content.agency_address):
+        need(not authority_claims(line), f"agency_address[{index}]", "claims an authority the order does not give")
+    kind, decision = content.kind, content.decision
+    needs_reference = kind in (LetterKind.CORRECTED, LetterKind.REVOCATION, LetterKind.CONDITIONS_MET)
+    need(not needs_reference or content.refers_to is not None, "refers_to",
+         f"a {kind.value} letter names the letter it is about")
+    need(kind is not LetterKind.INFORMATION_REQUEST or content.refers_to is None, "refers_to",
+         "a request for information replaces no letter")
+    if kind in DECIDED_KINDS:
+        need(decision is not None, "decision", f"a {kind.value} letter needs a decision")
+        with_conditions = decision is Decision.CLEARED_WITH_CONDITIONS
         need(
             with_conditions == bool(content.conditions),
             "conditions",
             "conditions go with, and only with, 'cleared with conditions'",
         )
+        need(decision is Decision.CLEARED or bool(content.reasons), "reasons",
+             "a 'not cleared' or conditional outcome states the agency's reasons")
+        need(kind is not LetterKind.CORRECTED or bool(content.body), "body",
+             "a corrected letter says what it corrects")
     else:
-        need(content.decision is None, "decision", f"a {content.kind.value} letter carries no decision")
-        need(bool(content.body), "body", f"a {content.kind.value} letter needs its reasons or requests")
-        need(not content.conditions, "conditions", f"a {content.kind.value} letter carries no conditions")
+        need(decision is None, "decision", f"a {kind.value} letter carries no decision")
+        need(not content.reasons, "reasons", f"a {kind.value} letter carries no evaluation reasons")
+        need(bool(content.body), "body", f"a {kind.value} letter needs its reasons, requests or conditions")
+        need(not content.conditions, "conditions", f"a {kind.value} letter carries no conditions of its own")
+    if kind is LetterKind.INFORMATION_REQUEST:
+        need(content.paused_on is not None and content.respond_by is not None, "respond_by",
+             "a request for information gives the pause date and the response deadline")
+        if content.paused_on is not None and content.respond_by is not None:
+            need(content.respond_by >= content.paused_on, "respond_by", "the response is due before the request")
+        need(not content.findings, "findings", "a request for information discloses no interim findings")
     return found

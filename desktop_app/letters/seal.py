@@ -51,7 +51,7 @@ _MAX_SIGNATURE = 1024  # RSA-8192; anything longer is not a seal
 
 #: one letter per kind and decision: every byte enlarges the printed code
 _KIND_CODES = {LetterKind.CLEARANCE: "C", LetterKind.REFUSAL: "R", LetterKind.INFORMATION_REQUEST: "I",
-               LetterKind.CONDITIONS_MET: "M"}
+               LetterKind.CONDITIONS_MET: "M", LetterKind.CORRECTED: "K", LetterKind.REVOCATION: "V"}
 _DECISION_CODES = {Decision.CLEARED: "C", Decision.CLEARED_WITH_CONDITIONS: "W", Decision.NOT_CLEARED: "N"}
 _B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _B45_VALUE = {char: index for index, char in enumerate(_B45)}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import textwrap
 import logging
 import secrets
 import unicodedata
@@ -35,6 +36,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1
+from pyhanko.pdf_utils.font.api import ShapeResult
+from pyhanko.pdf_utils.font.basic import SimpleFontEngine, SimpleFontEngineFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
@@ -306,52 +309,80 @@ def sign_letter(letter: RenderedLetter, signer: SessionSigner, trust: TrustConfi
     return signed
 
 
+class _WinAnsiFontEngine(SimpleFontEngine):  # type: ignore[misc]
+    """Courier with its text written in WinAnsiEncoding (cp1252), the encoding its font dictionary names.
+
+    pyHanko's simple engine writes PDFDocEncoding, which agrees with WinAnsi on Latin-1
+    only: an em dash would show as another glyph. Written as cp1252 bytes, the stamp
+    shows "—" and typographic quotes exactly as the letter's text does.
+    """
+
+    def shape(self, txt: str) -> ShapeResult:
+        encoded = txt.encode("cp1252").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+        return ShapeResult(graphics_ops=b"(" + encoded + b") Tj", x_advance=len(txt) * self.avg_width, y_advance=0)
+
+
+class _WinAnsiFontFactory(SimpleFontEngineFactory):  # type: ignore[misc]
+    def create_font_engine(self, writer: Any, obj_stream: Any = None) -> SimpleFontEngine:
+        return _WinAnsiFontEngine(writer, self.name, self.avg_width, self.meta)
+
+
+def _stamp_font() -> SimpleFontEngineFactory:
+    courier = SimpleFontEngineFactory.default_factory()
+    return _WinAnsiFontFactory(courier.name, courier.avg_width, courier.meta)
+
+
 _STAMP_STYLE = TextStampStyle(
     stamp_text="%(manifestation)s",
     border_width=1,
-    text_box_style=TextBoxStyle(font_size=8, leading=10),
+    text_box_style=TextBoxStyle(font=_stamp_font(), font_size=7, leading=9),
 )
+#: characters of Courier 7 pt that fit the stamp's width (252 pt less its padding)
+_STAMP_LINE = 54
 
 
 def stamp_text(letter: RenderedLetter) -> str:
-    """The visible signature's lines, in the Latin-1 the stamp's standard font can show."""
+    """The visible signature's lines, in the WinAnsi characters the stamp's standard font can show."""
     signatory = letter.signatory
-    name, lossy = latin1_safe(signatory.name)
+    name, lossy = stamp_safe(signatory.name)
     if lossy:
         name = f"{name} (see letter)".strip()
     lines = [
         "Digitally signed by",
         name,
-        latin1_safe(signatory.title)[0],
+        stamp_safe(signatory.title)[0],
         f"{signatory.signed_at:%Y-%m-%d %H:%M:%S} UTC",
-        latin1_safe(signatory.meaning)[0],
+        *textwrap.wrap(stamp_safe(signatory.meaning)[0], _STAMP_LINE),
     ]
     return "\n".join(line for line in lines if line)
 
 
 _FOLDS = str.maketrans({
-    "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "Œ": "OE", "œ": "oe",
+    "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h",
     "\N{LATIN SMALL LETTER DOTLESS I}": "i",
-    "\N{EM DASH}": "-", "\N{EN DASH}": "-", "\N{HYPHEN}": "-", "\N{BULLET}": "-",
-    "\N{LEFT SINGLE QUOTATION MARK}": "'", "\N{RIGHT SINGLE QUOTATION MARK}": "'",
-    "\N{LEFT DOUBLE QUOTATION MARK}": '"', "\N{RIGHT DOUBLE QUOTATION MARK}": '"',
-    "\N{HORIZONTAL ELLIPSIS}": "...",
+    "\N{HYPHEN}": "-",
 })  # fmt: skip
 
 
-def latin1_safe(text: str) -> tuple[str, bool]:
-    """`text` folded to printable Latin-1 (which the stamp font shows as is) and whether anything was lost."""
+def stamp_safe(text: str) -> tuple[str, bool]:
+    """`text` folded to printable WinAnsi (cp1252, which the stamp font shows as is) and whether anything was lost."""
     kept: list[str] = []
     lost = False
     for char in text.translate(_FOLDS):
-        if _printable_latin1(char):
+        if _printable_winansi(char):
             kept.append(char)
             continue
-        base = [c for c in unicodedata.normalize("NFKD", char) if _printable_latin1(c)]
+        base = [c for c in unicodedata.normalize("NFKD", char) if _printable_winansi(c)]
         lost = lost or not base
         kept.extend(base)
     return " ".join("".join(kept).split()), lost
 
 
-def _printable_latin1(char: str) -> bool:
-    return " " <= char <= "~" or "\xa0" <= char <= "\xff"
+def _printable_winansi(char: str) -> bool:
+    if not (" " <= char <= "~" or "\xa0" <= char):
+        return False
+    try:
+        char.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -68,6 +68,7 @@ from desktop_app.storage.models import (
     Letter,
     LetterRevocation,
     Recommendation,
+    SignOff,
     Submission,
     User,
 )
@@ -151,10 +152,13 @@ class _Issue:
     kind: LetterKind
     signer_name: str
     signer_title: str
-    meaning: str
     appendix: bool = True
     items: tuple[str, ...] = ()
     demo: bool = False
+    #: the reasons a "not cleared" or conditional letter states, as edited at sign-off ("" = the rationale)
+    reasons: str = ""
+    #: the letter a corrected letter replaces or a revocation notice revokes
+    refers_to_id: int | None = None
 
 
 class LetterService:
@@ -169,11 +173,13 @@ class LetterService:
     def approve_and_issue(self, actor: Actor, submission_id: int, *, password: str, source: AnyKey,
                           secret: str, comment: str = "", appendix: bool = True,
                           conditions_due: Sequence[dt.date | None] | dt.date | None = None,
-                          condition_owner_id: int | None = None) -> IssuedLetter:
+                          condition_owner_id: int | None = None, reasons: str | None = None) -> IssuedLetter:
         """Approve the pending recommendation and issue its signed clearance letter, all or nothing.
 
         For "cleared with conditions" each condition needs its due date (one for all, or one
         each); the letter's conditions become tracked items in the same transaction.
+        `reasons` are the agency's reasons as the supervisor approves them for the letter
+        (None: the recommendation's rationale as written); they are recorded with the sign-off.
         """
         self._require_signer(actor, "approve and sign a clearance letter", submission_id)
         from desktop_app.services.conditions import ConditionsService, open_for_letter
@@ -181,9 +187,10 @@ class LetterService:
         plan = ConditionsService(self.ctx).plan_for_signoff(submission_id, conditions_due, condition_owner_id)
         trust = self.trust.trust_config()
         settings = self.settings.all()
+        letter_reasons = (reasons or "").strip()
         with self._open_checked_signer(actor, source, secret, trust) as signer:
             issue = self._issue_details(actor, LetterKind.CLEARANCE, signer, appendix=appendix,
-                                        meaning=str(settings["signature_meaning"]))
+                                        reasons=letter_reasons)
             made: list[IssuedLetter] = []
             with self.ctx.blobs.staging() as area:
 
@@ -195,7 +202,8 @@ class LetterService:
                     return letter
 
                 try:
-                    self._approve(actor, submission_id, password=password, comment=comment, issue=issue_letter)
+                    self._approve(actor, submission_id, password=password, comment=comment, issue=issue_letter,
+                                  letter_reasons=letter_reasons)
                 except BaseException:
                     area.rollback_promotion()
                     raise
@@ -213,11 +221,14 @@ class LetterService:
 
     def issue_notice(self, actor: Actor, submission_id: int, kind: LetterKind, *, password: str,
                      source: AnyKey, secret: str, items: Sequence[str] | None = None,
-                     prepare: Callable[[Session, Submission], Sequence[str]] | None = None) -> IssuedLetter:
+                     prepare: Callable[[Session, Submission], Sequence[str]] | None = None,
+                     refers_to_id: int | None = None) -> IssuedLetter:
         """A signed notice: refusal to accept (REFUSED), request for information (AWAITING_INFO), conditions met.
 
         `prepare(session, submission)` runs first in the issuing transaction (the change the
         notice records) and returns the notice's items; if anything fails, neither is kept.
+        `refers_to_id` names the letter a conditions-met notice is about (default: the
+        submission's standing clearance letter).
         """
         kind = LetterKind(kind)
         if kind not in _NOTICE_STATES:
@@ -227,7 +238,7 @@ class LetterService:
         trust = self.trust.trust_config()
         settings = self.settings.all()
         with self._open_checked_signer(actor, source, secret, trust) as signer:
-            issue = self._issue_details(actor, kind, signer, items=tuple(items or ()), meaning="")
+            issue = self._issue_details(actor, kind, signer, items=tuple(items or ()), refers_to_id=refers_to_id)
             with self.ctx.blobs.staging() as area:
                 try:
                     with self.ctx.transaction() as session:
@@ -251,8 +262,9 @@ class LetterService:
                                  entity_id=submission_id, reason=reason)
             raise PermissionDenied(reason[0].upper() + reason[1:] + ".")
 
-    def _issue_details(self, actor: Actor, kind: LetterKind, signer: SessionSigner | None, *, meaning: str,
-                       appendix: bool = True, items: tuple[str, ...] = ()) -> _Issue:
+    def _issue_details(self, actor: Actor, kind: LetterKind, signer: SessionSigner | None, *,
+                       appendix: bool = True, items: tuple[str, ...] = (), reasons: str = "",
+                       refers_to_id: int | None = None) -> _Issue:
         with self.ctx.reading() as session:
             user = session.get(User, actor.user_id)
             if user is None:
@@ -265,7 +277,7 @@ class LetterService:
             demo = demo or "DEMO" in common_name(signer.certificate).upper()
         else:  # a preview: the certificate that will sign is the enrolled one
             demo = demo or "DEMO" in (self.trust.enrolled(actor.username).name or "").upper()
-        return _Issue(kind, name, title, meaning if kind is LetterKind.CLEARANCE else "", appendix, items, demo)
+        return _Issue(kind, name, title, appendix, items, demo, reasons, refers_to_id)
 
     @staticmethod
     def _complete_source(source: KeySource, bundle: bytes | None) -> KeySource:
@@ -323,8 +335,9 @@ class LetterService:
         now = self.ctx.now()
         year = review_clock.agency_date(now, str(settings["agency_time_zone"])).year
         number, sequence = next_number(session, "CL", year)
-        supersedes = self._superseded_letter(session, submission, issue.kind)
-        content = self._content(session, submission, issue, settings, number=number, now=now)
+        supersedes, concerns = self._related_letters(session, submission, issue)
+        content = self._content(session, submission, issue, settings, number=number, now=now,
+                                refers_to=supersedes or concerns)
         seal = seal_letter(content, submission.reference, signer)
         rendered = render_letter(content, seal.text())
         signed = sign_letter(rendered, signer, trust)
@@ -334,7 +347,8 @@ class LetterService:
                      decision=decision.value if decision else None, pdf_sha256=staged.sha256,
                      data_digest=content.data_digest(), signer_id=actor.user_id,
                      signer_fingerprint=signer.fingerprint, audit_head=content.audit_head, issued_at=now,
-                     supersedes_id=supersedes.id if supersedes else None)
+                     supersedes_id=supersedes.id if supersedes else None,
+                     concerns_id=concerns.id if concerns else None)
         session.add(row)
         session.flush()
         audit.record(session, actor=actor.username, action="letter.issue", entity_type="letter", entity_id=number,
@@ -342,7 +356,9 @@ class LetterService:
                                      "decision": row.decision, "pdf_sha256": row.pdf_sha256,
                                      "data_digest": row.data_digest, "signer_fingerprint": row.signer_fingerprint,
                                      "audit_head": row.audit_head, "pages": rendered.page_count,
-                                     "supersedes": supersedes.number if supersedes else None})
+                                     "supersedes": supersedes.number if supersedes else None,
+                                     "concerns": concerns.number if concerns else None,
+                                     "meaning": content.signatory.meaning})
         if supersedes is not None:
             audit.record(session, actor=actor.username, action="letter.supersede", entity_type="letter",
                          entity_id=supersedes.number, now=now, before={"status": "valid"},
@@ -352,10 +368,55 @@ class LetterService:
                             row.data_digest, row.signer_fingerprint, row.audit_head,
                             supersedes.number if supersedes else None)
 
+    def _related_letters(self, session: Session, submission: Submission,
+                         issue: _Issue) -> tuple[Letter | None, Letter | None]:
+        """(the letter this one supersedes, the letter a notice is about), each checked against the register."""
+        if issue.refers_to_id is None and issue.kind is LetterKind.CONDITIONS_MET:
+            return None, self._standing_clearance(session, submission)
+        if issue.refers_to_id is None:
+            return self._superseded_letter(session, submission, issue.kind), None
+        letter = session.get(Letter, issue.refers_to_id)
+        if letter is None or letter.submission_id != submission.id:
+            raise NotFound(f"no letter with id {issue.refers_to_id} for {submission.reference}")
+        revoked = session.scalar(select(LetterRevocation.id).where(LetterRevocation.letter_id == letter.id))
+        replaced = session.scalar(select(Letter.number).where(Letter.supersedes_id == letter.id))
+        if issue.kind is LetterKind.REVOCATION:
+            if revoked is None:
+                raise TransitionNotAllowed(f"{letter.number} is not revoked; a revocation notice follows a revocation")
+            notice = session.scalar(select(Letter.number).where(Letter.concerns_id == letter.id,
+                                                                Letter.kind == LetterKind.REVOCATION.value))
+            if notice is not None:
+                raise TransitionNotAllowed(f"the revocation of {letter.number} was already notified in {notice}")
+            return None, letter
+        if issue.kind is LetterKind.CORRECTED:
+            if LetterKind(letter.kind) not in (LetterKind.CLEARANCE, LetterKind.CORRECTED):
+                raise TransitionNotAllowed(f"{letter.number} is a {letter.kind} letter; only a clearance letter is "
+                                           f"corrected this way")
+            if revoked is not None or replaced is not None:
+                raise TransitionNotAllowed(f"{letter.number} no longer stands "
+                                           f"({'revoked' if revoked else 'superseded by ' + str(replaced)})")
+            return letter, None
+        if issue.kind is LetterKind.CONDITIONS_MET:
+            return None, letter
+        raise InputRejected(Problem(f"a {issue.kind.value} letter names no earlier letter", field="refers_to"))
+
+    @staticmethod
+    def _standing_clearance(session: Session, submission: Submission) -> Letter:
+        """The clearance (or corrected) letter of the submission that still stands: the one a notice is about."""
+        letter = session.scalar(
+            select(Letter).where(Letter.submission_id == submission.id,
+                                 Letter.kind.in_((LetterKind.CLEARANCE.value, LetterKind.CORRECTED.value)),
+                                 Letter.id.not_in(select(LetterRevocation.letter_id)),
+                                 Letter.id.not_in(select(Letter.supersedes_id).where(Letter.supersedes_id.is_not(None))))
+            .order_by(Letter.id.desc()).limit(1))
+        if letter is None:
+            raise TransitionNotAllowed(f"{submission.reference} has no clearance letter that stands")
+        return letter
+
     @staticmethod
     def _superseded_letter(session: Session, submission: Submission, kind: LetterKind) -> Letter | None:
         """The letter a new one replaces: a resubmission's clearance, or a corrected refusal notice."""
-        if kind is LetterKind.INFORMATION_REQUEST:
+        if kind is not LetterKind.CLEARANCE and kind is not LetterKind.REFUSAL:
             return None
         submissions = [submission.id]
         if kind is LetterKind.CLEARANCE:
@@ -373,12 +434,14 @@ class LetterService:
 
     # -- content -------------------------------------------------------------------------
     def _content(self, session: Session, submission: Submission, issue: _Issue, settings: dict[str, Any], *,
-                 number: str, now: dt.datetime) -> LetterContent:
+                 number: str, now: dt.datetime, refers_to: Letter | None = None) -> LetterContent:
         from desktop_app.letters.content import (
             Addressee,
             Artifact,
+            Designation,
             FindingEntry,
             LetterContent,
+            LetterReference,
             ModelIdentity,
             ReviewPeriod,
             Signatory,
@@ -390,19 +453,22 @@ class LetterService:
         developer = submission.developer
         package = submission.packages[0] if submission.packages else None
         manifest = package.manifest_sha256 if package is not None and package.manifest_sha256 else None
-        if manifest is None:
+        if manifest is None and not submission.registered_by_hand:
             raise InputRejected(Problem(
                 f"{submission.reference} has no imported package manifest; a letter identifies the model by the "
                 f"manifest's SHA-256", field="manifest_sha256"))
         findings = [f for f in submission.findings if f.status != FindingStatus.WITHDRAWN.value]
         summary = {severity: sum(1 for f in findings if f.severity == severity.value) for severity in Severity}
         categories = _category_titles()
+        # the developer's copy lists only the findings a reviewer marked releasable
         entries = tuple(FindingEntry(finding_label(f.number), f.title, categories.get(f.category, f.category),
-                                     Severity(f.severity), FindingStatus(f.status)) for f in findings)
+                                     Severity(f.severity), FindingStatus(f.status)) for f in findings if f.releasable)
         decision: Decision | None = None
         conditions: tuple[str, ...] = ()
+        reasons: tuple[str, ...] = ()
         body: tuple[str, ...] = ()
-        if issue.kind is LetterKind.CLEARANCE:
+        paused_on = respond_by = None
+        if issue.kind in (LetterKind.CLEARANCE, LetterKind.CORRECTED):
             recommendation = session.scalar(select(Recommendation).where(Recommendation.submission_id == submission.id)
                                             .order_by(Recommendation.id.desc()).limit(1))
             if recommendation is None:
@@ -410,45 +476,92 @@ class LetterService:
             decision = Decision(recommendation.decision)
             if decision is Decision.CLEARED_WITH_CONDITIONS:
                 conditions = tuple(str(c).strip() for c in recommendation.conditions or () if str(c).strip())
+            if decision is not Decision.CLEARED:
+                reasons = _paragraphs(issue.reasons or self._approved_reasons(session, recommendation))
+            if issue.kind is LetterKind.CORRECTED:
+                body = tuple(item.strip() for item in issue.items if item.strip())
         else:
             body = tuple(item.strip() for item in issue.items if item.strip()) or self._notice_items(
                 session, submission, issue.kind)
+        if issue.kind is LetterKind.INFORMATION_REQUEST:
+            paused_on, respond_by = self._request_dates(session, submission, settings)
         logo = None
         if settings.get("agency_logo_blob"):
             logo = self.ctx.blobs.read_bytes(str(settings["agency_logo_blob"]))
         model = f"{submission.model_name} {submission.model_version}"
         subjects = {
             LetterKind.CLEARANCE: f"Pre-release security evaluation of {model} (submission {submission.reference})",
+            LetterKind.CORRECTED: f"Pre-release security evaluation of {model} (submission {submission.reference}): "
+                                  f"corrected letter",
             LetterKind.REFUSAL: f"Submission {submission.reference}, {model}: not accepted for review",
             LetterKind.INFORMATION_REQUEST: f"Submission {submission.reference}, {model}: information requested",
+            LetterKind.REVOCATION: f"Submission {submission.reference}, {model}: revocation of letter "
+                                   f"{refers_to.number if refers_to else ''}",
             LetterKind.CONDITIONS_MET: f"Submission {submission.reference}, {model}: conditions of clearance met",
         }
-        address_lines = tuple(line.strip() for line in developer.address.replace(";", "\n").splitlines()
-                              if line.strip())
+        address_lines = _lines(developer.address)
+        marking = str(settings["handling_marking"])
+        designation = None
+        if "CUI" in marking.upper():
+            designation = Designation(str(settings["cui_controlled_by"]) or str(settings["agency_name"]),
+                                      str(settings["cui_category"]), str(settings["cui_point_of_contact"]))
         return LetterContent(
             kind=issue.kind,
             number=number,
             issued_on=today,
             agency_name=str(settings["agency_name"]),
-            handling_marking=str(settings["handling_marking"]),
-            addressee=Addressee(developer.name, developer.contact_name or "Sir or Madam", address_lines),
+            handling_marking=marking,
+            addressee=Addressee(developer.name, developer.contact_name, address_lines),
             subject=subjects[issue.kind],
             model=ModelIdentity(
-                submission.model_name, submission.model_version, manifest,
-                tuple(Artifact(a.path, a.kind, a.sha256, a.bytes) for a in submission.artifacts)),
+                submission.model_name, submission.model_version, manifest or "",
+                tuple(Artifact(a.path, a.kind, a.sha256, a.bytes) for a in submission.artifacts),
+                package_id=package.package_id if package is not None else "",
+                registered_on=received if manifest is None else None),
             review_period=ReviewPeriod(received, max(today, received)),
-            signatory=Signatory(issue.signer_name, issue.signer_title, now, issue.meaning),
+            signatory=Signatory(issue.signer_name, issue.signer_title, now),
             audit_head=audit.head(session)[1],
             disclaimer=str(settings["disclaimer"]),
             decision=decision,
             conditions=conditions,
             findings_summary=summary,
-            # the appendix goes with a clearance decision; a notice carries at most the summary
-            findings=entries if issue.appendix and issue.kind is LetterKind.CLEARANCE else (),
+            # the appendix goes with an evaluation's outcome; a notice carries no findings
+            findings=entries if issue.appendix and issue.kind in (LetterKind.CLEARANCE, LetterKind.CORRECTED) else (),
             body=body,
             agency_logo=logo,
             demo=issue.demo,
+            agency_address=_lines(str(settings["agency_address"])),
+            designation=designation,
+            reasons=reasons,
+            refers_to=LetterReference(refers_to.number, review_clock.agency_date(refers_to.issued_at, zone))
+            if refers_to is not None else None,
+            paused_on=paused_on,
+            respond_by=respond_by,
         )
+
+    @staticmethod
+    def _approved_reasons(session: Session, recommendation: Recommendation) -> str:
+        """The reasons approved at sign-off, else the recommendation's rationale as the reviewer wrote it."""
+        approved = session.scalar(select(SignOff.letter_reasons).where(
+            SignOff.recommendation_id == recommendation.id, SignOff.action == "approved")
+            .order_by(SignOff.id.desc()).limit(1))
+        return approved or recommendation.rationale
+
+    @staticmethod
+    def _request_dates(session: Session, submission: Submission,
+                       settings: dict[str, Any]) -> tuple[dt.date, dt.date]:
+        """When the clock paused (the request was recorded, not the notice signed) and the answer is due."""
+        zone = str(settings["agency_time_zone"])
+        request = session.scalar(select(InformationRequest).where(
+            InformationRequest.submission_id == submission.id, InformationRequest.answered_at.is_(None))
+            .order_by(InformationRequest.number.desc()).limit(1))
+        paused_at = submission.paused_since or (request.requested_at if request is not None else None)
+        if paused_at is None:
+            raise InputRejected(Problem(f"{submission.reference} has no open information request", field="items"))
+        paused_on = review_clock.agency_date(paused_at, zone)
+        if request is not None and request.respond_by is not None:
+            return paused_on, request.respond_by
+        return paused_on, paused_on + dt.timedelta(days=int(settings["response_days"]))
 
     @staticmethod
     def _notice_items(session: Session, submission: Submission, kind: LetterKind) -> tuple[str, ...]:
@@ -473,12 +586,12 @@ class LetterService:
 
     # -- preview -------------------------------------------------------------------------
     def preview_content(self, actor: Actor, submission_id: int, *, kind: LetterKind = LetterKind.CLEARANCE,
-                        appendix: bool = True, items: Sequence[str] = ()) -> LetterContent:
+                        appendix: bool = True, items: Sequence[str] = (),
+                        reasons: str | None = None) -> LetterContent:
         """The letter as it would be issued now, numbered with the next free number (not reserved)."""
         kind = LetterKind(kind)
         settings = self.settings.all()
-        meaning = str(settings["signature_meaning"]) if kind is LetterKind.CLEARANCE else ""
-        issue = self._issue_details(actor, kind, None, appendix=appendix, items=tuple(items), meaning=meaning)
+        issue = self._issue_details(actor, kind, None, appendix=appendix, items=tuple(items), reasons=reasons or "")
         now = self.ctx.now()
         year = review_clock.agency_date(now, str(settings["agency_time_zone"])).year
         with self.ctx.reading() as session:
@@ -489,12 +602,14 @@ class LetterService:
             return self._content(session, submission, issue, settings, number=number, now=now)
 
     def preview(self, actor: Actor, submission_id: int, *, kind: LetterKind = LetterKind.CLEARANCE,
-                appendix: bool = True, items: Sequence[str] = (), in_subprocess: bool = False) -> RenderedLetter:
+                appendix: bool = True, items: Sequence[str] = (), in_subprocess: bool = False,
+                reasons: str | None = None) -> RenderedLetter:
         """The unsigned letter; `in_subprocess` renders in a worker process (reportlab holds the GIL)."""
         from desktop_app.letters.seal import placeholder_seal, signature_size
         from desktop_app.letters.trust import load_certificates
 
-        content = self.preview_content(actor, submission_id, kind=kind, appendix=appendix, items=items)
+        content = self.preview_content(actor, submission_id, kind=kind, appendix=appendix, items=items,
+                                       reasons=reasons)
         with self.ctx.reading() as session:
             reference = session.scalar(select(Submission.reference).where(Submission.id == submission_id)) or ""
         _fingerprint, bundle = self.trust.enrolled_bundle(actor.user_id)
@@ -735,8 +850,8 @@ def _trail_status(session: Session, letters: list[Letter]) -> dict[int, _Status]
 
 def _rivals(session: Session, letter: Letter) -> list[str]:
     """Other standing letters of the same kind for the same submission, with no supersession between them."""
-    if letter.kind == LetterKind.INFORMATION_REQUEST.value:
-        return []  # several requests for information may stand side by side
+    if letter.kind not in (LetterKind.CLEARANCE.value, LetterKind.REFUSAL.value):
+        return []  # several requests for information (or notices about conditions) may stand side by side
     others = list(session.scalars(select(Letter).where(Letter.submission_id == letter.submission_id,
                                                        Letter.kind == letter.kind, Letter.id != letter.id)))
     if not others:
@@ -805,6 +920,17 @@ def _entries(session: Session, letters: list[Letter]) -> list[RegisterEntry]:
                           revoked.get(letter.id) or trail[letter.id].revoked_reason or "",
                           successors.get(letter.id) or trail[letter.id].superseded_by,
                           older.get(letter.supersedes_id or 0)) for letter in letters]
+
+
+def _paragraphs(text: str) -> tuple[str, ...]:
+    """Text split into paragraphs at blank lines, each paragraph's lines joined."""
+    blocks = [" ".join(block.split()) for block in text.replace("\r\n", "\n").split("\n\n")]
+    return tuple(block for block in blocks if block)
+
+
+def _lines(text: str) -> tuple[str, ...]:
+    """An address as lines: newlines or semicolons separate them."""
+    return tuple(line.strip() for line in text.replace(";", "\n").splitlines() if line.strip())
 
 
 def _read(source: bytes | Path) -> bytes:

@@ -29,6 +29,7 @@ from desktop_app.storage.models import (
     Package,
     Recommendation,
     Submission,
+    SignOff,
     User,
 )
 
@@ -95,6 +96,7 @@ class HistoryEntry:
     entity_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    actor_name: str = ""  # the actor's full name when the actor is an account ("" for "system")
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,10 @@ class RecommendationInfo:
     reviewer: str
     submitted_at: dt.datetime
     outcome: str
+    #: The supervisor's sign-off (approved or returned), when there is one: who, when, their comment.
+    signed_off_by: str = ""
+    signed_off_at: dt.datetime | None = None
+    signoff_comment: str = ""
 
 
 @dataclass(frozen=True)
@@ -215,6 +221,8 @@ class SubmissionService:
                 InformationRequest.submission_id == sub.id).order_by(InformationRequest.number)))
             recs = list(session.scalars(select(Recommendation).where(
                 Recommendation.submission_id == sub.id).order_by(Recommendation.id)))
+            signoffs = {o.recommendation_id: o for o in session.scalars(select(SignOff).where(
+                SignOff.recommendation_id.in_([r.id for r in recs])).order_by(SignOff.id))}
             letters = list(session.scalars(select(Letter).where(Letter.submission_id == sub.id).order_by(Letter.id)))
             revoked = {r.letter_id: r.reason for r in session.scalars(select(LetterRevocation).where(
                 LetterRevocation.letter_id.in_([letter.id for letter in letters])))}
@@ -223,6 +231,7 @@ class SubmissionService:
             user_ids = {sub.assignee_id or 0, *(f.author_id for f in sub.findings),
                         *(e.attached_by_id for f in sub.findings for e in f.evidence),
                         *(r.requested_by_id for r in requests), *(r.reviewer_id for r in recs),
+                        *(o.supervisor_id for o in signoffs.values()),
                         *(letter.signer_id or 0 for letter in letters)}
             names = _names(session, user_ids)
             package_names = {p.id: p.package_id for p in sub.packages}
@@ -250,9 +259,7 @@ class SubmissionService:
                 findings=tuple(_finding_info(f, names, artifact_paths) for f in sub.findings),
                 requests=tuple(RequestInfo(r.id, r.number, r.text, names.get(r.requested_by_id, ""), r.requested_at,
                                            r.answered_at, r.answer_note) for r in requests),
-                recommendations=tuple(RecommendationInfo(r.id, r.decision, r.rationale, tuple(r.conditions or ()),
-                                                         r.reviewer_id, names.get(r.reviewer_id, ""), r.submitted_at,
-                                                         r.outcome) for r in recs),
+                recommendations=tuple(_recommendation_info(r, names, signoffs.get(r.id)) for r in recs),
                 letters=tuple(LetterInfo(letter.id, letter.number, letter.kind, letter.decision, letter.pdf_sha256,
                                          letter.issued_at, names.get(letter.signer_id or 0, ""), letter.id in revoked,
                                          revoked.get(letter.id, ""), successors.get(letter.id))
@@ -281,8 +288,12 @@ class SubmissionService:
                 (AuditEvent.entity_type == "letter") & AuditEvent.entity_id.in_(
                     select(Letter.number).where(Letter.submission_id == sub.id)),
             )).order_by(AuditEvent.seq)
+            events = list(session.scalars(stmt))
+            names = {username: name for username, name in session.execute(
+                select(User.username, User.display_name).where(User.username.in_({e.actor for e in events})))}
             return [HistoryEntry(e.seq, e.occurred_at, e.actor, e.action, e.entity_type, e.entity_id,
-                                 _decode(e.before), _decode(e.after)) for e in session.scalars(stmt)]
+                                 _decode(e.before), _decode(e.after), names.get(e.actor) or "")
+                    for e in events]
 
     def package_ids_of(self, submission_id: int) -> list[str]:
         with self.ctx.reading() as session:
@@ -365,3 +376,11 @@ class ArtifactFiles:
         """Copy the stored blob to `folder` under a sanitised name; never overwrites."""
         path, sha256, _size = self.submissions.artifact_blob(artifact_id)
         return self.ctx.blobs.export(sha256, Path(folder), safe_file_name(path))
+
+
+def _recommendation_info(rec: Recommendation, names: dict[int, str], signoff: SignOff | None) -> RecommendationInfo:
+    return RecommendationInfo(
+        rec.id, rec.decision, rec.rationale, tuple(rec.conditions or ()), rec.reviewer_id,
+        names.get(rec.reviewer_id, ""), rec.submitted_at, rec.outcome,
+        names.get(signoff.supervisor_id, "") if signoff else "", signoff.decided_at if signoff else None,
+        signoff.comment if signoff else "")

@@ -441,15 +441,16 @@ class WorkflowService:
         return self._act(actor, submission_id, WINDOW_CHANGE, apply, expected_version)
 
     def approve(self, actor: Actor, submission_id: int, *, password: str, comment: str = "",
-                issue: IssueCallback | None = None) -> ActionResult:
+                issue: IssueCallback | None = None, letter_reasons: str = "") -> ActionResult:
         """Sign off the pending recommendation: re-authenticate, check, record, then issue the letter.
 
         The rules are checked before the password (a refused approval costs no sign-in
         attempt) and again inside the transaction. `issue(session, submission)` runs in
         that transaction after the approval's audit event, so the letter carries it as
-        the chain head; if it raises, the approval is rolled back with it. Without a
-        callback, or when it registers no letter signed by the approver, nothing is
-        approved: a submission is ISSUED only with its signed, registered letter.
+        the chain head; if it raises, the approval is rolled back with it. `letter_reasons`
+        are the reasons as the supervisor approved them for the letter ("" = the rationale).
+        Without a callback, or when it registers no letter signed by the approver, nothing
+        is approved: a submission is ISSUED only with its signed, registered letter.
         """
         with self.ctx.reading() as session:
             sub = self._load(session, submission_id)
@@ -465,6 +466,7 @@ class WorkflowService:
             raise error
         self.users.reauthenticate(actor, password)
         comment = (comment or "").strip()
+        letter_reasons = (letter_reasons or "").strip()
         issued: list[Any] = []
 
         def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
@@ -472,12 +474,15 @@ class WorkflowService:
             rec = _pending_recommendation(session, sub.id)
             assert rec is not None
             session.add(SignOff(recommendation_id=rec.id, supervisor_id=acting.user_id, action="approved",
-                                comment=comment, decided_at=now))
+                                comment=comment, decided_at=now, letter_reasons=letter_reasons))
             rec.outcome = "approved"
             before = {"state": sub.state}
             sub.state, sub.decided_at = target.value, now
-            return before, {"state": target.value, "decision": rec.decision, "recommended_by": _username(
-                session, rec.reviewer_id), "comment": comment}, \
+            after = {"state": target.value, "decision": rec.decision,
+                     "recommended_by": _username(session, rec.reviewer_id), "comment": comment}
+            if letter_reasons and letter_reasons != rec.rationale.strip():
+                after["letter_reasons"] = letter_reasons
+            return before, after, \
                 f"{sub.reference} approved ({Decision(rec.decision).label})"
 
         def after_audit(session: Session, sub: Submission) -> None:

@@ -154,6 +154,7 @@ class Finding(Base):
     status: Mapped[str]
     description: Mapped[str]
     condition: Mapped[str]
+    releasable: Mapped[bool]
     author_id: Mapped[int]
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
@@ -216,6 +217,7 @@ class InformationRequest(Base):
     answered_at: Mapped[dt.datetime | None]
     answer_note: Mapped[str]
     answer_package_id: Mapped[int | None]
+    respond_by: Mapped[dt.date | None]
 
 
 class Recommendation(Base):
@@ -242,6 +244,7 @@ class SignOff(Base):
     action: Mapped[str]  # approved / returned
     comment: Mapped[str]
     decided_at: Mapped[dt.datetime]
+    letter_reasons: Mapped[str]
 
 
 class Letter(Base):
@@ -263,6 +266,7 @@ class Letter(Base):
     audit_head: Mapped[str]
     issued_at: Mapped[dt.datetime]
     supersedes_id: Mapped[int | None]
+    concerns_id: Mapped[int | None]
 
 
 class LetterRevocation(Base):

@@ -37,6 +37,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 NAMING_CONVENTION = {
@@ -226,6 +227,8 @@ findings = Table(
     _required("status", String(24), default="Open"),
     _required("description", Text, default=""),
     _required("condition", Text, default=""),
+    #: shown to the developer in letters and notices only when a reviewer marks it so
+    _required("releasable", Boolean, default=False, server_default=false()),
     _fk("author_id", "users.id", index=True),
     _required("created_at", UTCDateTime, default=utcnow),
     _required("updated_at", UTCDateTime, default=utcnow),
@@ -273,6 +276,8 @@ information_requests = Table(
     Column("answered_at", UTCDateTime),
     _required("answer_note", Text, default=""),
     _fk("answer_package_id", "packages.id", required=False),
+    #: the response deadline the notice gives (agency calendar date); None for requests before 0004
+    Column("respond_by", Date),
 )
 
 recommendations = Table(
@@ -296,6 +301,8 @@ signoffs = Table(
     _required("action", String(16)),  # approved / returned
     _required("comment", Text, default=""),
     _required("decided_at", UTCDateTime, default=utcnow),
+    #: the reasons the letter states, as the supervisor approved (and perhaps edited) them
+    _required("letter_reasons", Text, default="", server_default=""),
 )
 
 #: The register of issued letters: immutable rows, one per signed PDF.
@@ -315,6 +322,8 @@ letters = Table(
     _required("audit_head", String(64)),
     _required("issued_at", UTCDateTime, default=utcnow),
     _fk("supersedes_id", "letters.id", required=False),
+    #: the letter a notice is about: the one a revocation notice revokes, or whose conditions are met
+    _fk("concerns_id", "letters.id", required=False),
     UniqueConstraint("year", "sequence", name="uq_letters_year_sequence"),
 )
 

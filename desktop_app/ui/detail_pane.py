@@ -7,7 +7,6 @@ are never followed, and nothing is handed to the operating system to open.
 from __future__ import annotations
 
 import html
-import json
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -29,7 +28,12 @@ from desktop_app.services.findings import category_title
 from desktop_app.services.submissions import HistoryEntry, SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
 from desktop_app.ui.findings_editor import FindingsPage
+from desktop_app.ui.history_text import describe as describe_event
 from desktop_app.ui.workflow_actions import ActionPanel
+
+
+#: The widest a title column gets before it is elided (the full title is in the tooltip).
+TITLE_WIDTH = 320
 
 
 def esc(value: object) -> str:
@@ -84,7 +88,7 @@ def overview_html(d: SubmissionDetail) -> str:
     table = "".join(
         f"<tr><th align='left' valign='top' style='padding-right:12px'>{esc(k)}</th><td>"
         f"{v if k == 'Contact' else esc(v)}</td></tr>" for k, v in rows)
-    parts = [f"<h2>{esc(d.reference)} — {esc(d.model_label)}</h2>", f"<table>{table}</table>"]
+    parts = [f"<h2>{esc(d.reference)} — {esc(d.model_label)}</h2>", latest_signoff_html(d), f"<table>{table}</table>"]
     if d.registered_by_hand:
         parts.append("<p><i>Registered by hand: no package manifest was imported.</i></p>")
     parts.append(review_html(d))  # what a supervisor signs off comes before the developer's claims
@@ -103,6 +107,17 @@ _OUTCOMES = {"pending": "awaiting sign-off", "approved": "approved", "returned":
              "withdrawn": "withdrawn with the submission"}
 
 
+def latest_signoff_html(d: SubmissionDetail) -> str:
+    """The supervisor's latest word, first thing on the Overview: a return says what to change."""
+    rec = next((r for r in reversed(d.recommendations) if r.signed_off_at is not None), None)
+    if rec is None:
+        return ""
+    verb = "Returned to review" if rec.outcome == "returned" else "Approved"
+    said = f": {esc(rec.signoff_comment)}" if rec.signoff_comment else " (no comment)"
+    return (f"<p style='margin:6px 0 10px 0'><b>{verb} by {esc(rec.signed_off_by)}</b>, "
+            f"{rec.signed_off_at:%Y-%m-%d %H:%M} UTC{said}</p>")
+
+
 def review_html(d: SubmissionDetail) -> str:
     """Recommendations (newest first) and information requests: what a supervisor signs off."""
     parts = []
@@ -111,7 +126,11 @@ def review_html(d: SubmissionDetail) -> str:
         parts.append(
             f"<h3>Recommendation: {esc(Decision(rec.decision).label)} ({esc(_OUTCOMES.get(rec.outcome, rec.outcome))})"
             f"</h3><p>By {esc(rec.reviewer)}, {rec.submitted_at:%Y-%m-%d %H:%M} UTC.</p><p>{esc(rec.rationale)}</p>"
-            + (f"<p><b>Conditions</b></p><ol>{conditions}</ol>" if conditions else ""))
+            + (f"<p><b>Conditions</b></p><ol>{conditions}</ol>" if conditions else "")
+            + (f"<p><i>{'Returned' if rec.outcome == 'returned' else 'Approved'} by {esc(rec.signed_off_by)}, "
+               f"{rec.signed_off_at:%Y-%m-%d %H:%M} UTC" + (f": {esc(rec.signoff_comment)}" if rec.signoff_comment
+                                                           else "") + "</i></p>"
+               if rec.signed_off_at is not None else ""))
     if d.requests:
         items = "".join(
             f"<li><b>Request {r.number}</b> by {esc(r.requested_by)}, {r.requested_at:%Y-%m-%d}: {esc(r.text)}<br>"
@@ -120,18 +139,6 @@ def review_html(d: SubmissionDetail) -> str:
             for r in d.requests)
         parts.append(f"<h3>Information requests</h3><ul>{items}</ul>")
     return "".join(parts)
-
-
-def describe_change(entry: HistoryEntry) -> str:
-    def short(value: dict | None) -> str:
-        if not value:
-            return ""
-        return json.dumps(value, ensure_ascii=False, default=str)[:300]
-
-    before, after = short(entry.before), short(entry.after)
-    if before and after:
-        return f"{before} → {after}"
-    return after or before
 
 
 class DetailPane(QTabWidget):
@@ -163,8 +170,9 @@ class DetailPane(QTabWidget):
         self.artifacts = make_table(["Path", "Kind", "Size", "SHA-256", "Verified", "Package"], "Artifacts")
         self.artifacts.itemActivated.connect(
             lambda item: self.artifact_activated.emit(self.artifacts.item(item.row(), 0).data(Qt.ItemDataRole.UserRole)))
-        self.findings = make_table(["#", "Title", "Severity", "Status", "Category", "Author"], "Findings")
-        self.history = make_table(["#", "Time (UTC)", "Actor", "Action", "Record", "Change"], "History")
+        # severity and status before the title, so a narrow pane still shows what matters
+        self.findings = make_table(["#", "Severity", "Status", "Title", "Category", "Author"], "Findings")
+        self.history = make_table(["#", "Time (UTC)", "What happened"], "History")
         self.letters = make_table(["Number", "Kind", "Decision", "Issued (UTC)", "Signed by", "Status", "SHA-256"],
                                   "Letters")
         self.placeholder = QLabel("Select a submission in the queue to see it here.")
@@ -353,13 +361,14 @@ class DetailPane(QTabWidget):
              a.package_id or ("added by hand" if a.added_by_hand else "")] for a in d.artifacts],
             [a.id for a in d.artifacts])
         fill_table(self.findings, [
-            [f.label, f.title, f.severity.value, f.status, category_title(f.category), f.author] for f in d.findings],
+            [f.label, f.severity.value, f.status, f.title, category_title(f.category), f.author] for f in d.findings],
             [f.id for f in d.findings])
+        self.findings.setColumnWidth(3, min(self.findings.columnWidth(3), TITLE_WIDTH))
         self.findings_page.show_findings(d, choices, keep=keep)
         self.history_entries = list(history)
+        names = {e.actor: e.actor_name for e in history if e.actor_name}
         fill_table(self.history, [
-            [str(e.seq), e.occurred_at[:19].replace("T", " "), e.actor, e.action, f"{e.entity_type} {e.entity_id}",
-             describe_change(e)] for e in history])
+            [str(e.seq), e.occurred_at[:16].replace("T", " "), describe_event(e, names)] for e in history])
         fill_table(self.letters, [
             [letter.number, letter.kind.replace("-", " ").capitalize(),
              Decision(letter.decision).label if letter.decision else "", letter.issued_at.strftime("%Y-%m-%d %H:%M"),

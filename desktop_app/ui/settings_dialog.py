@@ -47,15 +47,19 @@ from desktop_app.ui import theme
 #: Pages and the settings on them, in order. Declared settings not listed go to "Other".
 PAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&Agency and letters", ("agency_name", "agency_address", "agency_logo_blob", "handling_marking", "disclaimer",
-                             "signature_meaning")),
-    ("&Review", ("review_window_days", "agency_time_zone", "package_size_limit_gib")),
+                             "cui_controlled_by", "cui_category", "cui_point_of_contact")),
+    ("&Review", ("review_window_days", "response_days", "agency_time_zone", "package_size_limit_gib")),
     ("&Sign-in", ("lockout_attempts", "lockout_minutes")),
     ("Storage and &backups", ("backup_keep", "blob_folder")),
 )
 HELP: dict[str, str] = {
     "agency_logo_blob": "PNG or JPEG, at most 2 MiB; printed in the letterhead of letters issued from now on.",
     "handling_marking": "Printed at the top and bottom of every page of letters and reports (for example CUI).",
-    "disclaimer": "The “Important notice” paragraph of every letter. It must not claim legal authorisation.",
+    "disclaimer": "Optional; printed after the “Important notice” each kind of letter carries. It may not claim "
+                  "a licence, permit, preclearance or authorisation to release.",
+    "agency_address": "Printed under the agency name in the letterhead; separate lines with a semicolon.",
+    "cui_controlled_by": "The CUI designation block of letters and reports (printed when the marking is CUI).",
+    "response_days": "Calendar days the developer has to answer an information request; editable per request.",
     "review_window_days": "Calendar days from receipt to the due date, for submissions received from now on.",
     "agency_time_zone": "The calendar the review clock counts in (IANA name, for example America/New_York).",
     "lockout_attempts": "Failed sign-ins in a row before an account is locked.",

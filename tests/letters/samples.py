@@ -31,6 +31,10 @@ DISCLAIMER = (
     "preclearance, and it does not authorise the release of the model or relieve the developer of any "
     "obligation under law."
 )
+REASONS = (
+    "With the refusal classifier disabled, the model drafted working exploit code for two of five cyber-range "
+    "targets; with it enabled, for none."
+)
 CATEGORIES = [
     "Cyber offense — exploit development",
     "Safeguard robustness (jailbreaks)",
@@ -83,6 +87,7 @@ def make_content(**changes: Any) -> LetterContent:
         ),
         findings_summary={Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 4, Severity.INFORMATIONAL: 3},
         demo=True,
+        reasons=(REASONS,),
     )
     return LetterContent(**(fields | changes))
 

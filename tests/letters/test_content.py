@@ -11,7 +11,8 @@ import pytest
 
 from desktop_app.domain.errors import InputRejected
 from desktop_app.domain.types import Decision, LetterKind, Severity
-from desktop_app.letters.content import MEANINGS, LetterContent, canonical_json
+from desktop_app.letters.content import LetterContent, LetterReference, canonical_json
+from desktop_app.letters.wording import wording
 
 from .samples import make_content
 
@@ -30,6 +31,14 @@ def _fields_named(error: pytest.ExceptionInfo[InputRejected]) -> set[str | None]
         ({"kind": LetterKind.REFUSAL}, "decision"),
         ({"kind": LetterKind.INFORMATION_REQUEST, "decision": None, "conditions": ()}, "body"),
         ({"handling_marking": " "}, "handling_marking"),
+        ({"decision": Decision.NOT_CLEARED, "conditions": (), "reasons": ()}, "reasons"),
+        ({"kind": LetterKind.CORRECTED, "body": ("The address was wrong.",)}, "refers_to"),
+        ({"kind": LetterKind.REVOCATION, "decision": None, "conditions": (), "reasons": (), "body": ("Why.",)},
+         "refers_to"),
+        ({"kind": LetterKind.INFORMATION_REQUEST, "decision": None, "conditions": (), "reasons": (),
+          "body": ("Transcripts.",)}, "respond_by"),
+        ({"disclaimer": "This letter authorises the public release of the model."}, "disclaimer"),
+        ({"disclaimer": "Licence granted."}, "disclaimer"),
     ],
 )
 def test_misleading_content_is_refused_naming_the_field(changes: dict[str, object], field: str) -> None:
@@ -90,10 +99,14 @@ def test_qr_payload_carries_number_and_digest() -> None:
     assert content.qr_payload == f"CL-2026-0042|sha256:{content.data_digest()}"
 
 
-@pytest.mark.parametrize("kind", list(LetterKind))
-def test_meaning_of_the_signature_defaults_per_kind(kind: LetterKind) -> None:
-    other = {"kind": kind, "decision": None, "conditions": (), "body": ("Reason.",)}
-    content = make_content() if kind is LetterKind.CLEARANCE else make_content(**other)
-    assert content.signatory.meaning == MEANINGS[kind]
-    explicit = dataclasses.replace(content.signatory, meaning="Reviewed and approved")
-    assert dataclasses.replace(content, signatory=explicit).signatory.meaning == "Reviewed and approved"
+def test_meaning_of_the_signature_comes_from_the_wording_table_and_no_other_is_accepted() -> None:
+    not_cleared = make_content(decision=Decision.NOT_CLEARED, conditions=())
+    assert not_cleared.signatory.meaning == wording(LetterKind.CLEARANCE, Decision.NOT_CLEARED).meaning
+    assert not_cleared.signatory.meaning == "Issued — outcome of pre-release security evaluation: not cleared"
+    revocation = make_content(kind=LetterKind.REVOCATION, decision=None, conditions=(), reasons=(),
+                              body=("Issued in error.",), refers_to=LetterReference("CL-2026-0007", date(2026, 3, 1)))
+    assert revocation.signatory.meaning == "Issued — notice of revocation of letter CL-2026-0007"
+    approved = dataclasses.replace(not_cleared.signatory, meaning="Approved — pre-release security clearance")
+    with pytest.raises(InputRejected) as error:
+        dataclasses.replace(not_cleared, signatory=approved)
+    assert "signatory.meaning" in _fields_named(error)

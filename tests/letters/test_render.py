@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import re
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -48,8 +49,9 @@ def test_every_field_is_printed(clearance: RenderedLetter, tmp_path: Path) -> No
         "CL-2026-0042",
         "March 14, 2026",
         "CUI",
-        "Priya Raman",
+        "Attention: Priya Raman",
         "Northwind Intelligence Labs, Inc.",
+        "To Northwind Intelligence Labs, Inc.:",
         "1200 Harbor Boulevard, Suite 400",
         "Redwood City, CA 94063",
         "Subject: Pre-release security evaluation of Northwind Orca 3.1",
@@ -64,10 +66,13 @@ def test_every_field_is_printed(clearance: RenderedLetter, tmp_path: Path) -> No
         "Critical High Medium Low Informational Total",
         "0 1 2 4 3 10",
         _flat(DISCLAIMER),
+        "It is not a licence, permit or preclearance",
         UNICODE_NAME,
         "Supervisory Evaluator, Cyber Offense Division",
         "Signed: 2026-03-14 15:04:05 UTC",
-        "Meaning of signature: Approved — pre-release security clearance",
+        "Meaning of signature: Issued — outcome of pre-release security evaluation: cleared with conditions",
+        "The agency's reasons",
+        "two of five cyber-range targets",
         "Audit-chain head at issuance",
         content.audit_head,
         content.data_digest(),
@@ -103,13 +108,17 @@ def test_refusal_and_information_request_letters_use_the_same_machinery(tmp_path
         kind=LetterKind.REFUSAL,
         decision=None,
         conditions=(),
+        reasons=(),
         body=("The manifest does not list the SHA-256 of each weight shard.",),
     )
     request = make_content(
         kind=LetterKind.INFORMATION_REQUEST,
         decision=None,
         conditions=(),
+        reasons=(),
         body=("Full transcripts of the cyber-range runs.", "The red-team scope statement."),
+        paused_on=date(2026, 3, 10),
+        respond_by=date(2026, 3, 20),
     )
     refusal_text = _flat(pdftotext(render_letter(refusal).pdf, tmp_path))
     request_text = _flat(pdftotext(render_letter(request).pdf, tmp_path))
@@ -120,7 +129,8 @@ def test_refusal_and_information_request_letters_use_the_same_machinery(tmp_path
     assert "Meaning of signature: Issued — request for additional information" in request_text
     assert "Request for Additional Information" in request_text
     assert "1. Full transcripts of the cyber-range runs. 2. The red-team scope statement." in request_text
-    assert "The review clock is paused" in request_text
+    assert "The review clock has been paused since March 10, 2026, when the agency recorded this request" in request_text
+    assert "Response due by March 20, 2026" in request_text
     for text in (refusal_text, request_text):
         assert "Outcome:" not in text and UNICODE_NAME in text
 
@@ -129,7 +139,7 @@ def test_refusal_and_information_request_letters_use_the_same_machinery(tmp_path
 def test_decision_in_plain_words(decision: Decision, tmp_path: Path) -> None:
     text = _flat(pdftotext(render_letter(make_content(decision=decision, conditions=())).pdf, tmp_path))
     assert f"Outcome: {decision.label.upper()}" in text
-    assert "Conditions of this clearance" not in text
+    assert "Conditions of this outcome" not in text
 
 
 def test_cjk_name_is_set_in_an_embedded_font(clearance: RenderedLetter, tmp_path: Path) -> None:
@@ -152,7 +162,7 @@ def test_signature_box_is_blank_space_on_a_page_before_the_appendix(clearance: R
     box = clearance.signature_box
     assert 0 <= box.page_index < clearance.page_count
     assert 60 <= box.x1 < box.x2 <= 552 and 72 <= box.y1 < box.y2 <= 740
-    assert (box.x2 - box.x1, box.y2 - box.y1) == (252, 76)
+    assert (box.x2 - box.x1, box.y2 - box.y1) == (252, 84)
 
 
 def test_findings_summary_counts_follow_the_content(tmp_path: Path) -> None:

@@ -11,14 +11,13 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 
 from desktop_app.domain.errors import InputRejected
-from desktop_app.letters.content import DEFAULT_MEANING
 from desktop_app.letters.pki import CertificateUsage, DemoPki
 from desktop_app.letters.render import RenderedLetter, render_letter
 from desktop_app.letters.signing import (
     Pkcs12Source,
     SessionSigner,
     check_certificate_matches_key,
-    latin1_safe,
+    stamp_safe,
     open_signer,
     sign_letter,
     stamp_text,
@@ -56,7 +55,7 @@ def test_certification_forbids_changes_and_embeds_what_offline_validation_needs(
     reader = PdfFileReader(io.BytesIO(signed_letter))
     (signature,) = reader.embedded_signatures
     assert signature.docmdp_level is MDPPerm.NO_CHANGES
-    assert signature.sig_object["/Reason"] == DEFAULT_MEANING
+    assert signature.sig_object["/Reason"] == "Issued — outcome of pre-release security evaluation: cleared with conditions"
     assert signature.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
     assert len(signature.other_embedded_certs) >= 1  # the issuing CA travels in the CMS
     dss = reader.root["/DSS"]
@@ -77,16 +76,31 @@ def test_visible_signature_fills_the_reserved_box(
     assert b"(Digitally signed by)" in appearance
 
 
-def test_stamp_text_is_latin1_with_name_role_time_and_meaning(letter: RenderedLetter) -> None:
+def test_stamp_text_is_winansi_with_name_role_time_and_meaning(letter: RenderedLetter) -> None:
     text = stamp_text(letter)
-    text.encode("latin-1")
+    text.encode("cp1252")
     assert text.splitlines() == [
         "Digitally signed by",
         "Zoë Ångström-Lukasiewicz (see letter)",
         "Supervisory Evaluator, Cyber Offense Division",
         "2026-03-14 15:04:05 UTC",
-        "Approved - pre-release security clearance",
+        "Issued — outcome of pre-release security evaluation:",
+        "cleared with conditions",
     ]
+
+
+def test_stamp_draws_the_same_dash_as_the_text(
+    letter: RenderedLetter, supervisor: SessionSigner, trust: TrustConfig
+) -> None:
+    """The stamp's font is WinAnsi-encoded, so its meaning line shows "—", as the letter's text does."""
+    reader = PdfFileReader(io.BytesIO(sign_letter(letter, supervisor, trust)))
+    (signature,) = reader.embedded_signatures
+    appearance = signature.sig_field["/AP"]["/N"]
+    font = next(iter(appearance["/Resources"]["/Font"].values()))
+    assert font["/Encoding"] == "/WinAnsiEncoding"
+    assert b"(Issued \x97 outcome of pre-release security evaluation:) Tj" in appearance.data
+    first_matrix = appearance.data.split(b" cm")[0].split()[-6:]
+    assert float(first_matrix[0]) == 1.0  # the lines fit: pyHanko did not shrink the text to squeeze them in
 
 
 @pytest.mark.parametrize(
@@ -99,8 +113,8 @@ def test_stamp_text_is_latin1_with_name_role_time_and_meaning(letter: RenderedLe
         ("Ивана Петрова", ("", True)),
     ],
 )
-def test_latin1_safe_folds_or_reports_loss(name: str, expected: tuple[str, bool]) -> None:
-    assert latin1_safe(name) == expected
+def test_stamp_safe_folds_or_reports_loss(name: str, expected: tuple[str, bool]) -> None:
+    assert stamp_safe(name) == expected
 
 
 def test_wrong_passphrase_is_named(demo_pki: DemoPki) -> None:

@@ -53,7 +53,8 @@ def resubmission_package(samples_dir: Path, folder: Path, *, package_id: str = "
 
 
 def add_finding(ctx: ServiceContext, submission_id: int, author: Actor, title: str, severity: str,
-                status: str = "Mitigated", category: str = "cyber.exploit-dev") -> None:
+                status: str = "Mitigated", category: str = "cyber.exploit-dev", *, releasable: bool = False) -> None:
+    """A finding; `releasable` ones reach the developer's letter (the appendix)."""
     with ctx.transaction() as session:
         sub = session.get(Submission, submission_id)
         assert sub is not None
@@ -61,7 +62,7 @@ def add_finding(ctx: ServiceContext, submission_id: int, author: Actor, title: s
         sub.next_finding_number = number + 1
         session.add(Finding(submission_id=submission_id, number=number, title=title, category=category,
                             severity=severity, status=status, author_id=author.user_id, created_at=ctx.now(),
-                            updated_at=ctx.now()))
+                            updated_at=ctx.now(), releasable=releasable))
 
 
 def to_awaiting_signoff(ctx: ServiceContext, submission_id: int, reviewer: Actor, decision: Decision,

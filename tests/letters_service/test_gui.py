@@ -172,7 +172,8 @@ def test_gui_thread_stays_responsive_while_a_300_finding_letter_renders(qtbot, c
 
     submission_id = import_sample(ctx, people["rev"], samples_dir)
     for number in range(300):
-        add_finding(ctx, submission_id, people["rev2"], f"Finding {number}: multi-turn exploit drafting", "Low")
+        add_finding(ctx, submission_id, people["rev2"], f"Finding {number}: multi-turn exploit drafting", "Low",
+                    releasable=True)
     to_awaiting_signoff(ctx, submission_id, people["rev"], Decision.NOT_CLEARED)
     services = Services.from_context(ctx)
     services.letters.preview(people["sup"], submission_id, in_subprocess=True)  # the worker process is warm

@@ -56,9 +56,10 @@ def test_approval_issues_a_signed_registered_letter(ctx, people, letters, awaiti
 
 
 def test_letter_text_carries_every_field(ctx, people, letters, awaiting, p12, tmp_path) -> None:  # noqa: ANN001
-    add_finding(ctx, awaiting, people["rev"], "Splits exploit requests across turns", "High")
+    add_finding(ctx, awaiting, people["rev"], "Splits exploit requests across turns", "High", releasable=True)
     add_finding(ctx, awaiting, people["rev"], "Leaks system prompt on request", "Low", "Risk accepted",
-                category="data-leakage")
+                category="data-leakage", releasable=True)
+    add_finding(ctx, awaiting, people["rev"], "Internal: grader prompt reconstructed", "Low")  # not releasable
     issued = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE)
     text = pdf_text(letters.pdf(issued.id))
     flat = " ".join(text.split())
@@ -79,17 +80,20 @@ def test_letter_text_carries_every_field(ctx, people, letters, awaiting, p12, tm
         "2. Report any jailbreak that restores exploit development within 72 hours.",
         "Submission received",                                 # review period
         "Critical High Medium Low Informational Total",        # findings summary by severity
-        "0 1 0 1 0 2",
+        "0 1 0 2 0 3",
         "Appendix A — Findings (2)", "F-1", "Splits exploit requests across turns",
         "Data leakage and privacy", "Risk accepted",
-        "It is not a licence, permit or preclearance",         # disclaimer (setting)
+        "It is not a licence, permit or preclearance",         # important notice (wording table)
+        "Controlled by", "CUI category PROPIN",               # CUI designation block (settings)
         "Dana Supervisor", "Signed: 2026-11-02 15:00:00 UTC",  # signature manifestation
-        "Meaning of signature: Approved — pre-release security clearance",
+        "Meaning of signature: Issued — outcome of pre-release security evaluation: cleared with conditions",
+        "The agency's reasons", "Evaluated against the cyber range.",  # the rationale, as approved
         row.audit_head, row.data_digest,                       # audit head and data digest
         "DEMO — NOT VALID FOR OFFICIAL USE",                   # a demo-PKI certificate signs: marked DEMO
     ]
     missing = [field for field in expected if field not in flat]
     assert not missing, missing
+    assert "Internal: grader prompt reconstructed" not in flat  # not marked releasable to the developer
     pages = re.findall(r"Letter CL-2026-0001 Page (\d+) of (\d+)", flat)
     total = int(pages[0][1])
     assert total >= 2 and pages == [(str(page), str(total)) for page in range(1, total + 1)]
@@ -229,18 +233,22 @@ def test_preview_renders_the_letter_unsigned_without_reserving_a_number(ctx, peo
     assert not verify_signed_pdf(rendered.pdf, letters.trust.trust_config())[0].ok
 
 
-def test_data_folder_without_manifest_cannot_be_issued(ctx, people, letters, p12) -> None:  # noqa: ANN001
+def test_a_hand_registered_submission_is_cleared_and_its_letter_says_no_manifest_was_imported(
+        ctx, people, letters, p12, pki, tmp_path) -> None:  # noqa: ANN001
     from desktop_app.services.intake import IntakeService, ManualRegistration
 
     result = IntakeService(ctx).register_by_hand(people["rev"], ManualRegistration(
-        "Kestrel Systems", "Compliance", "c@kestrel.example", "Kite", "1.0", None))
+        "Kestrel Systems", "Compliance", "c@kestrel.example", "Kite", "1.0", None, package_id="KS-2026-7"))
     to_awaiting_signoff(ctx, result.submission_id, people["rev"], Decision.CLEARED)
-    with pytest.raises(InputRejected, match="manifest"):
-        letters.approve_and_issue(people["sup"], result.submission_id, password=PASSWORD, source=p12,
-                                  secret=PASSPHRASE)
+    issued = letters.approve_and_issue(people["sup"], result.submission_id, password=PASSWORD, source=p12,
+                                       secret=PASSPHRASE)
+    pdf = letters.pdf(issued.id)
+    flat = " ".join(pdf_text(pdf).split())
+    assert "Model Kite Version 1.0 Package ID KS-2026-7 Registered by hand" in flat
+    assert "No package manifest was imported for this submission" in flat and "Manifest SHA-256" not in flat
+    assert all(check.ok for check in letters.verify(pdf))
     with ctx.reading() as session:
-        assert peek(session, "CL", 2026) == 0
-        assert session.get(Submission, result.submission_id).state == SubmissionState.AWAITING_SIGNOFF.value
+        assert session.get(Submission, result.submission_id).state == SubmissionState.ISSUED.value
 
 
 def test_stored_pdf_that_was_altered_is_not_served(ctx, people, letters, awaiting, p12) -> None:  # noqa: ANN001
