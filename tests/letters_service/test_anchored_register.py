@@ -176,8 +176,9 @@ def test_a_superseded_notice_stays_superseded_when_the_link_is_cleared(ctx, peop
 def mint(ctx, letters, people, forged_pki, number: str):  # noqa: ANN001, ANN201
     """A CLEARED letter for the issued submission, signed with the attacker's own PKI: (pdf, content, certificate)."""
     entry = letters.register()[0]
-    content = dataclasses.replace(letters.preview_content(people["sup"], entry.submission_id), number=number,
-                                  decision=Decision.CLEARED, conditions=())
+    content = letters.preview_content(people["sup"], entry.submission_id)
+    content = dataclasses.replace(content, number=number, decision=Decision.CLEARED, conditions=(),
+                                  signatory=dataclasses.replace(content.signatory, meaning=""))
     with open_signer(Pkcs12Source(forged_pki.supervisor_p12), PASSPHRASE) as signer:
         pdf = sign_letter(render_letter(content), signer, TrustConfig.load([forged_pki.root_cert], forged_pki.crls))
         return pdf, content, signer.certificate
