@@ -75,7 +75,7 @@ from desktop_app.storage.models import (
 
 if TYPE_CHECKING:
     from desktop_app.letters.content import LetterContent
-    from desktop_app.letters.render import RenderedLetter
+    from desktop_app.letters.results import RenderedLetter
     from desktop_app.letters.signing import KeySource, SessionSigner
     from desktop_app.letters.trust import TrustConfig
 

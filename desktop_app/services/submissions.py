@@ -276,6 +276,7 @@ class SubmissionService:
             finding_ids = [str(i) for i in session.scalars(select(Finding.id).where(Finding.submission_id == sub.id))]
             evidence_ids = [str(i) for i in session.scalars(
                 select(Evidence.id).join(Finding).where(Finding.submission_id == sub.id))]
+            evidence_ids += detached_evidence_ids(session, finding_ids)
             condition_ids = [f"{number}#{n}" for number, n in session.execute(
                 select(Letter.number, tables.conditions.c.number).join(
                     tables.conditions, tables.conditions.c.letter_id == Letter.id)
@@ -376,6 +377,19 @@ class ArtifactFiles:
         """Copy the stored blob to `folder` under a sanitised name; never overwrites."""
         path, sha256, _size = self.submissions.artifact_blob(artifact_id)
         return self.ctx.blobs.export(sha256, Path(folder), safe_file_name(path))
+
+
+def detached_evidence_ids(session: Session, finding_ids: list[str]) -> list[str]:
+    """Ids of evidence once attached to these findings and detached since (their rows are gone;
+    the detach events on the findings remember them), so histories still show their events."""
+    found = []
+    for before in session.scalars(select(AuditEvent.before).where(
+            AuditEvent.entity_type == "finding", AuditEvent.entity_id.in_(finding_ids),
+            AuditEvent.action == "evidence.detach")):
+        evidence_id = json.loads(before).get("evidence_id") if before else None
+        if isinstance(evidence_id, int):
+            found.append(str(evidence_id))
+    return found
 
 
 def _recommendation_info(rec: Recommendation, names: dict[int, str], signoff: SignOff | None) -> RecommendationInfo:

@@ -16,10 +16,10 @@ from desktop_app.domain.types import Decision, SubmissionState
 from desktop_app.services.bundle import Services
 from desktop_app.services.intake import IntakeService
 from desktop_app.storage.models import AuditEvent
-from desktop_app.ui.findings_editor import FindingEditor, FindingVersionDialog
-from desktop_app.ui.main_window import MainWindow
-from desktop_app.ui.queue_model import days_left_text
-from desktop_app.ui.workflow_actions import (
+from desktop_app.ui.review.findings import FindingEditor, FindingVersionDialog
+from desktop_app.ui.mainwindow.window import MainWindow
+from desktop_app.ui.queue.model import days_left_text
+from desktop_app.ui.review.workflow import (
     AssignDialog,
     InfoReceivedDialog,
     OperationDialog,
@@ -182,8 +182,8 @@ def test_undo_and_redo_of_a_finding_edit_are_saved_changes(qtbot, ctx, services,
 
     # someone else saves meanwhile: the undo is refused with who and when, and leaves the stack
     services.findings.edit(people["rev2"], finding.id, draft(severity="Low"), expected_version=4)
-    window.undo_action.trigger()
-    assert isinstance(window.review.last_error, ConcurrentEdit)
+    window.undo_action.trigger()  # the save runs on a worker (ui.operations): wait for its answer
+    qtbot.waitUntil(lambda: isinstance(window.review.last_error, ConcurrentEdit))
     assert "changed by Jo Reviewer" in str(window.review.last_error)
     assert services.findings.get(finding.id).severity.value == "Low"
     assert window.undo_stack.count() == 0
@@ -242,7 +242,7 @@ def test_history_shows_an_earlier_version_and_my_work_lists_mine(qtbot, services
 
 def test_evidence_is_attached_and_cited_from_the_findings_tab(qtbot, services, people, submission,
                                                               tmp_path: Path) -> None:  # noqa: ANN001
-    from desktop_app.ui.findings_editor import AttachFileDialog, CiteArtifactDialog
+    from desktop_app.ui.review.findings import AttachFileDialog, CiteArtifactDialog
 
     rev = people["rev"]
     services.workflow.accept_and_assign(rev, submission, rev.user_id)
