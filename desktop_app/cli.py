@@ -80,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--scan", type=Path, metavar="IMAGE",
                         help="verify a printed letter from a PNG or JPEG of it: its QR code's seal, then the register")
     verify.add_argument("--trust", type=Path, action="append", default=[], metavar="PEM",
-                        help="also trust this root certificate (may be repeated); with --scan, also the signers' "
-                             "certificates in it")
+                        help="trust only this root certificate, not the data folder's anchors (may be repeated); "
+                             "with --scan, the signers' certificates in it too")
 
     records_cmd = commands.add_parser("records", help="case records that outlive the workstation")
     records_sub = records_cmd.add_subparsers(dest="records_command", metavar="export|verify", required=True)
@@ -98,7 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit_cmd = commands.add_parser("audit", help="audit trail commands")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", metavar="verify", required=True)
-    audit_sub.add_parser("verify", help="recompute the audit chain")
+    audit_verify = audit_sub.add_parser("verify", help="recompute the audit chain and check it against its anchors "
+                                                       "and the letter register")
+    audit_verify.add_argument("--anchor", type=Path, action="append", default=[], metavar="FILE",
+                              help="also check a head noted elsewhere: lines 'SEQUENCE HASH', a letter's "
+                                   "printed head, or a backup archive (may be repeated)")
 
     diff_cmd = commands.add_parser("diff", help="what changed in a resubmission (or since a supplement)")
     diff_cmd.add_argument("submission", metavar="SUBMISSION_REF", help="e.g. CD-2026-0012")
@@ -195,19 +199,20 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from desktop_app.services.audit import iter_events, verify_chain
+    from desktop_app.services.audit_verify import verify_trail
 
     ctx = _open(args)
     try:
-        with ctx.reading() as session:
-            report = verify_chain(iter_events(session))
-        if report.ok:
-            print(f"audit chain intact: {report.events} events, head {report.head}")
-            return EXIT_OK
-        print(f"audit chain broken at {report.problem}", file=sys.stderr)
-        return EXIT_REJECTED
+        report = verify_trail(ctx, args.anchor)
     finally:
         ctx.close()
+    if report.ok:
+        print(f"audit chain intact: {report.events} events, head {report.head_seq} {report.head_hash}")
+        print(f"anchors agree: {report.anchors_checked} noted heads, {report.letters_checked} letters in the register")
+        return EXIT_OK
+    for problem in report.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return EXIT_REJECTED
 
 
 LETTER_SIZE_LIMIT = 64 * 1024 * 1024

@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.domain.permissions import Actor as Actor  # the one Actor, where the services name it
 from desktop_app.infra.paths import DataPaths
+from desktop_app.services import audit_anchor
 from desktop_app.storage import tables
 from desktop_app.storage.blobstore import BlobStore
 from desktop_app.storage.database import make_engine
@@ -78,11 +79,21 @@ class ServiceContext:
             self._read_engine = make_engine(self.engine.url.render_as_string(hide_password=False), read_only=True)
         return self._read_engine
 
+    @property
+    def head_file(self) -> audit_anchor.HeadFile:
+        """The audit anchor outside the database: the head after each commit that wrote events."""
+        return audit_anchor.HeadFile(self.paths.root / audit_anchor.HEAD_FILE_NAME)
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commit on success, roll back on any exception."""
-        with self.sessions() as session, session.begin():
-            yield session
+        audit_anchor.forget_committed()
+        try:
+            with self.sessions() as session, session.begin():
+                yield session
+            self._note_head()
+        finally:
+            audit_anchor.forget_committed()
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Session]:
@@ -95,8 +106,23 @@ class ServiceContext:
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:
         """`transaction` for Core: one write transaction on a connection, committed on success."""
-        with self.engine.begin() as conn:
-            yield conn
+        audit_anchor.forget_committed()
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+            self._note_head()
+        finally:
+            audit_anchor.forget_committed()
+
+    def _note_head(self) -> None:
+        """After a commit that wrote audit events: append its head to the head file."""
+        head = audit_anchor.take_committed()
+        if head is None:
+            return
+        try:
+            self.head_file.note(*head)
+        except OSError as error:  # the change is committed; a missing note only weakens the anchor
+            log.error("could not note the audit head %s in %s: %s", head[0], self.head_file.path, error)
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -117,6 +143,7 @@ def open_data_folder(root: Path, *, db_url: str | None = None, clock: Clock = sy
                      migrate: bool = True) -> ServiceContext:
     paths = DataPaths(Path(root)).ensure()
     engine = make_engine(db_url or paths.sqlite_url())
+    audit_anchor.watch(engine)
     if migrate:
         upgrade_to_head(engine, backup_dir=paths.backups)
     try:

@@ -387,7 +387,9 @@ class ReportService:
                                   review_clock.agency_date(received, zone), review_clock.agency_date(decided_at, zone),
                                   float(n_days))
                 for ref, dev, name, version, outcome, received, decided_at, n_days in session.execute(stmt))
-        return PeriodicReport(self._provenance(actor), figures, decided, figures.decided)
+        with self.ctx.connect() as conn:
+            chain_seq, chain_head = audit.head(conn)
+        return PeriodicReport(self._provenance(actor), figures, decided, figures.decided, chain_seq, chain_head)
 
     def periodic_report_pdf(self, actor: Actor, period: Period) -> bytes:
         from desktop_app.letters.reports import render_periodic_report
@@ -400,7 +402,7 @@ class ReportService:
         from desktop_app.letters.reports import render_periodic_report
 
         listed = PeriodicReport(report.provenance, report.figures, report.decided[:DECIDED_LISTED],
-                                report.decided_total)
+                                report.decided_total, report.chain_seq, report.chain_head)
         pdf = render_periodic_report(listed)
         target = Path(target)
         csv_target = target.with_suffix(".csv")

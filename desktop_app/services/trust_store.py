@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +32,13 @@ from desktop_app.domain.errors import InputRejected, NotFound, PermissionDenied,
 from desktop_app.domain.types import Role
 from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext
-from desktop_app.storage.models import RevocationList, TrustAnchor, User
+from desktop_app.storage.models import AuditEvent, RevocationList, TrustAnchor, User
 
 if TYPE_CHECKING:
     from asn1crypto import crl as asn1_crl
     from asn1crypto import x509 as asn1_x509
+
+    from sqlalchemy.orm import Session
 
     from desktop_app.letters.signing import KeySource, SessionSigner
     from desktop_app.letters.trust import TrustConfig
@@ -44,6 +47,8 @@ log = logging.getLogger("clearance_desk.letters")
 
 NO_ANCHOR = ("no trust anchor is configured; an administrator adds the agency's root certificate under "
              "Admin → Trust anchors and certificates")
+ANCHOR_ACTIONS = ("trust.add_anchor", "trust.remove_anchor")
+ENROL_ACTION = "user.enrol_certificate"
 
 
 @dataclass(frozen=True)
@@ -115,17 +120,58 @@ class TrustStoreService:
         self.ctx = ctx
 
     # -- reading ------------------------------------------------------------------------
-    def trust_config(self, *, extra_roots: tuple[bytes, ...] = (), require: bool = True) -> TrustConfig:
-        """The configured anchors (plus `extra_roots`) and every imported CRL."""
+    def trust_config(self, *, extra_roots: tuple[bytes, ...] = (), require: bool = True,
+                     only_extra: bool = False) -> TrustConfig:
+        """The audited anchors (plus `extra_roots`, or only those) and every imported CRL.
+
+        An anchor row without the audit event that added it (written into the database
+        file behind the application's back) is not trusted, for signing or verifying.
+        """
         from desktop_app.letters.trust import TrustConfig, load_certificates, load_crls
 
         with self.ctx.reading() as session:
-            anchors = [row.pem.encode("ascii") for row in session.scalars(select(TrustAnchor).order_by(TrustAnchor.id))]
+            anchors = [] if only_extra else self._audited_anchor_pems(session)
             crls = [bytes(row.der) for row in session.scalars(select(RevocationList).order_by(RevocationList.id))]
         roots = tuple(cert for data in (*anchors, *extra_roots) for cert in load_certificates(data))
         if not roots and require:
+            unaudited = self.unaudited_anchors()
+            if unaudited:
+                raise InputRejected(f"no audited trust anchor is configured: {unaudited[0]} has no audit event "
+                                    f"and is not trusted")
             raise InputRejected(NO_ANCHOR)
         return TrustConfig(roots, tuple(crl for data in crls for crl in load_crls(data)))
+
+    def _audited_anchor_pems(self, session: Session) -> list[bytes]:
+        from desktop_app.letters.trust import fingerprint, load_certificates
+
+        audited = _audited_anchors(session)
+        pems = []
+        for row in session.scalars(select(TrustAnchor).order_by(TrustAnchor.id)):
+            data = row.pem.encode("ascii")
+            if all(fingerprint(cert) in audited for cert in load_certificates(data)):
+                pems.append(data)
+            else:
+                log.warning("trust anchor %s has no audit event that added it; it is not trusted", row.subject)
+        return pems
+
+    def unaudited_anchors(self) -> list[str]:
+        """Subjects of anchor rows no audited administrator action added."""
+        from desktop_app.letters.trust import fingerprint, load_certificates
+
+        with self.ctx.reading() as session:
+            audited = _audited_anchors(session)
+            return [row.subject for row in session.scalars(select(TrustAnchor).order_by(TrustAnchor.id))
+                    if not all(fingerprint(cert) in audited for cert in load_certificates(row.pem.encode("ascii")))]
+
+    def enrolment_audited(self, username: str, fingerprint: str) -> bool:
+        """Whether `fingerprint` was enrolled for `username` by an audited administrator action."""
+        with self.ctx.reading() as session:
+            for after in session.scalars(select(AuditEvent.after).where(
+                    AuditEvent.entity_type == "user", AuditEvent.entity_id == username,
+                    AuditEvent.action == ENROL_ACTION).order_by(AuditEvent.seq.desc()).limit(1)):
+                recorded = json.loads(after or "{}")
+                return fingerprint in (recorded.get("fingerprint"), recorded.get("certificate_fingerprint"))
+        return False
 
     def anchors(self) -> list[AnchorInfo]:
         from desktop_app.letters.trust import common_name, describe_certificate, load_certificates
@@ -339,6 +385,15 @@ class TrustStoreService:
                                 "key": type(source).__name__})
         log.info("enrolled %s for %s", info.subject, username)
         return self.enrolled(username)
+
+
+def _audited_anchors(session: Session) -> set[str]:
+    """Fingerprints whose latest trust-anchor event added them (and no later one removed them)."""
+    latest: dict[str, str] = {}
+    for entity_id, action in session.execute(select(AuditEvent.entity_id, AuditEvent.action).where(
+            AuditEvent.entity_type == "trust_anchor", AuditEvent.action.in_(ANCHOR_ACTIONS)).order_by(AuditEvent.seq)):
+        latest[entity_id] = action
+    return {digest for digest, action in latest.items() if action == "trust.add_anchor"}
 
 
 def check_may_sign(certificate: asn1_x509.Certificate, chain: list[asn1_x509.Certificate],

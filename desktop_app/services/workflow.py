@@ -52,6 +52,7 @@ from desktop_app.storage.models import (
     Evidence,
     Finding,
     InformationRequest,
+    Letter,
     Package,
     Recommendation,
     SignOff,
@@ -60,6 +61,26 @@ from desktop_app.storage.models import (
 )
 
 S = SubmissionState
+
+_NO_LETTER = ("{reference} is issued only together with its signed clearance letter: approve it with "
+              "Approve and sign, with your signing key at hand")
+
+
+def _require_signed_letter(session: Session, sub: Submission, actor: Actor, approval_seq: int) -> None:
+    """ISSUED only with a clearance letter registered and signed in this approval's transaction.
+
+    The letter service's callback does it; any other callback (or one that registered
+    nothing) rolls the approval back.
+    """
+    letter = session.scalar(select(Letter).where(Letter.submission_id == sub.id, Letter.kind == "clearance")
+                            .order_by(Letter.id.desc()).limit(1))
+    issued_at = letter is not None and session.scalar(select(AuditEvent.seq).where(
+        AuditEvent.action == "letter.issue", AuditEvent.entity_type == "letter",
+        AuditEvent.entity_id == letter.number, AuditEvent.seq > approval_seq))
+    enrolled = session.scalar(select(User.certificate_fingerprint).where(User.id == actor.user_id))
+    if not (letter is not None and issued_at and letter.signer_id == actor.user_id and enrolled
+            and letter.signer_fingerprint == enrolled and letter.pdf_sha256):
+        raise TransitionNotAllowed(_NO_LETTER.format(reference=sub.reference))
 
 #: Called by `approve` inside its transaction, after the approval is written: the letters
 #: service renders, signs and registers the letter here; if it raises, nothing is kept.
@@ -428,6 +449,8 @@ class WorkflowService:
         that transaction after the approval's audit event, so the letter carries it as
         the chain head; if it raises, the approval is rolled back with it. `letter_reasons`
         are the reasons as the supervisor approved them for the letter ("" = the rationale).
+        Without a callback, or when it registers no letter signed by the approver, nothing
+        is approved: a submission is ISSUED only with its signed, registered letter.
         """
         with self.ctx.reading() as session:
             sub = self._load(session, submission_id)
@@ -437,7 +460,7 @@ class WorkflowService:
             except (PermissionDenied, TransitionNotAllowed) as refusal:
                 error = refusal
             else:
-                error = None
+                error = None if issue is not None else TransitionNotAllowed(_NO_LETTER.format(reference=reference))
         if error is not None:
             self._audit_refusal(actor, reference, Action.APPROVE.audit_name, error)
             raise error
@@ -463,8 +486,10 @@ class WorkflowService:
                 f"{sub.reference} approved ({Decision(rec.decision).label})"
 
         def after_audit(session: Session, sub: Submission) -> None:
-            if issue is not None:
-                issued.append(issue(session, sub))
+            approval_seq = audit.head(session)[0]
+            assert issue is not None
+            issued.append(issue(session, sub))
+            _require_signed_letter(session, sub, actor, approval_seq)
 
         result = self._act(actor, submission_id, Action.APPROVE, apply, None, after_audit=after_audit)
         return ActionResult(result.submission_id, result.reference, result.action, result.state, result.message,
