@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 
-from desktop_app.domain.errors import InputRejected, Problem
+from desktop_app.domain.errors import AccountInactive, InputRejected, PermissionDenied, Problem
 from desktop_app.domain.permissions import Actor as Actor  # the one Actor, where the services name it
+from desktop_app.domain.types import Role
 from desktop_app.infra.paths import DataPaths
 from desktop_app.services import audit_anchor
 from desktop_app.storage import tables
@@ -45,6 +46,25 @@ def system_clock() -> dt.datetime:
 
 
 SYSTEM_ACTOR = "system"
+
+
+def current_actor(db: Connection | Session, actor: Actor, *, may: Callable[[Role], bool] | None = None,
+                  refusal: str = "") -> Actor:
+    """The actor as stored now, read in the caller's transaction.
+
+    A session signed in before an administrator deactivated or demoted the account must
+    not keep the powers it had: every change reads the account again where it commits.
+    Raises AccountInactive, or PermissionDenied(`refusal`) when `may` refuses the stored role.
+    """
+    user = tables.users.c
+    row = db.execute(select(user.id, user.username, user.role, user.active, user.display_name)
+                     .where(user.id == actor.user_id)).first()
+    if row is None or not row.active:
+        raise AccountInactive()
+    stored = Actor(row.id, row.username, Role(row.role), row.display_name)
+    if may is not None and not may(stored.role):
+        raise PermissionDenied(refusal)
+    return stored
 
 
 @dataclass
@@ -132,6 +152,24 @@ class ServiceContext:
 
     def now(self) -> dt.datetime:
         return self.clock()
+
+    def require(self, actor: Actor, may: Callable[[Role], bool], refusal: str, *, attempted: str,
+                entity_type: str, entity_id: object) -> Actor:
+        """Before a change: the actor as stored now may make it, else the refusal is audited and raised.
+
+        A check ahead of slow work (hashing a package, opening a signing key); the change's
+        own transaction checks again with `current_actor`.
+        """
+        from desktop_app.services import audit
+
+        with self.connect() as conn:
+            try:
+                return current_actor(conn, actor, may=may, refusal=refusal)
+            except PermissionDenied as error:
+                refused = error
+        audit.record_refusal(self, actor=actor.username, attempted=attempted, entity_type=entity_type,
+                             entity_id=entity_id, reason=str(refused))
+        raise refused
 
     def close(self) -> None:
         if self._read_engine is not None and self._read_engine is not self.engine:

@@ -47,15 +47,15 @@ from desktop_app.domain.errors import (
     InputRejected,
     IntegrityFailure,
     NotFound,
-    PermissionDenied,
     Problem,
     TransitionNotAllowed,
 )
 from desktop_app.domain.findings import label as finding_label
 from desktop_app.domain.permissions import may_sign
-from desktop_app.domain.types import Decision, FindingStatus, LetterKind, Severity, SubmissionState
+from desktop_app.domain.text import checked
+from desktop_app.domain.types import Decision, FindingStatus, LetterKind, Role, Severity, SubmissionState
 from desktop_app.services import audit
-from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.context import Actor, ServiceContext, current_actor
 from desktop_app.services.findings import categories
 from desktop_app.services.references import next_number, peek
 from desktop_app.services.settings import SettingsService
@@ -242,6 +242,7 @@ class LetterService:
             with self.ctx.blobs.staging() as area:
                 try:
                     with self.ctx.transaction() as session:
+                        _still_signer(session, actor)
                         submission = session.get(Submission, submission_id)
                         if submission is None:
                             raise NotFound(f"no submission with id {submission_id}")
@@ -255,12 +256,9 @@ class LetterService:
         return letter
 
     def _require_signer(self, actor: Actor, what: str, submission_id: object) -> None:
-        if not may_sign(actor.role):
-            reason = ("administrators manage accounts and settings; they sign nothing" if actor.role.value == "admin"
-                      else "only a supervisor signs letters")
-            audit.record_refusal(self.ctx, actor=actor.username, attempted=what, entity_type="submission",
-                                 entity_id=submission_id, reason=reason)
-            raise PermissionDenied(reason[0].upper() + reason[1:] + ".")
+        """Before the slow part (the key, the password): the account as stored now may sign."""
+        self.ctx.require(actor, may_sign, _signer_refusal(actor.role), attempted=what, entity_type="submission",
+                         entity_id=submission_id)
 
     def _issue_details(self, actor: Actor, kind: LetterKind, signer: SessionSigner | None, *,
                        appendix: bool = True, items: tuple[str, ...] = (), reasons: str = "",
@@ -623,8 +621,10 @@ class LetterService:
         self._require_signer(actor, "revoke a letter", letter_id)
         if not reason.strip():
             raise InputRejected(Problem("say why the letter is revoked", field="reason"))
+        checked(reason, "reason")
         self.users.reauthenticate(actor, password)
         with self.ctx.transaction() as session:
+            _still_signer(session, actor)
             letter = session.get(Letter, letter_id)
             if letter is None:
                 raise NotFound(f"no letter with id {letter_id}")
@@ -891,6 +891,17 @@ def _supersession_check(number: str, entry: RegisterEntry, status: _Status, riva
         return CheckResult(NOT_SUPERSEDED, False, f"{', '.join(rivals)} was also issued for {entry.reference} "
                                                   f"with no supersession between it and {number}")
     return CheckResult(NOT_SUPERSEDED, True, "no later letter replaces it")
+
+
+def _signer_refusal(role: Role) -> str:
+    if role is Role.ADMIN:
+        return "Administrators manage accounts and settings; they sign nothing."
+    return "Only a supervisor signs letters."
+
+
+def _still_signer(session: Session, actor: Actor) -> Actor:
+    """In the signing or revoking transaction: the account is still an active supervisor's."""
+    return current_actor(session, actor, may=may_sign, refusal="Only a supervisor signs letters.")
 
 
 def _not_reached(first: CheckResult) -> list[CheckResult]:

@@ -65,7 +65,7 @@ from desktop_app.letters.report_data import (
     Workload,
 )
 from desktop_app.services import audit
-from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.context import Actor, ServiceContext, current_actor
 from desktop_app.services.findings import categories
 from desktop_app.services.queue import (
     CLOCK_RUNNING_STATES,
@@ -568,6 +568,7 @@ class ReportService:
     # -- auditing exports -------------------------------------------------------------------------
     def _audit_export(self, actor: Actor, action: str, entity_type: str, entity_id: str, after: dict[str, Any]) -> None:
         with self.ctx.transaction() as session:
+            current_actor(session, actor)
             audit.record(session, actor=actor.username, action=action, entity_type=entity_type, entity_id=entity_id,
                          after=after, now=self.ctx.now())
 

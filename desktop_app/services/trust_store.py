@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
 
-from desktop_app.domain.errors import InputRejected, NotFound, PermissionDenied, Problem
+from desktop_app.domain.errors import InputRejected, NotFound, Problem
 from desktop_app.domain.types import Role
 from desktop_app.services import audit
-from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.domain.permissions import may_administer
+from desktop_app.services.context import Actor, ServiceContext, current_actor
 from desktop_app.storage.models import AuditEvent, RevocationList, TrustAnchor, User
 
 if TYPE_CHECKING:
@@ -236,11 +237,13 @@ class TrustStoreService:
 
     # -- administration -----------------------------------------------------------------
     def _require_admin(self, actor: Actor, what: str, entity_type: str, entity_id: object) -> None:
-        if actor.role is not Role.ADMIN:
-            reason = f"only an administrator may {what}"
-            audit.record_refusal(self.ctx, actor=actor.username, attempted=what, entity_type=entity_type,
-                                 entity_id=entity_id, reason=reason)
-            raise PermissionDenied(reason)
+        self.ctx.require(actor, may_administer, f"only an administrator may {what}", attempted=what,
+                         entity_type=entity_type, entity_id=entity_id)
+
+    @staticmethod
+    def _still_admin(session: Session, actor: Actor, what: str) -> None:
+        """In the change's own transaction: the account is still an active administrator's."""
+        current_actor(session, actor, may=may_administer, refusal=f"only an administrator may {what}")
 
     def add_anchor(self, actor: Actor, data: bytes, *, source: str = "") -> list[AnchorInfo]:
         """Add each CA certificate in a PEM bundle (or one DER certificate) as a trust anchor."""
@@ -260,6 +263,7 @@ class TrustStoreService:
             raise InputRejected(problems)
         added: list[TrustAnchor] = []
         with self.ctx.transaction() as session:
+            self._still_admin(session, actor, "add a trust anchor")
             for certificate in certificates:
                 info = describe_certificate(certificate)
                 if session.scalar(select(TrustAnchor.id).where(TrustAnchor.fingerprint == info.sha256_fingerprint)):
@@ -280,6 +284,7 @@ class TrustStoreService:
         """Stop trusting a root. Letters it vouched for no longer verify: that is the point."""
         self._require_admin(actor, "remove a trust anchor", "trust_anchor", anchor_id)
         with self.ctx.transaction() as session:
+            self._still_admin(session, actor, "remove a trust anchor")
             row = session.get(TrustAnchor, anchor_id)
             if row is None:
                 raise NotFound(f"no trust anchor with id {anchor_id}")
@@ -301,6 +306,7 @@ class TrustStoreService:
         digest = hashlib.sha256(der).hexdigest()
         self._check_crl_signature(crl, source)
         with self.ctx.transaction() as session:
+            self._still_admin(session, actor, "import a CRL")
             if session.scalar(select(RevocationList.id).where(RevocationList.der_sha256 == digest)):
                 raise InputRejected(Problem("this CRL is already imported", file=source or None))
             older = list(session.scalars(select(RevocationList).where(RevocationList.issuer == info.issuer[:500])))
@@ -373,6 +379,7 @@ class TrustStoreService:
         info = describe_certificate(enrolled)
         bundle = "".join(_pem(cert.dump(), "CERTIFICATE") for cert in (enrolled, *chain))
         with self.ctx.transaction() as session:
+            self._still_admin(session, actor, "enrol a signing certificate")
             user = session.scalar(select(User).where(User.username == username))
             assert user is not None
             before = {"fingerprint": user.certificate_fingerprint} if user.certificate_fingerprint else None

@@ -31,6 +31,7 @@ from desktop_app.domain import clock as review_clock
 from desktop_app.domain import findings as finding_rules
 from desktop_app.domain import workflow as rules
 from desktop_app.domain.errors import (
+    AccountInactive,
     ConcurrentEdit,
     InputRejected,
     NotFound,
@@ -41,6 +42,7 @@ from desktop_app.domain.errors import (
 from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.findings import FindingFacts
 from desktop_app.domain.permissions import ADMIN_REVIEWS
+from desktop_app.domain.text import checked
 from desktop_app.domain.types import Decision, PackageKind, Role, SubmissionState
 from desktop_app.domain.workflow import Action, ActionInputs, SubmissionFacts, Verdict
 from desktop_app.services import audit
@@ -336,7 +338,7 @@ class WorkflowService:
     def record_info_received(self, actor: Actor, submission_id: int, *, note: str = "",
                              package_id: int | None = None, expected_version: int | None = None) -> ActionResult:
         """The developer answered; optionally link the supplement package that carried the answer."""
-        note = (note or "").strip()
+        note = checked((note or "").strip(), "note")
 
         def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
             target = self._require(acting, Action.RECORD_INFO_RECEIVED, session, sub, ActionInputs())
@@ -428,6 +430,7 @@ class WorkflowService:
     def change_window(self, actor: Actor, submission_id: int, days: int, reason: str, *,
                       expected_version: int | None = None) -> ActionResult:
         """Change this submission's review window (the reason is required and audited)."""
+        checked(reason or "", "reason")
 
         def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
             self._check_window_change(acting, sub)
@@ -465,8 +468,8 @@ class WorkflowService:
             self._audit_refusal(actor, reference, Action.APPROVE.audit_name, error)
             raise error
         self.users.reauthenticate(actor, password)
-        comment = (comment or "").strip()
-        letter_reasons = (letter_reasons or "").strip()
+        comment = checked((comment or "").strip(), "comment")
+        letter_reasons = checked((letter_reasons or "").strip(), "letter_reasons")
         issued: list[Any] = []
 
         def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
@@ -552,7 +555,7 @@ class WorkflowService:
         """The actor as stored now: a deactivated account or a changed role takes effect at once."""
         user = session.get(User, actor.user_id)
         if user is None or not user.active:
-            raise PermissionDenied("Your account is no longer active; sign in again.")
+            raise AccountInactive()
         return Actor(user.id, user.username, Role(user.role), user.display_name)
 
     @staticmethod

@@ -164,6 +164,9 @@ class MainWindow(MenusMixin, QueueMixin, ReviewMixin, CommandsMixin, QMainWindow
         self.model.failed.connect(self._queue_failed)
         self._start_queue()
         self.queue.setFocus()
+        from desktop_app.ui.session_guard import SessionGuard
+
+        self.session_guard = SessionGuard(self, services.users, actor)
         if not defer_review:
             self.finish_setup()
         else:
