@@ -649,6 +649,7 @@ class PreparedRestore:
             current.with_name(current.name + suffix).unlink(missing_ok=True)
         os.replace(self.database, current)
         _fsync_dir(current.parent)
+        _restart_head_file(paths, current)
         self._made_dir = False
         self.discard()
         for stale in self.data_dir.glob(".restore-*"):  # left by a restore that was interrupted
@@ -660,6 +661,38 @@ class PreparedRestore:
         log.info("restored %s into %s (%d blobs added, kept the replaced database as %s)", self.info.path,
                  self.data_dir, added, kept)
         return result
+
+
+def _restart_head_file(paths: DataPaths, database: Path) -> None:
+    """After a restore, the head file must describe the restored chain.
+
+    A restore may step back behind heads this folder noted: a forced one on purpose, an
+    ordinary one past sign-ins and refusals made after the backup. Those heads are no longer
+    in the chain, and every later `audit verify` would call it rewritten. So when any noted
+    head is missing from the restored chain, the old file is kept in backups/ for the record
+    and a new one starts at the restored head (the restore itself is an audit event).
+    """
+    from desktop_app.services import audit_anchor
+
+    head_file = paths.root / audit_anchor.HEAD_FILE_NAME
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        try:
+            noted = audit_anchor.HeadFile(head_file).heads()
+        except ClearanceDeskError:
+            noted = [audit_anchor.Head(-1, "", str(head_file))]  # unreadable: kept aside like a stale one
+        stale = [head for head in noted if head.seq is not None and conn.execute(
+            "SELECT 1 FROM audit_events WHERE seq = ? AND hash = ?", (head.seq, head.hash)).fetchone() is None]
+        restored_head = conn.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    if not stale:
+        return
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    os.replace(head_file, paths.backups / f"audit-heads-before-restore-{stamp}.log")
+    log.info("restore stepped back behind %d noted audit heads; the head file was kept in backups/", len(stale))
+    if restored_head is not None:
+        audit_anchor.HeadFile(head_file).note(int(restored_head[0]), str(restored_head[1]))
 
 
 def _set_aside(current: Path, backups: Path) -> Path:

@@ -27,10 +27,11 @@ def _data(folder: Path) -> dict[str, object]:
     """The folder's content: its files but the logs and the database, and the database's schema and rows.
 
     The restore command signs its administrator in, which the audit trail and the account
-    record: audit events and accounts are compared apart from that sign-in.
+    record: audit events and accounts are compared apart from that sign-in (and the head file,
+    which notes the sign-in's head, is left out).
     """
     files: dict[str, object] = {name: digest for name, digest in tree(folder).items()
-                                if not name.startswith(("logs", "clearance-desk.sqlite3"))}
+                                if not name.startswith(("logs", "clearance-desk.sqlite3", "audit-heads.log"))}
     database = DataPaths(folder).database
     if database.is_file():
         conn = sqlite3.connect(database)
@@ -159,3 +160,7 @@ def test_an_older_backup_is_refused_unless_forced_with_a_reason(folder, people, 
         conn.close()
     assert after["forced"]["reason"] == "ransomware on Tuesday; Monday's backup is the last clean one"
     assert counter == (2,)  # the next submission is CD-2026-0003: CD-2026-0002 was issued once already
+    # The folder's old head file is kept aside; the trail, stepped back on purpose, verifies.
+    assert len(list(folder.paths.backups.glob("audit-heads-before-restore-*.log"))) == 1
+    capsys.readouterr()
+    assert main(["--data-dir", str(root), "audit", "verify"]) == 0, capsys.readouterr().err
