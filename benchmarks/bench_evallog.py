@@ -116,7 +116,7 @@ def gui_lateness(path: Path, ready: evallog.EvalSummary | None = None) -> tuple[
     from PySide6.QtWidgets import QApplication
 
     from desktop_app.services.eval_evidence import LogRef
-    from desktop_app.ui.eval_view import EvalLogViewer
+    from desktop_app.ui.review.eval_view import EvalLogViewer
 
     app = QApplication.instance() or QApplication([])
     services = type("Services", (), {"eval_logs": _FileLogs(path, ready)})()
@@ -184,7 +184,7 @@ def main() -> int:
     import gc
 
     gc.collect()
-    gc.freeze()  # as the application does once its window is built (ui.start_up): a full collection then
+    gc.freeze()  # as the application does once its window is built (ui.startup): a full collection then
     # scans only what was made since, not the ~300,000 objects of PySide6 and the services
     shown_s, lateness = gui_lateness(path)
     _ready_s, painting = gui_lateness(path, evallog.read_summary(path, path.name))

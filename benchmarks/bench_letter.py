@@ -39,6 +39,7 @@ from desktop_app.letters.content import (
 )
 from desktop_app.letters.pki import DEMO_PASSPHRASE, create_demo_pki
 from desktop_app.letters.render import render_letter
+from desktop_app.letters.seal import seal_letter
 from desktop_app.letters.signing import Pkcs12Source, open_signer, sign_letter
 from desktop_app.letters.trust import TrustConfig
 from desktop_app.letters.verify import verify_signed_pdf
@@ -146,7 +147,8 @@ def main() -> int:
         lines = letter_lines(content)
 
         def ours() -> None:
-            signed = sign_letter(render_letter(content), session_signer, trust)
+            seal = seal_letter(content, "CD-2026-0042", session_signer)  # the signed QR code, as issuing makes it
+            signed = sign_letter(render_letter(content, seal.text()), session_signer, trust)
             if not all(check.ok for check in verify_signed_pdf(signed, trust)):
                 raise SystemExit("self-verification failed")
 

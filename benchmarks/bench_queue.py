@@ -164,10 +164,10 @@ def interact(folder: Path, seed: int) -> dict[str, object]:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtTest import QTest
 
-    from desktop_app.ui.application import make_application  # first, as in the app (see ui.start_up)
+    from desktop_app.ui.application import make_application  # first, as in the app (see ui.startup)
     from desktop_app.services.bundle import Services  # noqa: I001
     from desktop_app.services.queue import QueueColumn
-    from desktop_app.ui.main_window import MainWindow
+    from desktop_app.ui.mainwindow.window import MainWindow
 
     rnd = random.Random(seed)
     app = make_application()  # noqa: F841 - keeps the QApplication alive

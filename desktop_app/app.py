@@ -7,7 +7,6 @@ does not need.
 
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 import time
@@ -47,11 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print("clearance-desk: --smoke-test needs --user", file=sys.stderr)
         return cli.EXIT_USAGE
-    # Start-up allocates a few hundred thousand objects (Qt, SQLAlchemy, the window) that
-    # live as long as the window. The cyclic collector would walk them again and again
-    # on the way to the first painted page (~40 ms); run_gui turns it back on (after
-    # freezing them) once the window is built.
-    gc.disable()
+    from desktop_app.ui import startup
+
+    startup.pause_collector()  # run_gui resumes it once the window is built (see ui.startup)
     from desktop_app.ui.application import run_gui
 
     return run_gui(args, data_dir=data_dir, db_url=cli.db_url_of(args), started=started)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (1600, 960)
+LAPTOP = (1366, 768)
 ONLY: set[str] = set()
 """Picture names to write (all when empty)."""
 
@@ -125,10 +126,10 @@ def _shoot(data_dir: Path, out: Path, scratch: Path) -> None:
     app = make_application()
     from desktop_app.services.bundle import Services
     from desktop_app.services.demo import DEMO_PASSWORD
-    from desktop_app.ui import theme
-    from desktop_app.ui.help import ShortcutsDialog
-    from desktop_app.ui.main_window import MainWindow
-    from desktop_app.ui.settings_dialog import SettingsDialog
+    from desktop_app.ui.common import theme
+    from desktop_app.ui.mainwindow.help import ShortcutsDialog
+    from desktop_app.ui.mainwindow.window import MainWindow
+    from desktop_app.ui.admin.settings import SettingsDialog
 
     theme.apply(theme.PaletteChoice.LIGHT, remember=False)
     services = Services.open(data_dir)
@@ -164,7 +165,11 @@ def _shoot(data_dir: Path, out: Path, scratch: Path) -> None:
         window.raise_()
         window.activateWindow()
         _capture(app, window, out / "main-window-dark.png")
+        window.setGeometry(0, 0, *LAPTOP)  # the smallest screen we design for: triage columns still show
+        _capture(app, window, out / "main-window-1366-dark.png")
         theme.apply(theme.PaletteChoice.LIGHT, remember=False)
+        _capture(app, window, out / "main-window-1366.png")
+        window.setGeometry(0, 0, *SIZE)
 
         admin = services.users.authenticate("admin", DEMO_PASSWORD)
         settings = SettingsDialog(services, admin, window)
@@ -190,8 +195,8 @@ def _evaluation_and_changes(app: object, services: object, actor: object, window
     from desktop_app.services.demo_evals import CITED_SAMPLE, FIRST_PACKAGE, LOG_PATH, RESUBMISSION
     from desktop_app.services.eval_evidence import LogRef
     from desktop_app.storage.models import Artifact, Package
-    from desktop_app.ui.diff_view import DiffDialog
-    from desktop_app.ui.eval_view import EvalLogViewer, SampleDialog
+    from desktop_app.ui.review.diff_view import DiffDialog
+    from desktop_app.ui.review.eval_view import EvalLogViewer, SampleDialog
 
     with services.ctx.reading() as session:  # type: ignore[attr-defined]
         first, second = (session.scalar(select(Package.submission_id).where(Package.package_id == package))
@@ -226,8 +231,8 @@ def _evaluation_and_changes(app: object, services: object, actor: object, window
 def _letters(app: object, services: object, actor: object, window: object, out: Path, scratch: Path) -> None:
     """The letter register (one letter revoked, one kind filtered) and a printed letter checked from a scan."""
     from desktop_app.services.demo import DEMO_PASSWORD
-    from desktop_app.ui.letter_register import RegisterDialog
-    from desktop_app.ui.printed_letter import PrintedLetterDialog
+    from desktop_app.ui.letters.register import RegisterDialog
+    from desktop_app.ui.letters.printed import PrintedLetterDialog
 
     letters = services.letters  # type: ignore[attr-defined]
     entries = letters.register()
@@ -271,7 +276,7 @@ def _letters(app: object, services: object, actor: object, window: object, out: 
 def _conditions(app: object, services: object, actor: object, window: object, out: Path) -> None:
     """The Conditions window on the demo's clearance: met, due, overdue, and the one a supplement answered."""
     from desktop_app.domain.conditions import ConditionStatus
-    from desktop_app.ui.conditions_view import ConditionsWindow
+    from desktop_app.ui.letters.conditions import ConditionsWindow
 
     view = ConditionsWindow(services, actor, window)  # type: ignore[arg-type]
     view.setGeometry(60, 30, 1180, 720)

@@ -35,7 +35,7 @@ def workstation(role: str, data_dir: Path, url: str) -> int:
     from desktop_app.services.bundle import Services
     from desktop_app.services.intake import ManualRegistration
     from desktop_app.ui.application import make_application
-    from desktop_app.ui.main_window import MainWindow
+    from desktop_app.ui.mainwindow.window import MainWindow
 
     app = make_application()
     services = Services.open(data_dir, db_url=url)

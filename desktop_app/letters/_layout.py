@@ -47,7 +47,7 @@ from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.domain.types import LetterKind, Severity
 from desktop_app.infra.resources import resource_path
 from desktop_app.letters.content import DEMO_MARK, LetterContent, long_date
-from desktop_app.letters.render import RenderedLetter, SignatureBox
+from desktop_app.letters.results import RenderedLetter, SignatureBox
 from desktop_app.letters.wording import DECIDED_KINDS
 from desktop_app.letters.wording import template as _template
 

@@ -50,7 +50,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
 from desktop_app.domain.errors import InputRejected, Problem
-from desktop_app.letters.render import RenderedLetter
+from desktop_app.letters.results import RenderedLetter
 from desktop_app.letters.trust import (
     SIGNING_EXTENDED_USAGES,
     SIGNING_KEY_USAGES,

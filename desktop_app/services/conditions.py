@@ -365,7 +365,7 @@ class ConditionsService:
         note = (note or "").strip()
         with self.ctx.reading() as session:
             row = _load(session, condition_id)
-            entity, submission_id = _entity(session, row), row.submission_id
+            entity, submission_id, letter_id = _entity(session, row), row.submission_id, row.letter_id
             try:
                 facts = _facts(session, row)
                 rules.require(_acting(session, actor), ConditionAction.MARK_MET, facts, ConditionInputs(reason=note))
@@ -398,7 +398,8 @@ class ConditionsService:
             return notice_items(session, row.letter_id, self._zone())
 
         return LetterService(self.ctx).issue_notice(actor, submission_id, LetterKind.CONDITIONS_MET,
-                                                    password=password, source=source, secret=secret, prepare=prepare)
+                                                    password=password, source=source, secret=secret, prepare=prepare,
+                                                    refers_to_id=letter_id)
 
     # == machinery =========================================================================
     @staticmethod
@@ -553,7 +554,8 @@ def open_for_letter(session: Session, plan: ConditionPlan, letter: IssuedLetter,
     return rows
 
 
-def find_cited(session: Session, submission: Submission, letter_number: object, number: object) -> Condition:
+def find_cited(session: Session, submission: Submission, letter_number: object, number: object, *,
+               subject: str | None = None) -> Condition:
     """The condition a supplement cites, or one line saying why it cannot be the one.
 
     The letter must be a clearance letter of the submission the supplement refers to, not
@@ -564,17 +566,17 @@ def find_cited(session: Session, submission: Submission, letter_number: object, 
     letter = session.scalar(select(Letter).where(Letter.number == shown_letter))
     if letter is None or letter.submission_id != submission.id:
         raise InputRejected(Problem(f"{shown_letter!r} is not a letter issued for {submission.reference}",
-                                    file="manifest.json", field=f"{field}.letter"))
+                                    file="manifest.json", field=f"{field}.letter"), subject=subject)
     if session.scalar(select(LetterRevocation.id).where(LetterRevocation.letter_id == letter.id)) is not None:
         raise InputRejected(Problem(f"{letter.number} was revoked; its conditions are no longer followed up",
-                                    file="manifest.json", field=f"{field}.letter"))
+                                    file="manifest.json", field=f"{field}.letter"), subject=subject)
     row = session.scalar(select(Condition).where(Condition.letter_id == letter.id, Condition.number == number))
     if row is None:
         raise InputRejected(Problem(f"{letter.number} has no condition {number}", file="manifest.json",
-                                    field=f"{field}.condition"))
+                                    field=f"{field}.condition"), subject=subject)
     if not S(row.status).is_unresolved:
         raise InputRejected(Problem(f"{letter.number} condition {number} is already {row.status}; it takes no "
-                                    f"more evidence", file="manifest.json", field=f"{field}.condition"))
+                                    f"more evidence", file="manifest.json", field=f"{field}.condition"), subject=subject)
     return row
 
 

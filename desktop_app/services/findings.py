@@ -51,7 +51,13 @@ from desktop_app.infra.resources import read_json
 from desktop_app.services import audit, evallog
 from desktop_app.services.context import Actor, ServiceContext
 from desktop_app.services.eval_evidence import EvalEvidence, LogRef
-from desktop_app.services.submissions import EvidenceInfo, FindingInfo, _finding_info, safe_file_name
+from desktop_app.services.submissions import (
+    EvidenceInfo,
+    FindingInfo,
+    _finding_info,
+    detached_evidence_ids,
+    safe_file_name,
+)
 from desktop_app.services.workflow import submission_facts
 from desktop_app.storage.blobstore import StagingArea
 from desktop_app.storage.models import Artifact, AuditEvent, Evidence, Finding, FindingLink, Submission, User
@@ -400,12 +406,53 @@ class FindingService:
                     area.rollback_promotion()
                 raise
 
+    def detach_evidence(self, actor: Actor, evidence_id: int, reason: str) -> FindingInfo:
+        """Take evidence attached by mistake off its finding, while the finding may still be edited.
+
+        The same rules as attaching decide (edit findings on this submission, the finding
+        not withdrawn), re-checked in the transaction. The row goes; the audit event, on the
+        finding, keeps what the evidence was (title, kind, hash), so the History and the
+        finding's versions still show it; a stored file stays in the blob store.
+        """
+        reason = " ".join((reason or "").split())
+        if not reason:
+            raise InputRejected(Problem("say why the evidence is detached", field="reason"))
+        if len(reason) > WITHDRAW_REASON_MAX:
+            raise InputRejected(Problem(f"at most {WITHDRAW_REASON_MAX} characters", field="reason"))
+        with self.ctx.reading() as session:
+            finding_id = session.scalar(select(Evidence.finding_id).where(Evidence.id == evidence_id))
+        if finding_id is None:
+            raise NotFound(f"no evidence with id {evidence_id}")
+        now = self.ctx.now()
+        with self._refusals_audited(actor, "evidence.detach", finding_id=finding_id) as note:
+            with self.ctx.transaction() as session:
+                row = session.get(Evidence, evidence_id)
+                if row is None:
+                    raise NotFound(f"no evidence with id {evidence_id}")
+                finding = self._finding(session, row.finding_id)
+                note(finding.submission.reference)
+                acting = _acting(session, actor)
+                workflow_rules.require(acting, Action.EDIT_FINDINGS, submission_facts(session, finding.submission))
+                if finding.status == FindingStatus.WITHDRAWN.value:
+                    rules.check_status_change(FindingStatus.WITHDRAWN, FindingStatus.WITHDRAWN, finding.number)
+                artifact = session.get(Artifact, row.artifact_id) if row.artifact_id else None
+                before = {"evidence_id": row.id, "finding": finding.label, "kind": row.kind, "title": row.title,
+                          "original_name": row.original_name,
+                          "sha256": row.blob_sha256 or (artifact.sha256 if artifact else None),
+                          "artifact": artifact.path if artifact else "", "locator": row.locator}
+                session.delete(row)
+                session.flush()
+                audit.record(session, actor=actor.username, action="evidence.detach", entity_type="finding",
+                             entity_id=finding.id, before=before, after={"reason": reason}, now=now)
+                session.expire(finding, ["evidence"])
+                return self._info(session, finding)
+
     # == versions ===========================================================================
     def versions(self, finding_id: int) -> list[FindingVersion]:
         """The finding after each of its audit events (and its evidence's), oldest first."""
         with self.ctx.reading() as session:
             finding = self._finding(session, finding_id)
-            evidence_ids = [str(e.id) for e in finding.evidence]
+            evidence_ids = [str(e.id) for e in finding.evidence] + detached_evidence_ids(session, [str(finding_id)])
             events = list(session.scalars(select(AuditEvent).where(or_(
                 (AuditEvent.entity_type == "finding") & (AuditEvent.entity_id == str(finding_id)),
                 (AuditEvent.entity_type == "evidence") & AuditEvent.entity_id.in_(evidence_ids),
@@ -488,7 +535,12 @@ def _replay(finding_id: int, events: list[AuditEvent]) -> Iterator[FindingVersio
         after: dict[str, Any] = json.loads(event.after) if event.after else {}
         changed: tuple[str, ...] = ()
         note = ""
-        if event.entity_type == "finding":
+        if event.action == "evidence.detach":
+            before: dict[str, Any] = json.loads(event.before) if event.before else {}
+            state.evidence = [e for e in state.evidence if e.id != before.get("evidence_id")]
+            note = f"evidence detached: {before.get('title', '')}" + (
+                f" ({after['reason']})" if after.get("reason") else "")
+        elif event.entity_type == "finding":
             if event.action in ("finding.create", "finding.carry_over"):
                 state.number = rules.parse_label(str(after.get("number", "F-0"))) if after.get("number") else 0
                 state.values = {name: str(after.get(name, "")) for name in FIELDS}

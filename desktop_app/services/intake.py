@@ -118,7 +118,8 @@ class IntakeService:
             if answering is not None:
                 from desktop_app.services.conditions import find_cited
 
-                cited = find_cited(session, submission, answering["letter"], answering["condition"])
+                cited = find_cited(session, submission, answering["letter"], answering["condition"],
+                                   subject=str(package.source_path))
             action = "submission.supplement"
         else:
             previous = (self._referred(session, developer, package, must_be_open=False)

@@ -75,7 +75,7 @@ from desktop_app.storage.models import (
 
 if TYPE_CHECKING:
     from desktop_app.letters.content import LetterContent
-    from desktop_app.letters.render import RenderedLetter
+    from desktop_app.letters.results import RenderedLetter
     from desktop_app.letters.signing import KeySource, SessionSigner
     from desktop_app.letters.trust import TrustConfig
 
@@ -223,11 +223,14 @@ class LetterService:
 
     def issue_notice(self, actor: Actor, submission_id: int, kind: LetterKind, *, password: str,
                      source: AnyKey, secret: str, items: Sequence[str] | None = None,
-                     prepare: Callable[[Session, Submission], Sequence[str]] | None = None) -> IssuedLetter:
+                     prepare: Callable[[Session, Submission], Sequence[str]] | None = None,
+                     refers_to_id: int | None = None) -> IssuedLetter:
         """A signed notice: refusal to accept (REFUSED), request for information (AWAITING_INFO), conditions met.
 
         `prepare(session, submission)` runs first in the issuing transaction (the change the
         notice records) and returns the notice's items; if anything fails, neither is kept.
+        `refers_to_id` names the letter a conditions-met notice is about (default: the
+        submission's standing clearance letter).
         """
         kind = LetterKind(kind)
         if kind not in _NOTICE_STATES:
@@ -237,7 +240,7 @@ class LetterService:
         trust = self.trust.trust_config()
         settings = self.settings.all()
         with self._open_checked_signer(actor, source, secret, trust) as signer:
-            issue = self._issue_details(actor, kind, signer, items=tuple(items or ()))
+            issue = self._issue_details(actor, kind, signer, items=tuple(items or ()), refers_to_id=refers_to_id)
             with self.ctx.blobs.staging() as area:
                 try:
                     with self.ctx.transaction() as session:

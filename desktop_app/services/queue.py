@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, and_, case, delete, func, insert, select, update
 
 from desktop_app.domain import clock as review_clock
+from desktop_app.domain.conditions import UNRESOLVED_STATUSES
 from desktop_app.domain.errors import InputRejected, NotFound, PermissionDenied, Problem
 from desktop_app.domain.permissions import ADMIN_REVIEWS, REVIEWING_ROLES, may_review
 from desktop_app.domain.types import Role, Severity, SubmissionState
@@ -49,9 +50,8 @@ A = tables.users.alias("assignee")
 F = tables.findings
 E = tables.evidence
 C = tables.conditions
-#: Condition statuses still to be followed up (domain.conditions.UNRESOLVED_STATUSES, kept Core-only here).
-UNRESOLVED_CONDITIONS = ("open", "evidence received")
-CONDITIONS_DUE_DAYS = 7
+#: Condition statuses still to be followed up.
+UNRESOLVED_CONDITIONS = tuple(s.value for s in UNRESOLVED_STATUSES)
 #: The queue's condition filter: submissions with a condition due soon, overdue, or any unresolved one.
 CONDITION_FILTERS = ("due", "overdue", "unresolved")
 
@@ -230,7 +230,7 @@ def _condition_clause(which: str, today: dt.date) -> ColumnElement[bool]:
         return and_(unresolved, C.c.due_date < today)
     if which == "due":
         return and_(unresolved, C.c.due_date >= today,
-                    C.c.due_date <= today + dt.timedelta(days=CONDITIONS_DUE_DAYS))
+                    C.c.due_date <= today + dt.timedelta(days=review_clock.DUE_SOON_DAYS))
     return unresolved
 
 

@@ -8,9 +8,12 @@ case, each with the hash that places it in the chain, and the chain head they li
 the agency) and `manifest.json`: every other file with its size and SHA-256.
 
 `verify` needs nothing but the folder: every listed file must be there with its digest,
-no file may be added, every audit event's hash must recompute from its fields, and the
-manifest must be byte for byte the canonical rendering of its own contents with its own
-digest, so that one changed byte anywhere names the file. The letters inside keep their
+no file may be added, and the manifest must be byte for byte the canonical rendering of
+its own contents with its own digest, so that one changed byte anywhere names the file.
+Then the record's own links: every audit event's hash recomputes from its fields and
+consecutive events link, each letter is the PDF its issuing event recorded, and each
+letter's signature verifies against the roots in `trust.pem` — so a manifest rewritten
+to match an edited file is still caught. The letters inside keep their
 own signatures; the export itself is an audited event carrying each manifest's digest,
 so the agency's chain says which sets it wrote.
 """
@@ -325,6 +328,8 @@ def verify_case(folder: Path) -> list[RecordProblem]:
         problems.append(RecordProblem(str(folder / rel), "not part of the exported set"))
     if not problems and "audit.json" in files:
         problems += _check_audit_slice(folder / "audit.json", document)
+    if not problems and "trust.pem" in files:
+        problems += _check_letter_signatures(folder, document)
     return problems
 
 
@@ -334,7 +339,7 @@ def _check_audit_slice(path: Path, manifest: dict[str, Any]) -> list[RecordProbl
         document = json.loads(path.read_bytes())
         events = document["events"]
         head = document["chain_head"]
-        previous = 0
+        previous, previous_hash = 0, ""
         issued: dict[str, str] = {}
         for event in events:
             fields = {k: event[k] for k in ("seq", "occurred_at", "actor", "action", "entity_type", "entity_id",
@@ -343,14 +348,40 @@ def _check_audit_slice(path: Path, manifest: dict[str, Any]) -> list[RecordProbl
                 return [RecordProblem(str(path), f"event {event['seq']} does not hash to its recorded hash")]
             if event["seq"] <= previous or event["seq"] > head["seq"]:
                 return [RecordProblem(str(path), f"event {event['seq']} is out of order or after the chain head")]
-            previous = event["seq"]
+            if event["seq"] == previous + 1 and event["prev_hash"] != previous_hash:
+                return [RecordProblem(str(path), f"event {event['seq']} does not link to event {previous}")]
+            previous, previous_hash = event["seq"], event["hash"]
             if event["action"] == "letter.issue" and event["after"]:
                 issued[event["entity_id"]] = json.loads(event["after"]).get("pdf_sha256", "")
     except (OSError, ValueError, KeyError, TypeError) as error:
         return [RecordProblem(str(path), f"not a readable audit slice ({error})")]
     problems = []
+    files = manifest.get("files", {})
     for letter in manifest.get("letters", []):
-        if issued.get(letter["number"]) != letter["sha256"]:
+        held = files.get(f"letters/{letter['number']}.pdf", {}).get("sha256")
+        if not issued.get(letter["number"]) == letter["sha256"] == held:
             problems.append(RecordProblem(str(path.parent / "letters" / f"{letter['number']}.pdf"),
                                           "does not match the audit event that issued it"))
+    return problems
+
+
+def _check_letter_signatures(folder: Path, manifest: dict[str, Any]) -> list[RecordProblem]:
+    """Each exported letter's own signature, against the CA certificates the record carries in `trust.pem`."""
+    from desktop_app.letters.trust import TrustConfig, load_certificates
+    from desktop_app.letters.verify import verify_signed_pdf
+
+    pem = folder / "trust.pem"
+    try:  # the anchors are the self-signed roots; the signers' certificates travel inside each PDF anyway
+        roots = tuple(cert for cert in load_certificates(pem) if cert.self_signed != "no")
+    except InputRejected as error:
+        return [RecordProblem(str(pem), f"not readable certificates ({error})")]
+    if not roots:
+        return [RecordProblem(str(pem), "holds no root certificate to check the letters' signatures against")]
+    problems = []
+    for letter in manifest.get("letters", []):
+        path = folder / "letters" / f"{letter['number']}.pdf"
+        failed = [r for r in verify_signed_pdf(path.read_bytes(), TrustConfig(roots)) if not r.ok]
+        if failed:
+            problems.append(RecordProblem(str(path), f"its signature does not verify: {failed[0].name}: "
+                                                     f"{failed[0].detail}"))
     return problems

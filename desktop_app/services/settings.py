@@ -15,6 +15,7 @@ from desktop_app.infra import settings as declared
 from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext
 from desktop_app.storage.tables import settings as settings_table
+from desktop_app.storage.tables import users as users_table
 
 
 _T = settings_table.c
@@ -55,6 +56,50 @@ class SettingsService:
                 conn.execute(update(settings_table).where(_T.key == key).values(value=value, updated_at=now))
             audit.record(conn, actor=actor.username, action="setting.change", entity_type="setting",
                          entity_id=key, before={"value": before}, after={"value": value}, now=self.ctx.now())
+
+    def set_many(self, actor: Actor, values: dict[str, Any]) -> list[str]:
+        """Save several settings in one transaction, each audited; returns the keys that changed.
+
+        Every value is validated first (all problems at once, each naming its key) and the
+        acting user's role and active flag are re-read inside the transaction: either all
+        changes are kept or none.
+        """
+        problems: list[Problem] = []
+        checked: dict[str, Any] = {}
+        for key, value in values.items():
+            try:
+                checked[key] = declared.validate(key, value)
+            except ValueError as error:
+                problems.append(Problem(str(error), field=key))
+        if problems:
+            raise InputRejected(problems, subject="settings")
+        now = self.ctx.now()
+        changed: list[str] = []
+        with self.ctx.begin() as conn:
+            user = conn.execute(select(users_table.c.role, users_table.c.active)
+                                .where(users_table.c.id == actor.user_id)).first()
+            if user is None or not user.active or Role(user.role) is not Role.ADMIN:
+                refused = True
+            else:
+                refused = False
+                for key, value in checked.items():
+                    row = conn.execute(select(_T.value).where(_T.key == key)).first()
+                    before = declared.SPEC_BY_KEY[key].default if row is None else row.value
+                    if row is not None and row.value == value:
+                        continue
+                    if row is None:
+                        conn.execute(insert(settings_table).values(key=key, value=value, updated_at=now))
+                    else:
+                        conn.execute(update(settings_table).where(_T.key == key).values(value=value, updated_at=now))
+                    audit.record(conn, actor=actor.username, action="setting.change", entity_type="setting",
+                                 entity_id=key, before={"value": before}, after={"value": value}, now=now)
+                    changed.append(key)
+        if refused:
+            reason = "only an active administrator may change settings"
+            audit.record_refusal(self.ctx, actor=actor.username, attempted="change settings",
+                                 entity_type="setting", entity_id=", ".join(checked)[:200], reason=reason)
+            raise PermissionDenied(reason)
+        return changed
 
     # -- the letterhead logo (stored in the blob store; the setting holds its digest) ---------
     LOGO_MAX_BYTES = 2 * 1024 * 1024

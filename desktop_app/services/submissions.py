@@ -29,6 +29,7 @@ from desktop_app.storage.models import (
     Package,
     Recommendation,
     Submission,
+    SignOff,
     User,
 )
 
@@ -97,6 +98,7 @@ class HistoryEntry:
     entity_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    actor_name: str = ""  # the actor's full name when the actor is an account ("" for "system")
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,10 @@ class RecommendationInfo:
     reviewer: str
     submitted_at: dt.datetime
     outcome: str
+    #: The supervisor's sign-off (approved or returned), when there is one: who, when, their comment.
+    signed_off_by: str = ""
+    signed_off_at: dt.datetime | None = None
+    signoff_comment: str = ""
 
 
 @dataclass(frozen=True)
@@ -217,6 +223,8 @@ class SubmissionService:
                 InformationRequest.submission_id == sub.id).order_by(InformationRequest.number)))
             recs = list(session.scalars(select(Recommendation).where(
                 Recommendation.submission_id == sub.id).order_by(Recommendation.id)))
+            signoffs = {o.recommendation_id: o for o in session.scalars(select(SignOff).where(
+                SignOff.recommendation_id.in_([r.id for r in recs])).order_by(SignOff.id))}
             letters = list(session.scalars(select(Letter).where(Letter.submission_id == sub.id).order_by(Letter.id)))
             revoked = {r.letter_id: r.reason for r in session.scalars(select(LetterRevocation).where(
                 LetterRevocation.letter_id.in_([letter.id for letter in letters])))}
@@ -225,6 +233,7 @@ class SubmissionService:
             user_ids = {sub.assignee_id or 0, *(f.author_id for f in sub.findings),
                         *(e.attached_by_id for f in sub.findings for e in f.evidence),
                         *(r.requested_by_id for r in requests), *(r.reviewer_id for r in recs),
+                        *(o.supervisor_id for o in signoffs.values()),
                         *(letter.signer_id or 0 for letter in letters)}
             names = _names(session, user_ids)
             package_names = {p.id: p.package_id for p in sub.packages}
@@ -252,9 +261,7 @@ class SubmissionService:
                 findings=tuple(_finding_info(f, names, artifact_paths) for f in sub.findings),
                 requests=tuple(RequestInfo(r.id, r.number, r.text, names.get(r.requested_by_id, ""), r.requested_at,
                                            r.answered_at, r.answer_note) for r in requests),
-                recommendations=tuple(RecommendationInfo(r.id, r.decision, r.rationale, tuple(r.conditions or ()),
-                                                         r.reviewer_id, names.get(r.reviewer_id, ""), r.submitted_at,
-                                                         r.outcome) for r in recs),
+                recommendations=tuple(_recommendation_info(r, names, signoffs.get(r.id)) for r in recs),
                 letters=tuple(LetterInfo(letter.id, letter.number, letter.kind, letter.decision, letter.pdf_sha256,
                                          letter.issued_at, names.get(letter.signer_id or 0, ""), letter.id in revoked,
                                          revoked.get(letter.id, ""), successors.get(letter.id))
@@ -271,6 +278,7 @@ class SubmissionService:
             finding_ids = [str(i) for i in session.scalars(select(Finding.id).where(Finding.submission_id == sub.id))]
             evidence_ids = [str(i) for i in session.scalars(
                 select(Evidence.id).join(Finding).where(Finding.submission_id == sub.id))]
+            evidence_ids += detached_evidence_ids(session, finding_ids)
             condition_ids = [f"{number}#{n}" for number, n in session.execute(
                 select(Letter.number, tables.conditions.c.number).join(
                     tables.conditions, tables.conditions.c.letter_id == Letter.id)
@@ -283,8 +291,12 @@ class SubmissionService:
                 (AuditEvent.entity_type == "letter") & AuditEvent.entity_id.in_(
                     select(Letter.number).where(Letter.submission_id == sub.id)),
             )).order_by(AuditEvent.seq)
+            events = list(session.scalars(stmt))
+            names = {username: name for username, name in session.execute(
+                select(User.username, User.display_name).where(User.username.in_({e.actor for e in events})))}
             return [HistoryEntry(e.seq, e.occurred_at, e.actor, e.action, e.entity_type, e.entity_id,
-                                 _decode(e.before), _decode(e.after)) for e in session.scalars(stmt)]
+                                 _decode(e.before), _decode(e.after), names.get(e.actor) or "")
+                    for e in events]
 
     def package_ids_of(self, submission_id: int) -> list[str]:
         with self.ctx.reading() as session:
@@ -368,3 +380,24 @@ class ArtifactFiles:
         """Copy the stored blob to `folder` under a sanitised name; never overwrites."""
         path, sha256, _size = self.submissions.artifact_blob(artifact_id)
         return self.ctx.blobs.export(sha256, Path(folder), safe_file_name(path))
+
+
+def detached_evidence_ids(session: Session, finding_ids: list[str]) -> list[str]:
+    """Ids of evidence once attached to these findings and detached since (their rows are gone;
+    the detach events on the findings remember them), so histories still show their events."""
+    found = []
+    for before in session.scalars(select(AuditEvent.before).where(
+            AuditEvent.entity_type == "finding", AuditEvent.entity_id.in_(finding_ids),
+            AuditEvent.action == "evidence.detach")):
+        evidence_id = json.loads(before).get("evidence_id") if before else None
+        if isinstance(evidence_id, int):
+            found.append(str(evidence_id))
+    return found
+
+
+def _recommendation_info(rec: Recommendation, names: dict[int, str], signoff: SignOff | None) -> RecommendationInfo:
+    return RecommendationInfo(
+        rec.id, rec.decision, rec.rationale, tuple(rec.conditions or ()), rec.reviewer_id,
+        names.get(rec.reviewer_id, ""), rec.submitted_at, rec.outcome,
+        names.get(signoff.supervisor_id, "") if signoff else "", signoff.decided_at if signoff else None,
+        signoff.comment if signoff else "")

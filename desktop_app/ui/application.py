@@ -7,7 +7,6 @@ prints timings and exits: CI and the packaged build use it.
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import sys
@@ -18,9 +17,9 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QProgressDialog
 
-from desktop_app.ui.start_up import freeze_start_up_objects, read_sources_lightly
+from desktop_app.ui import startup
 
-read_sources_lightly()  # before SQLAlchemy and the rest are imported (see ui.start_up)
+startup.read_sources_lightly()  # before SQLAlchemy and the rest are imported (see ui.startup)
 
 from desktop_app import APP_ID, APP_NAME, __version__  # noqa: E402
 from desktop_app.domain.errors import ClearanceDeskError  # noqa: E402
@@ -45,7 +44,7 @@ def _build_demo_with_progress(data_dir: Path, db_url: str | None) -> None:
     """Fill a new demo folder off the GUI thread, showing progress."""
     from desktop_app.services.context import open_data_folder
     from desktop_app.services.demo import DemoBuilder
-    from desktop_app.ui.workers import run_task
+    from desktop_app.ui.threads import run_task
 
     dialog = QProgressDialog("Preparing the demo data folder…", "", 0, 0)
     dialog.setCancelButton(None)
@@ -71,17 +70,6 @@ def _build_demo_with_progress(data_dir: Path, db_url: str | None) -> None:
         raise outcome["error"]  # type: ignore[misc]
 
 
-def collect_from_here() -> None:
-    """Turn the cyclic garbage collector back on (the entry point turned it off for the start).
-
-    What start-up built lives as long as the window, so it is frozen first: the
-    collector's full passes then walk only what comes after, and never stall the window
-    for the 50-60 ms a pass over everything takes with a large queue open.
-    """
-    freeze_start_up_objects()
-    gc.enable()
-
-
 def run_gui(args: argparse.Namespace, *, data_dir: Path, db_url: str | None, started: float) -> int:
     app = make_application()
     from desktop_app.services.bundle import Services
@@ -89,9 +77,8 @@ def run_gui(args: argparse.Namespace, *, data_dir: Path, db_url: str | None, sta
     is_demo = bool(args.demo)
     if is_demo and not (data_dir / "clearance-desk.sqlite3").exists() and db_url is None:
         _apply_palette()
-        gc.enable()  # building the demo allocates a lot; start-up speed does not matter then
-        _build_demo_with_progress(data_dir, db_url)
-        gc.disable()
+        with startup.collector_running():  # building the demo allocates a lot; speed does not matter then
+            _build_demo_with_progress(data_dir, db_url)
     try:
         services = Services.open(data_dir, db_url=db_url)
     except ClearanceDeskError as error:
@@ -103,25 +90,25 @@ def run_gui(args: argparse.Namespace, *, data_dir: Path, db_url: str | None, sta
         actor = _sign_in(services, args, is_demo=is_demo)
         if actor is None:
             return 0
-        from desktop_app.ui.main_window import MainWindow
+        from desktop_app.ui.mainwindow.window import MainWindow
 
         window = MainWindow(services, actor, defer_review=True)
         window.auto_backup_on_close = not args.smoke_test
         window.show()
-        collect_from_here()
+        startup.resume_collector()
         if args.smoke_test:
             return _smoke(app, window, started, opened)
         return app.exec()
     finally:
-        from desktop_app.ui.workers import wait_for_workers
+        from desktop_app.ui.threads import wait_for_workers
 
-        gc.enable()  # if the window never came up
+        startup.collector_on()  # if the window never came up
         wait_for_workers()
         services.close()
 
 
 def _sign_in(services, args: argparse.Namespace, *, is_demo: bool):  # noqa: ANN001, ANN202
-    from desktop_app.ui.dialogs import FirstRunDialog, LoginDialog
+    from desktop_app.ui.account.dialogs import FirstRunDialog, LoginDialog
 
     password = os.environ.get("CLEARANCE_DESK_PASSWORD")
     if args.smoke_test and password is None:
@@ -148,7 +135,7 @@ def _apply_palette() -> None:
     """
     global _palette_applied
     if not _palette_applied:
-        from desktop_app.ui import theme
+        from desktop_app.ui.common import theme
 
         theme.apply_saved()
         _palette_applied = True
@@ -158,7 +145,7 @@ _palette_applied = False
 
 
 def _import_main_window() -> None:
-    import desktop_app.ui.main_window  # noqa: F401
+    import desktop_app.ui.mainwindow.window  # noqa: F401
 
 
 def _scripted_sign_in(services, username: str, password: str):  # noqa: ANN001, ANN202

@@ -20,7 +20,7 @@ from desktop_app.services.context import ServiceContext
 from desktop_app.services.intake import IntakeService, ManualRegistration
 from desktop_app.services.queue import QueueColumn
 from desktop_app.services.workflow import WorkflowService
-from desktop_app.ui.main_window import MainWindow
+from desktop_app.ui.mainwindow.window import MainWindow
 
 from .support import Database
 

@@ -18,7 +18,7 @@ from .conftest import CONDITIONS
 
 
 def shown(qtbot, services: Services, actor):  # noqa: ANN001, ANN201
-    from desktop_app.ui.conditions_view import ConditionsWindow
+    from desktop_app.ui.letters.conditions import ConditionsWindow
 
     window = ConditionsWindow(services, actor)
     qtbot.addWidget(window)
@@ -65,7 +65,7 @@ def test_supervisor_waives_from_the_view_and_the_change_is_audited(qtbot, ctx, p
 
 
 def test_signoff_dialog_asks_each_conditions_due_date(qtbot, ctx, people, letters, pki, samples_dir) -> None:  # noqa: ANN001
-    from desktop_app.ui.letter_signing import SigningDialog
+    from desktop_app.ui.letters.signing import SigningDialog
 
     sid = import_sample(ctx, people["rev"], samples_dir)
     to_awaiting_signoff(ctx, sid, people["rev"], Decision.CLEARED_WITH_CONDITIONS, CONDITIONS[:2])
@@ -90,8 +90,8 @@ def test_signoff_dialog_asks_each_conditions_due_date(qtbot, ctx, people, letter
 
 
 def test_sidebar_filter_bar_and_my_work_show_conditions(qtbot, ctx, people, issued, clock) -> None:  # noqa: ANN001
-    from desktop_app.ui.my_work import MyWorkDialog
-    from desktop_app.ui.queue_filters import VIEW_ROLE, FilterBar, QueueSidebar
+    from desktop_app.ui.queue.my_work import MyWorkDialog
+    from desktop_app.ui.queue.filters import VIEW_ROLE, FilterBar, QueueSidebar
 
     clock.advance(days=15)
     services = Services.from_context(ctx)
@@ -127,7 +127,7 @@ def test_sidebar_filter_bar_and_my_work_show_conditions(qtbot, ctx, people, issu
 
 def test_dashboard_shows_condition_kpis_and_a_chart_by_status(qtbot, ctx, people, issued, clock) -> None:  # noqa: ANN001
     from desktop_app.services.reports import ChartPick, queue_link
-    from desktop_app.ui.dashboard import Dashboard
+    from desktop_app.ui.reports.dashboard import Dashboard
 
     clock.advance(days=15)
     services = Services.from_context(ctx)
@@ -155,7 +155,7 @@ def test_saved_filter_specs_keep_the_condition_filter(which: str) -> None:
 
 def test_closing_the_last_condition_from_the_view_signs_the_notice(qtbot, ctx, people, issued, pki) -> None:  # noqa: ANN001
     from desktop_app.domain.types import LetterKind
-    from desktop_app.ui.conditions_view import ConditionsMetDialog
+    from desktop_app.ui.letters.conditions import ConditionsMetDialog
 
     service = ConditionsService(ctx)
     first, second, third = issued.condition_ids

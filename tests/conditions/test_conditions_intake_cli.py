@@ -128,3 +128,13 @@ def test_cli_lists_conditions_and_writes_a_marked_csv(ctx, people, issued, data_
     capsys.readouterr()
     assert main(["--data-dir", str(data_dir), "conditions", "list", "--csv", str(target)]) == 1
     assert capsys.readouterr().err.strip() == f"error: {target}: already exists; nothing was overwritten"
+
+
+def test_cli_import_of_an_unknown_condition_reference_prints_one_line(ctx, people, issued, samples_dir, data_dir,  # noqa: ANN001
+                                                                      tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("CLEARANCE_DESK_PASSWORD", "correct horse battery staple 7")
+    path = answer(samples_dir, tmp_path, {"letter": issued.number, "condition": 42})
+    assert main(["--data-dir", str(data_dir), "import", str(path), "--as", "rev"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {path}: manifest.json: responds_to_condition.condition: {issued.number} has no "
+                   f"condition 42"]

@@ -89,7 +89,7 @@ def test_bundle_layout_is_complete_and_lean(bundle: Path) -> None:
     assert list(internal.rglob("zxingcpp*.so")), "zxing-cpp (verify --scan reads QR codes with it) is missing"
     assert list((internal / "PySide6").glob("QtPdf*.so")) and list((internal / "PySide6").glob("QtPdfWidgets*.so"))
     archived = _bundled_modules(bundle / "clearance-desk")
-    for module in ("pyhanko.sign.pkcs11", "pkcs11", "desktop_app.services.backup", "desktop_app.ui.backup_dialogs",
+    for module in ("pyhanko.sign.pkcs11", "pkcs11", "desktop_app.services.backup", "desktop_app.ui.admin.backup",
                    "desktop_app.storage.migrations.env", "reportlab.graphics.barcode.qr",
                    "reportlab.graphics.barcode.code128", "sqlalchemy.dialects.sqlite.pysqlite"):
         assert module in archived, f"{module} is not in the bundle"

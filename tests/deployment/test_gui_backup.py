@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from desktop_app.domain.errors import OperationCancelled
 from desktop_app.services import backup as backups
 from desktop_app.services.bundle import Services
-from desktop_app.ui import backup_dialogs
-from desktop_app.ui.main_window import MainWindow
+from desktop_app.ui.admin import backup as backup_dialogs
+from desktop_app.ui.mainwindow.window import MainWindow
 
 
 def _menu_actions(window: MainWindow, menu: str) -> dict[str, object]:

@@ -113,8 +113,8 @@ def test_help_show_log_folder_shows_the_path_with_a_copy_button(qtbot, ctx, peop
     from PySide6.QtGui import QGuiApplication
 
     from desktop_app.services.bundle import Services
-    from desktop_app.ui import backup_dialogs
-    from desktop_app.ui.main_window import MainWindow
+    from desktop_app.ui.admin import backup as backup_dialogs
+    from desktop_app.ui.mainwindow.window import MainWindow
 
     shown: list[backup_dialogs.LogFolderDialog] = []
     monkeypatch.setattr(backup_dialogs.LogFolderDialog, "exec", lambda self: shown.append(self) or 0)

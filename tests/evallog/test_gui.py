@@ -10,9 +10,9 @@ from desktop_app.services.evallog_writer import LogSample, LogSpec, write_eval_l
 from desktop_app.services.findings import FindingService
 from desktop_app.services.submissions import SubmissionService
 from desktop_app.services.workflow import WorkflowService
-from desktop_app.ui.detail_pane import DetailPane
-from desktop_app.ui.diff_view import DiffDialog
-from desktop_app.ui.eval_view import (
+from desktop_app.ui.review.detail_pane import DetailPane
+from desktop_app.ui.review.diff_view import DiffDialog
+from desktop_app.ui.review.eval_view import (
     EvalLogViewer,
     SampleDialog,
     open_evidence,
@@ -146,7 +146,7 @@ def test_a_refused_log_shows_one_line_in_the_viewer(qtbot, ctx, services, people
 
 
 def test_main_window_opens_logs_samples_and_changes(qtbot, ctx, services, people, chain) -> None:  # noqa: ANN001
-    from desktop_app.ui.main_window import MainWindow
+    from desktop_app.ui.mainwindow.window import MainWindow
 
     first, second = chain
     finding = _finding(ctx, people["rev"], first)

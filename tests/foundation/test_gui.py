@@ -13,8 +13,8 @@ from desktop_app.domain.types import SubmissionState
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import open_data_folder
 from desktop_app.services.demo import DEMO_PASSWORD, DemoBuilder
-from desktop_app.ui.dialogs import FirstRunDialog, LoginDialog
-from desktop_app.ui.main_window import MainWindow
+from desktop_app.ui.account.dialogs import FirstRunDialog, LoginDialog
+from desktop_app.ui.mainwindow.window import MainWindow
 
 
 @pytest.fixture(scope="module")

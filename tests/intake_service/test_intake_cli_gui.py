@@ -14,8 +14,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from desktop_app.services.bundle import Services
-from desktop_app.ui.import_dialog import ImportDialog, RefusalDialog
-from desktop_app.ui.main_window import MainWindow
+from desktop_app.ui.intake.import_dialog import ImportDialog, RefusalDialog
+from desktop_app.ui.mainwindow.window import MainWindow
 
 from conftest import PASSWORD
 
@@ -133,7 +133,7 @@ def test_artifacts_tab_offers_view_and_save(qtbot, window, samples_dir) -> None:
     table = window.detail.artifacts
     paths = [table.item(r, 0).text() for r in range(table.rowCount())]
     table.selectRow(paths.index("model-card.md"))
-    from desktop_app.ui.artifact_viewer import view_artifact
+    from desktop_app.ui.review.artifact_viewer import view_artifact
 
     viewer = view_artifact(window, window.services.artifacts, window.detail.current_artifact_id())
     assert viewer is not None

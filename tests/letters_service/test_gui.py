@@ -28,7 +28,7 @@ def folder(issued_folder):  # noqa: ANN001, ANN201
 
 
 def test_verify_dialog_shows_each_check_for_a_good_and_a_tampered_letter(qtbot, services, folder, tmp_path) -> None:  # noqa: ANN001
-    from desktop_app.ui.letter_verify import VerifyDialog
+    from desktop_app.ui.letters.verify import VerifyDialog
 
     dialog = VerifyDialog(services.letters)
     qtbot.addWidget(dialog)
@@ -56,7 +56,7 @@ def test_verify_dialog_shows_each_check_for_a_good_and_a_tampered_letter(qtbot, 
 
 
 def test_preview_renders_offscreen_in_a_worker_process(qtbot, ctx, people, configured, awaiting) -> None:  # noqa: ANN001
-    from desktop_app.ui.letter_preview import LetterPreviewDialog
+    from desktop_app.ui.letters.preview import LetterPreviewDialog
 
     preview = LetterPreviewDialog(Services.from_context(ctx), people["sup"], awaiting)
     qtbot.addWidget(preview)
@@ -69,7 +69,7 @@ def test_preview_renders_offscreen_in_a_worker_process(qtbot, ctx, people, confi
 
 
 def test_signing_dialog_signs_and_clears_every_secret(qtbot, ctx, people, configured, awaiting, pki) -> None:  # noqa: ANN001
-    from desktop_app.ui.letter_signing import SigningDialog
+    from desktop_app.ui.letters.signing import SigningDialog
 
     services = Services.from_context(ctx)
     dialog = SigningDialog(services, people["sup"], awaiting)
@@ -100,7 +100,7 @@ def test_signing_dialog_signs_and_clears_every_secret(qtbot, ctx, people, config
 def test_viewer_shows_the_issued_letter_and_prints_it_to_pdf(qtbot, services, folder, tmp_path) -> None:  # noqa: ANN001
     from PySide6.QtPrintSupport import QPrinter
 
-    from desktop_app.ui.letter_viewer import LetterViewer, paint_pages
+    from desktop_app.ui.letters.viewer import LetterViewer, paint_pages
 
     viewer = LetterViewer(services.letters, folder.letter_id)
     qtbot.addWidget(viewer)
@@ -117,7 +117,7 @@ def test_viewer_shows_the_issued_letter_and_prints_it_to_pdf(qtbot, services, fo
 
 
 def test_trust_dialog_lists_and_enrols(qtbot, services, folder, pki, monkeypatch) -> None:  # noqa: ANN001
-    from desktop_app.ui.letter_trust import EnrolDialog, TrustDialog
+    from desktop_app.ui.letters.trust import EnrolDialog, TrustDialog
 
     admin = folder.people["admin"]
     dialog = TrustDialog(services.letters.trust, admin)
@@ -139,10 +139,10 @@ def test_trust_dialog_lists_and_enrols(qtbot, services, folder, pki, monkeypatch
 
 
 def test_letters_tab_buttons_reach_the_letter_actions(qtbot, services, folder, monkeypatch) -> None:  # noqa: ANN001
-    from desktop_app.ui.main_window import MainWindow
+    from desktop_app.ui.mainwindow.window import MainWindow
 
     calls: list[tuple[str, int]] = []
-    from desktop_app.ui import letter_actions
+    from desktop_app.ui.letters import actions as letter_actions
 
     for name in ("open_letter", "save_letter", "print_letter", "verify_letter", "revoke_letter"):
         monkeypatch.setattr(letter_actions.LetterActions, name,
@@ -168,7 +168,7 @@ def test_letters_tab_buttons_reach_the_letter_actions(qtbot, services, folder, m
 
 def test_gui_thread_stays_responsive_while_a_300_finding_letter_renders(qtbot, ctx, people, configured,
                                                                          samples_dir) -> None:  # noqa: ANN001
-    from desktop_app.ui.letter_preview import LetterPreviewDialog
+    from desktop_app.ui.letters.preview import LetterPreviewDialog
 
     submission_id = import_sample(ctx, people["rev"], samples_dir)
     for number in range(300):
@@ -202,7 +202,8 @@ def test_gui_thread_stays_responsive_while_a_300_finding_letter_renders(qtbot, c
 def test_approve_and_sign_flow_previews_then_signs(qtbot, ctx, people, configured, awaiting, pki,
                                                    monkeypatch) -> None:  # noqa: ANN001
     """The entry point the detail pane's "Approve…" calls, with both modal dialogs driven as a user would."""
-    from desktop_app.ui import letter_preview, letter_signing
+    from desktop_app.ui.letters import preview as letter_preview
+    from desktop_app.ui.letters import signing as letter_signing
 
     seen: dict[str, object] = {}
 
@@ -234,7 +235,7 @@ def test_approve_and_sign_flow_previews_then_signs(qtbot, ctx, people, configure
 
 def test_signing_dialog_for_a_refusal_notice(qtbot, ctx, people, configured, pki, samples_dir) -> None:  # noqa: ANN001
     from desktop_app.domain.types import LetterKind, SubmissionState
-    from desktop_app.ui.letter_signing import SigningDialog
+    from desktop_app.ui.letters.signing import SigningDialog
 
     from .support import to_state
 

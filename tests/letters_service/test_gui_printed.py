@@ -39,7 +39,7 @@ def scan(services, folder, tmp_path: Path) -> Path:  # noqa: ANN001
 
 def test_printed_letter_dialog_shows_the_paper_beside_the_register(qtbot, services, folder, scan,  # noqa: ANN001
                                                                    tmp_path: Path) -> None:
-    from desktop_app.ui.printed_letter import PrintedLetterDialog
+    from desktop_app.ui.letters.printed import PrintedLetterDialog
 
     dialog = PrintedLetterDialog(services)
     qtbot.addWidget(dialog)
@@ -69,7 +69,7 @@ def test_printed_letter_dialog_shows_the_paper_beside_the_register(qtbot, servic
 
 
 def test_register_view_filters_searches_and_exports_marked_csv(qtbot, services, folder, tmp_path: Path) -> None:  # noqa: ANN001
-    from desktop_app.ui.letter_register import RegisterDialog
+    from desktop_app.ui.letters.register import RegisterDialog
 
     dialog = RegisterDialog(services, folder.people["sup"])
     qtbot.addWidget(dialog)
@@ -99,7 +99,7 @@ def test_register_view_filters_searches_and_exports_marked_csv(qtbot, services, 
 
 
 def test_main_window_offers_both(qtbot, services, folder, monkeypatch) -> None:  # noqa: ANN001
-    from desktop_app.ui.main_window import MainWindow
+    from desktop_app.ui.mainwindow.window import MainWindow
 
     window = MainWindow(services, folder.people["rev"])
     qtbot.addWidget(window)

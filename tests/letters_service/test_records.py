@@ -110,3 +110,38 @@ def test_records_export_usage(demo: Path, args: list[str], password: None, capsy
 def test_verify_of_a_folder_without_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["records", "verify", str(tmp_path)]) == 1
     assert capsys.readouterr().err.strip().endswith("no exported case record here (no manifest.json)")
+
+
+def test_a_rewritten_manifest_does_not_hide_a_changed_letter_or_trust(demo: Path, tmp_path: Path, password: None,
+                                                                       forged_pki,  # noqa: ANN001
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Someone who edits a file and then writes a consistent manifest is still caught by the record's own links."""
+    from desktop_app.services import records
+
+    reference = _closed_cases(demo)[0]
+    out = tmp_path / "rw"
+    assert main(["--data-dir", str(demo), "records", "export", reference, str(out), "--as", "admin"]) == 0
+    case = out / reference
+    header = {k: v for k, v in json.loads((case / "manifest.json").read_text()).items()
+              if k not in ("files", "manifest_sha256")}
+
+    def rewrite_manifest() -> None:
+        (case / "manifest.json").unlink()
+        records._manifest(case, header)
+
+    letter = next((case / "letters").glob("CL-*.pdf"))
+    original = letter.read_bytes()
+    letter.write_bytes(original + b"%% appended\n")
+    rewrite_manifest()
+    capsys.readouterr()
+    assert main(["records", "verify", str(case)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {letter}: does not match the audit event that issued it"]
+
+    letter.write_bytes(original)
+    (case / "trust.pem").write_bytes(forged_pki.root_cert.read_bytes())  # a look-alike root, other keys
+    rewrite_manifest()
+    assert main(["records", "verify", str(case)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err and all(line.startswith(f"error: {case / 'letters'}") and "signature does not verify" in line
+                       for line in err)

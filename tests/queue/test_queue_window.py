@@ -13,8 +13,8 @@ from desktop_app.domain.types import Severity, SubmissionState
 from desktop_app.services.bundle import Services
 from desktop_app.services.intake import IntakeService, ManualRegistration
 from desktop_app.services.queue import QueueColumn, QueueFilter, QueueService
-from desktop_app.ui.main_window import MainWindow
-from desktop_app.ui.queue_model import PAGE_SIZE, QueueModel, select_rows
+from desktop_app.ui.mainwindow.window import MainWindow
+from desktop_app.ui.queue.model import PAGE_SIZE, QueueModel, select_rows
 
 TOTAL = GENERATED + 2
 
@@ -173,6 +173,7 @@ def test_a_saved_filter_comes_back_with_its_refinements(qtbot, window, monkeypat
 
 
 def test_search_hits_are_highlighted(qtbot, window) -> None:  # noqa: ANN001
+    window.queue.horizontalHeader().setSectionHidden(QueueColumn.DEVELOPER, False)  # hidden by default
     qtbot.keyClicks(window.search, "zephyrine")
     qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=2000)
     window.queue.viewport().repaint()

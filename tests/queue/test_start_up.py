@@ -17,8 +17,8 @@ from queue_data import GENERATED, PASSWORD
 from desktop_app.domain.types import SubmissionState
 from desktop_app.services.bundle import Services
 from desktop_app.services.queue import QueueColumn, QueueFilter, QueueService
-from desktop_app.ui.main_window import MainWindow
-from desktop_app.ui.queue_model import PAGE_SIZE, FirstPage, QueueModel
+from desktop_app.ui.mainwindow.window import MainWindow
+from desktop_app.ui.queue.model import PAGE_SIZE, FirstPage, QueueModel
 
 TOTAL = GENERATED + 2
 
@@ -116,7 +116,7 @@ import json, sys
 from pathlib import Path
 from desktop_app.ui.application import make_application
 from desktop_app.services.bundle import Services
-from desktop_app.ui.main_window import MainWindow
+from desktop_app.ui.mainwindow.window import MainWindow
 
 app = make_application()
 services = Services.open(Path(sys.argv[1]))

@@ -16,10 +16,10 @@ from desktop_app.domain.types import Role, SubmissionState
 from desktop_app.services.bundle import Services
 from desktop_app.services.queue import QueueFilter
 from desktop_app.services.reports import QueueLink, ReportService
-from desktop_app.ui import theme
-from desktop_app.ui.dashboard import Dashboard
-from desktop_app.ui.help import ShortcutsDialog, UserGuide, menu_actions, plain, shortcut_rows
-from desktop_app.ui.main_window import MainWindow
+from desktop_app.ui.common import theme
+from desktop_app.ui.reports.dashboard import Dashboard
+from desktop_app.ui.mainwindow.help import ShortcutsDialog, UserGuide, menu_actions, plain, shortcut_rows
+from desktop_app.ui.mainwindow.window import MainWindow
 
 from .small_db import EXPECTED
 
@@ -230,7 +230,7 @@ def test_review_record_from_the_menu(qtbot, small, services, tmp_path: Path, mon
 def test_periodic_report_dialog_presets_and_checks(qtbot, small) -> None:  # noqa: ANN001
     import datetime as dt
 
-    from desktop_app.ui.report_actions import PeriodicReportDialog
+    from desktop_app.ui.reports.actions import PeriodicReportDialog
 
     dialog = PeriodicReportDialog(dt.date(2026, 11, 2))
     qtbot.addWidget(dialog)
@@ -263,7 +263,7 @@ def setting_events(ctx) -> list[tuple[str, str | None]]:  # noqa: ANN001
 
 def test_settings_dialog_shows_every_declared_setting(qtbot, small, services) -> None:  # noqa: ANN001
     from desktop_app.infra import settings as declared
-    from desktop_app.ui.settings_dialog import SettingsDialog
+    from desktop_app.ui.admin.settings import SettingsDialog
 
     dialog = SettingsDialog(services, small.people["admin"])
     qtbot.addWidget(dialog)
@@ -276,7 +276,7 @@ def test_settings_dialog_shows_every_declared_setting(qtbot, small, services) ->
 
 
 def test_settings_are_validated_before_anything_is_saved(qtbot, small, services) -> None:  # noqa: ANN001
-    from desktop_app.ui.settings_dialog import SettingsDialog
+    from desktop_app.ui.admin.settings import SettingsDialog
 
     dialog = SettingsDialog(services, small.people["admin"])
     qtbot.addWidget(dialog)
@@ -395,8 +395,8 @@ def unnamed_controls(root) -> list[str]:  # noqa: ANN001
 def test_dialogs_made_here_name_every_control(qtbot, small, services) -> None:  # noqa: ANN001
     import datetime as dt
 
-    from desktop_app.ui.report_actions import PeriodicReportDialog
-    from desktop_app.ui.settings_dialog import SettingsDialog
+    from desktop_app.ui.reports.actions import PeriodicReportDialog
+    from desktop_app.ui.admin.settings import SettingsDialog
 
     window = make_window(qtbot, services, small.people["admin"])
     board = Dashboard(ReportService(small.ctx), run=run_now)

@@ -1,0 +1,1 @@
+"""Signing in and the user's own account."""

@@ -1,0 +1,1 @@
+"""Administration: accounts, settings, backups."""

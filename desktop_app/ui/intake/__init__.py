@@ -1,0 +1,1 @@
+"""Bringing submissions in: package import and registration by hand."""

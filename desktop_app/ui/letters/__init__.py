@@ -1,0 +1,1 @@
+"""Letters and conditions: preview, signing, viewer, verification, trust, register, printed letters."""

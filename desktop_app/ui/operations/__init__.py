@@ -1,0 +1,101 @@
+"""Every change a user makes, as one operation — after Anki's `CollectionOp`.
+
+An `Operation` runs one service call on a worker (ui.threads), shows a failure in one
+place (ui.common.errors) unless the caller handles it, and on success announces a typed
+`Changes` value on the one bus, `bus().changed`. Views listen to that bus and decide from
+the `Changes` whether they need to refresh; nothing calls another view's `reload()`.
+
+    Operation(window, lambda: services.findings.edit(actor, fid, draft, expected_version=v),
+              title="Save finding").success(lambda info: Changes(sid, "finding", f"{info.label} saved")).run()
+
+`OperationDialog` (ui.operations.dialog) is the same thing behind a form: its OK runs the
+call, failures stay in the dialog, and the busy state and cancel are written once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from desktop_app.ui.common.errors import show_failure
+from desktop_app.ui.threads import GENERAL, run_task
+
+log = logging.getLogger("clearance_desk.ui")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a saved change touched: the submission (None: not one submission) and what of it.
+
+    `what` is one of "workflow", "finding", "evidence", "letters", "intake", "users",
+    "settings", "conditions"; `message` is the sentence for the status bar.
+    """
+
+    submission_id: int | None
+    what: str
+    message: str = ""
+
+    def touches(self, submission_id: int | None) -> bool:
+        return self.submission_id is None or self.submission_id == submission_id
+
+
+class ChangeBus(QObject):
+    """The one "something changed" signal (Anki's `operation_did_execute`)."""
+
+    changed = Signal(object)  # Changes
+
+    def announce(self, changes: Changes) -> None:
+        self.changed.emit(changes)
+
+
+_bus: ChangeBus | None = None
+
+
+def bus() -> ChangeBus:
+    global _bus
+    if _bus is None:
+        _bus = ChangeBus()
+    return _bus
+
+
+class Operation(Generic[T]):
+    """One service call off the GUI thread; failures shown in one place; `Changes` announced."""
+
+    def __init__(self, parent: QWidget | None, call: Callable[[], T], *, title: str = "Could not save") -> None:
+        self.parent, self.call, self.title = parent, call, title
+        self._success: Callable[[T], Changes | None] | None = None
+        self._failure: Callable[[Exception], None] | None = None
+
+    def success(self, handler: Callable[[T], Changes | None]) -> Operation[T]:
+        """`handler(result)` on the GUI thread; the `Changes` it returns go on the bus."""
+        self._success = handler
+        return self
+
+    def failure(self, handler: Callable[[Exception], None]) -> Operation[T]:
+        """Handle a failure yourself (after it is logged) instead of the standard message box."""
+        self._failure = handler
+        return self
+
+    def run(self, *, pool_name: str = GENERAL) -> None:
+        run_task(self.call, on_done=self._done, on_error=self._failed, pool_name=pool_name)
+
+    def _done(self, result: Any) -> None:
+        changes = self._success(result) if self._success is not None else None
+        if changes is not None:
+            bus().announce(changes)
+
+    def _failed(self, error: Exception) -> None:
+        log.info("%s: %s", self.title, error)
+        if self._failure is not None:
+            self._failure(error)
+        else:
+            show_failure(self.parent, self.title, error)
+
+
+__all__ = ["ChangeBus", "Changes", "Operation", "bus"]

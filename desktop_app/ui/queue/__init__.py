@@ -1,0 +1,1 @@
+"""The queue: its model, filters, columns and My work."""

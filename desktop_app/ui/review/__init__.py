@@ -1,0 +1,1 @@
+"""Reviewing one submission: the detail pane, workflow actions, findings, evidence, history."""
