@@ -39,7 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo and args.data_dir is None:
         args.data_dir = demo_data_dir()
     data_dir = cli.data_dir_of(args)
-    setup_logging(DataPaths(data_dir).logs)
+    if data_dir.exists() and not data_dir.is_dir():
+        print(f"error: {data_dir}: is a file, not a data folder; give a folder with --data-dir", file=sys.stderr)
+        return cli.EXIT_REJECTED
+    # Commands that only read a data folder never create one, not even for their log file.
+    reads_only = args.command in cli.READ_ONLY_COMMANDS
+    setup_logging(DataPaths(data_dir).logs if data_dir.is_dir() or not reads_only else None)
     if args.command:
         return cli.run(args)
     if args.smoke_test and not args.user:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from desktop_app import APP_NAME, __version__
-from desktop_app.domain.errors import ClearanceDeskError, InputRejected
+from desktop_app.domain.errors import ClearanceDeskError, InputRejected, Problem
 from desktop_app.infra.paths import DB_URL_ENV, default_data_dir
 
 log = logging.getLogger("clearance_desk.cli")
@@ -80,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--scan", type=Path, metavar="IMAGE",
                         help="verify a printed letter from a PNG or JPEG of it: its QR code's seal, then the register")
     verify.add_argument("--trust", type=Path, action="append", default=[], metavar="PEM",
-                        help="also trust this root certificate (may be repeated); with --scan, also the signers' "
-                             "certificates in it")
+                        help="trust only this root certificate, not the data folder's anchors (may be repeated); "
+                             "with --scan, the signers' certificates in it too")
 
     records_cmd = commands.add_parser("records", help="case records that outlive the workstation")
     records_sub = records_cmd.add_subparsers(dest="records_command", metavar="export|verify", required=True)
@@ -98,7 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit_cmd = commands.add_parser("audit", help="audit trail commands")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", metavar="verify", required=True)
-    audit_sub.add_parser("verify", help="recompute the audit chain")
+    audit_verify = audit_sub.add_parser("verify", help="recompute the audit chain and check it against its anchors "
+                                                       "and the letter register")
+    audit_verify.add_argument("--anchor", type=Path, action="append", default=[], metavar="FILE",
+                              help="also check a head noted elsewhere: lines 'SEQUENCE HASH', a letter's "
+                                   "printed head, or a backup archive (may be repeated)")
 
     diff_cmd = commands.add_parser("diff", help="what changed in a resubmission (or since a supplement)")
     diff_cmd.add_argument("submission", metavar="SUBMISSION_REF", help="e.g. CD-2026-0012")
@@ -110,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     restore_cmd = commands.add_parser("restore", help="verify a backup archive, then restore it into the data folder "
                                                       "(the replaced database is kept in backups/)")
     restore_cmd.add_argument("file", type=Path, metavar="FILE")
+    restore_cmd.add_argument("--force", action="store_true",
+                             help="restore a backup older than the data folder (needs --reason; audited)")
+    restore_cmd.add_argument("--reason", default="", help="why a forced restore is needed (recorded in the audit trail)")
     restore_cmd.add_argument("--as", dest="as_user", required=True, metavar="USER",
                              help="an administrator of the data folder (of the backup, if the folder is empty)")
     return parser
@@ -195,22 +202,24 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from desktop_app.services.audit import iter_events, verify_chain
+    from desktop_app.services.audit_verify import verify_trail
 
     ctx = _open(args)
     try:
-        with ctx.reading() as session:
-            report = verify_chain(iter_events(session))
-        if report.ok:
-            print(f"audit chain intact: {report.events} events, head {report.head}")
-            return EXIT_OK
-        print(f"audit chain broken at {report.problem}", file=sys.stderr)
-        return EXIT_REJECTED
+        report = verify_trail(ctx, args.anchor)
     finally:
         ctx.close()
+    if report.ok:
+        print(f"audit chain intact: {report.events} events, head {report.head_seq} {report.head_hash}")
+        print(f"anchors agree: {report.anchors_checked} noted heads, {report.letters_checked} letters in the register")
+        return EXIT_OK
+    for problem in report.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return EXIT_REJECTED
 
 
 LETTER_SIZE_LIMIT = 64 * 1024 * 1024
+TRUST_FILE_LIMIT = 1024 * 1024
 
 
 def _open_register(args: argparse.Namespace, needed: str = "the letter register is needed"):  # noqa: ANN202
@@ -274,12 +283,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.scan is not None:
         return cmd_verify_scan(args)
     path: Path = args.pdf
-    try:
-        if path.stat().st_size > LETTER_SIZE_LIMIT:
-            raise InputRejected(f"{path}: larger than {LETTER_SIZE_LIMIT // (1024 * 1024)} MiB; not a letter")
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputRejected(f"{path}: cannot read: {error.strerror}") from None
+    data = read_regular_file(path, LETTER_SIZE_LIMIT, "a letter")
+    _check_trust_files(args.trust)
     ctx = _open_register(args)
     try:
         results = LetterService(ctx).verify(data, list(args.trust))
@@ -296,6 +301,39 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for result in reached:
         print(f"error: {path}: {result.name}: {result.detail}", file=sys.stderr)
     return EXIT_REJECTED
+
+
+def read_regular_file(path: Path, limit: int, what: str) -> bytes:
+    """At most `limit` bytes of a regular file; anything else (a FIFO, /dev/zero, a folder) is refused unread."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block the open
+    except OSError as error:
+        raise InputRejected(f"{path}: cannot read: {error.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise InputRejected(f"{path}: not a regular file (a device, pipe or folder); not {what}")
+        try:
+            data = handle.read(limit + 1)
+        except OSError as error:
+            raise InputRejected(f"{path}: cannot read: {error.strerror}") from None
+    if len(data) > limit:
+        raise InputRejected(f"{path}: larger than {limit // (1024 * 1024)} MiB; not {what}")
+    return data
+
+
+def _check_trust_files(paths: list[Path]) -> None:
+    """Each --trust file read and parsed first, so a bad one is named."""
+    from desktop_app.letters.trust import load_certificates
+
+    for path in paths:
+        data = read_regular_file(path, TRUST_FILE_LIMIT, "a certificate")
+        try:
+            load_certificates(data)
+        except InputRejected as error:
+            raise InputRejected([Problem(p.message, file=str(path), field="--trust") for p in error.problems]) \
+                from None
 
 
 def cmd_verify_scan(args: argparse.Namespace) -> int:
@@ -430,6 +468,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
         restore,
     )
 
+    if args.force and not args.reason.strip():
+        raise UsageError("--force needs --reason \"why\": a forced restore is recorded in the audit trail")
+    if args.reason.strip() and not args.force:
+        raise UsageError("--reason goes with --force")
     _not_postgres(args)
     folder = data_dir_of(args)
     inspect_archive(args.file)  # not an archive at all: refused before anyone signs in (which is recorded)
@@ -440,16 +482,22 @@ def cmd_restore(args: argparse.Namespace) -> int:
             require_admin(ctx, actor, "restore a backup")
         finally:
             ctx.close()
-        result = restore(args.file, folder, db_url=db_url_of(args), actor=actor.username, progress=_stage_printer())
+        result = restore(args.file, folder, db_url=db_url_of(args), actor=actor.username, progress=_stage_printer(),
+                         force=args.force, reason=args.reason)
     else:
         password = read_password(f"Password for {args.as_user} (an administrator in the backup): ")
         with prepare_restore(args.file, folder, db_url=db_url_of(args), actor=args.as_user,
-                             progress=_stage_printer()) as prepared:
+                             progress=_stage_printer(), force=args.force, reason=args.reason) as prepared:
             check_archive_admin(prepared, args.as_user, password)
             result = prepared.commit()
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(result.summary())
     return EXIT_OK
 
+
+READ_ONLY_COMMANDS = frozenset({"verify", "audit", "backup", "letters", "diff"})
+"""Commands that read an existing data folder: they never create one, not even for their log."""
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "init": cmd_init,
@@ -487,3 +535,42 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
         return EXIT_REJECTED
+    except Exception as error:
+        message = database_failure(error, args)
+        if message is None:
+            raise
+        log.warning("%s", message, exc_info=True)
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_REJECTED
+
+
+def database_failure(error: BaseException, args: argparse.Namespace) -> str | None:
+    """One line for a database that cannot be used (damaged, locked, half-written, a table missing,
+    an unreachable or unknown --db-url); None for any other error."""
+    import sqlite3
+
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    url = db_url_of(args)
+    if url:
+        from desktop_app.services.backup import _hide_password
+
+        where = _hide_password(url)
+    else:
+        from desktop_app.infra.paths import DataPaths
+
+        where = str(DataPaths(data_dir_of(args)).database)
+    if isinstance(error, ArgumentError):
+        return f"{where}: not a database URL this application can use ({_first_line(error)})"
+    if isinstance(error, ImportError) and url:
+        return f"{where}: the database driver for this URL is not installed ({error.name or error})"
+    if not isinstance(error, (SQLAlchemyError, sqlite3.Error)):
+        return None
+    detail = _first_line(getattr(error, "orig", None) or error)
+    return (f"{where}: the database cannot be used ({detail}); it may be damaged, locked by another program, "
+            f"unreachable, or not a {APP_NAME} database")
+
+
+def _first_line(error: object) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:300] if text else type(error).__name__

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.errors import InputRejected, PermissionDenied, Problem, TransitionNotAllowed
 from desktop_app.domain.permissions import ADMIN_REVIEWS
+from desktop_app.domain.text import checked
 from desktop_app.domain.types import Role
 
 #: "Conditions due": unresolved and due within DUE_SOON_DAYS days (not yet overdue).
@@ -186,6 +187,7 @@ def require(actor: ActingUser, action: ConditionAction, facts: ConditionFacts,
         raise InputRejected(Problem("say why", field="reason"))
     if len(reason) > REASON_MAX:
         raise InputRejected(Problem(f"at most {REASON_MAX} characters", field="reason"))
+    checked(reason, "reason")
     if action is ConditionAction.CHANGE_DUE and inputs.due_date is None:
         raise InputRejected(Problem("enter the new due date", field="due_date"))
     if action is ConditionAction.REASSIGN:

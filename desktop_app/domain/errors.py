@@ -42,6 +42,13 @@ class PermissionDenied(ClearanceDeskError):
     """The signed-in user's role or relation to the record does not allow the action."""
 
 
+class AccountInactive(PermissionDenied):
+    """The signed-in account was deactivated (or removed) since signing in: the session may do nothing more."""
+
+    def __init__(self, message: str = "Your account is no longer active; sign in again.") -> None:
+        super().__init__(message)
+
+
 class TransitionNotAllowed(ClearanceDeskError):
     """The submission's state does not allow the action, or its guard failed."""
 

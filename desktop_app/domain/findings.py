@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from desktop_app.domain.errors import InputRejected, Problem, TransitionNotAllowed
+from desktop_app.domain.text import text_problem
 from desktop_app.domain.types import FindingStatus, Severity
 
 NUMBER_PREFIX = "F-"
@@ -204,6 +205,8 @@ def _check_title(raw: str, problems: list[Problem]) -> str:
         problems.append(Problem(f"at most {TITLE_MAX} characters (this one has {len(title)})", field="title"))
     elif "\n" in title or "\r" in title:
         problems.append(Problem("the title must be a single line", field="title"))
+    elif (refused := text_problem(title, multiline=False)) is not None:
+        problems.append(Problem(refused, field="title"))
     return title
 
 
@@ -218,6 +221,8 @@ def _check_length(raw: str, limit: int, field: str, problems: list[Problem]) -> 
     text = (raw or "").strip()
     if len(text) > limit:
         problems.append(Problem(f"at most {limit} characters (this one has {len(text)})", field=field))
+    elif (refused := text_problem(text)) is not None:
+        problems.append(Problem(refused, field=field))
     return text
 
 

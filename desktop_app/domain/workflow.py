@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from desktop_app.domain.errors import ClearanceDeskError, InputRejected, PermissionDenied, Problem, TransitionNotAllowed
 from desktop_app.domain.findings import FindingFacts, blocking_findings, label
 from desktop_app.domain.permissions import ADMIN_REVIEWS, ActingUser, Actor, UserId, may_review, may_sign
+from desktop_app.domain.text import field_problems
 from desktop_app.domain.types import Decision, Role, SubmissionState
 
 __all__ = [
@@ -366,8 +367,18 @@ def _blank(text: str | None) -> bool:
 
 def _check_inputs(action: Action, facts: SubmissionFacts, inputs: ActionInputs) -> None:
     problems = _INPUT_CHECKS[action](facts, inputs) if action in _INPUT_CHECKS else []
+    problems += _text_problems(inputs)
     if problems:
         raise InputRejected(problems, subject=action.label)
+
+
+def _text_problems(inputs: ActionInputs) -> list[Problem]:
+    """Control, bidirectional and invisible characters in anything typed (see domain.text)."""
+    fields = {"text": inputs.text, "rationale": inputs.rationale, "comments": inputs.comments,
+              "reason": inputs.reason}
+    fields |= {f"reasons[{i}]": reason for i, reason in enumerate(inputs.reasons)}
+    fields |= {f"conditions[{i}]": condition for i, condition in enumerate(inputs.conditions)}
+    return field_problems(fields)
 
 
 def _assignee_problems(facts: SubmissionFacts, inputs: ActionInputs) -> list[Problem]:

@@ -84,7 +84,8 @@ def render(content: LetterContent, qr_code: str | None = None) -> RenderedLetter
         title=f"{content.number} — {content.wording.title}",
         author=content.agency_name,
         subject=content.subject,
-        keywords=content.qr_payload,
+        # the audit head in the signed metadata too, where `verify` reads it (see services.audit_anchor)
+        keywords=f"{content.qr_payload} audit-head:{content.audit_head}",
         creator=f"{APP_NAME} {__version__}",
     )
     signature_space = _SignatureSpace(*_SIGNATURE_SIZE)

@@ -160,6 +160,9 @@ class PeriodicReport:
     decided: tuple[DecidedSubmission, ...]
     #: every decision in the period; `decided` may list only the first of them
     decided_total: int
+    #: the audit chain's head when the report was made (an anchor: `audit verify --anchor`)
+    chain_seq: int = 0
+    chain_head: str = ""
 
 
 # -- the review record -----------------------------------------------------------------

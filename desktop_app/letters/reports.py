@@ -404,6 +404,12 @@ def _periodic_story(report: PeriodicReport) -> Iterator[Flowable]:
     yield _p("Findings recorded in the period", "h1")
     yield from _findings(figures)
     yield from _decided_table(report)
+    if report.chain_head:
+        yield _p("Audit chain", "h1")
+        yield _key_values([("Chain head", f"event {report.chain_seq:,}"), ("Head hash", report.chain_head),
+                           ("Anchor", f"{report.chain_seq} {report.chain_head}")], mono=("Head hash", "Anchor"))
+        yield _p("Kept apart from the data folder, the anchor line lets `clearance-desk audit verify --anchor FILE` "
+                 "prove later that the audit trail still holds every event up to this report.", "small")
 
 
 def _workload(figures: Figures) -> Iterator[Flowable]:
@@ -576,7 +582,8 @@ def _record_story(r: ReviewRecord) -> Iterator[Flowable]:
     verdict = ("Verified: every event's hash and link was recomputed when this record was made." if r.chain_verified
                else f"NOT VERIFIED: {r.chain_problem}")
     yield _key_values([("Chain head", f"event {r.chain_seq:,}"), ("Head hash", r.chain_head),
-                       ("Verification", verdict)], mono=("Head hash",))
+                       ("Anchor", f"{r.chain_seq} {r.chain_head}"), ("Verification", verdict)],
+                      mono=("Head hash", "Anchor"))
 
 
 def _comparison(c: RecordComparison) -> Iterator[Flowable]:

@@ -50,6 +50,8 @@ NOT_REVOKED = "signer not revoked"
 CHECKS = (PRESENT, INTACT, WHOLE_FILE, CERTIFIED, TRUSTED, NOT_REVOKED)
 
 _NUMBER = re.compile(r"\bCL-\d{4}-\d{4,}\b")
+_DIGEST = re.compile(r"\|sha256:([0-9a-f]{64})\b")
+_AUDIT_HEAD = re.compile(r"\baudit-head:([0-9a-f]{64})\b")
 _SIGNING_USAGE = KeyUsageConstraints(
     key_usage=SIGNING_KEY_USAGES, extd_key_usage=SIGNING_EXTENDED_USAGES, explicit_extd_key_usage_required=False
 )
@@ -198,12 +200,26 @@ def _revocation(status: PdfSignatureStatus) -> tuple[bool, str]:
 
 def letter_number(pdf: bytes) -> str | None:
     """The letter number recorded in the PDF's metadata at rendering, or None if there is none."""
+    return printed_metadata(pdf).get("number")
+
+
+def printed_metadata(pdf: bytes) -> dict[str, str]:
+    """What rendering wrote into the (signed) document information: number, data digest, audit head.
+
+    Letters rendered before the audit head was written there have no "audit_head".
+    """
+    found: dict[str, str] = {}
     try:
         info = PdfFileReader(io.BytesIO(pdf), strict=False).trailer_view["/Info"]
         for key in ("/Keywords", "/Title"):
-            match = _NUMBER.search(str(info.get(key, "")))
+            value = str(info.get(key, ""))
+            match = _NUMBER.search(value)
             if match:
-                return match.group(0)
-    except Exception:  # any damage means "no number"; the checks say what is wrong
-        return None
-    return None
+                found.setdefault("number", match.group(0))
+            for name, pattern in (("data_digest", _DIGEST), ("audit_head", _AUDIT_HEAD)):
+                match = pattern.search(value) if key == "/Keywords" else None
+                if match:
+                    found[name] = match.group(1)
+    except Exception:  # any damage means "nothing printed"; the checks say what is wrong
+        return {}
+    return found

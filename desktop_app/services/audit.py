@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select, text
 
+from desktop_app.services.audit_anchor import leave_pending
 from desktop_app.storage.tables import audit_events
 
 if TYPE_CHECKING:
@@ -132,6 +133,7 @@ def record(
     last_seq, last_hash = head(conn)
     event = _build(last_seq + 1, last_hash, actor, action, entity_type, entity_id, before, after, now)
     conn.execute(insert(audit_events).values(event.row()))
+    leave_pending(conn, event.seq, event.hash)
     return event
 
 
@@ -151,6 +153,7 @@ def record_many(executor: Session | Connection, events: Iterable[PendingEvent], 
     conn = _connection(executor)
     _lock_chain(conn)
     seq, prev = head(conn)
+    start_hash = prev
     rows = []
     for pending in events:
         seq += 1
@@ -163,6 +166,8 @@ def record_many(executor: Session | Connection, events: Iterable[PendingEvent], 
             rows.clear()
     if rows:
         conn.execute(insert(audit_events), rows)
+    if prev != start_hash:
+        leave_pending(conn, seq, prev)
     return prev
 
 

@@ -9,7 +9,13 @@ final name.
 
 `restore()` checks everything before it replaces anything: the zip's structure and
 CRCs, every member's SHA-256 against the manifest, `PRAGMA integrity_check`, the
-schema revision, the audit chain and the blob references of the archived database.
+schema revision, the audit chain (no shorter than the manifest says) and the blob
+references of the archived database. It trusts nothing of the archive's schema: one
+that differs from what the migrations make at its revision (an extra trigger or view,
+a missing append-only trigger) is refused, and the database is rebuilt from the
+migrations with only the known tables' rows copied in. A backup older than what the
+data folder has seen (its audit head, its newest letter) is refused unless forced with
+a reason, which is audited; counters never go back, so no number is issued twice.
 Only then does it migrate the restored copy (a backup from an older version), move
 the blobs into the store, keep the replaced database aside in `backups/`, and rename
 the restored database into place. A refused archive leaves the data folder as it was.
@@ -137,11 +143,17 @@ class RestoreResult:
     blobs_added: int
     audit_events: int
     seconds: float
+    warnings: tuple[str, ...] = ()
+    overridden: tuple[str, ...] = ()
+    """What a forced restore went past (the backup was older than the folder), as recorded in the audit trail."""
 
     def summary(self) -> str:
         lines = [f"restored {self.info.path} ({self.info.created_at}, {APP_NAME} {self.info.app_version}) "
                  f"into {self.data_dir}: {self.audit_events} audit events verified, {self.blobs_added} blobs added "
                  f"in {self.seconds:.2f} s"]
+        if self.overridden:
+            lines.append("forced: " + "; ".join(self.overridden) + " (recorded in the audit trail; the reference "
+                         "and letter counters were kept, so no number is issued twice)")
         if self.migrated_from:
             lines.append(f"the backup's schema {self.migrated_from} was migrated to the current one")
         if self.kept_aside is not None:
@@ -589,6 +601,8 @@ class PreparedRestore:
     audit_events: int
     started: float
     blobs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    overridden: tuple[str, ...] = ()
     _made_dir: bool = False
 
     @property
@@ -641,7 +655,8 @@ class PreparedRestore:
             shutil.rmtree(stale, ignore_errors=True)
         result = RestoreResult(data_dir=self.data_dir, info=self.info, kept_aside=kept,
                                migrated_from=self.migrated_from, blobs_added=added, audit_events=self.audit_events,
-                               seconds=time.perf_counter() - self.started)
+                               seconds=time.perf_counter() - self.started, warnings=tuple(self.warnings),
+                               overridden=self.overridden)
         log.info("restored %s into %s (%d blobs added, kept the replaced database as %s)", self.info.path,
                  self.data_dir, added, kept)
         return result
@@ -691,16 +706,25 @@ def _set_aside(current: Path, backups: Path) -> Path:
 
 
 def prepare_restore(file: Path, data_dir: Path, *, db_url: str | None = None, actor: str = SYSTEM_ACTOR,
-                    progress: Progress | None = None, cancelled: CancelCheck | None = None) -> PreparedRestore:
-    """Verify an archive completely and stage a migrated copy; nothing in place is changed.
+                    progress: Progress | None = None, cancelled: CancelCheck | None = None,
+                    force: bool = False, reason: str = "") -> PreparedRestore:
+    """Verify an archive completely and stage a rebuilt, migrated copy; nothing in place is changed.
 
-    Raises InputRejected naming the archive and the member for any damage.
+    Raises InputRejected naming the archive and the member for any damage, and for a
+    backup older than what the data folder has seen (its audit trail, its newest letter)
+    unless `force` is given with a `reason`, which the restored audit trail records.
     """
     started = time.perf_counter()
     report = progress or _quiet
     file, data_dir = Path(file), Path(data_dir)
     if db_url and not db_url.startswith("sqlite"):
         raise PostgresNotBackedUp(_hide_password(db_url))
+    reason = " ".join(reason.split())
+    if force and not reason:
+        raise InputRejected(Problem("a forced restore needs a reason, which the audit trail records", field="reason"))
+    if data_dir.exists() and not data_dir.is_dir():
+        raise InputRejected(Problem("is not a folder; give the data folder to restore into", file=str(data_dir)))
+    current = _folder_state(DataPaths(data_dir).database)
     with _open_archive(file) as archive:
         info = _read_manifest(file, archive)
         _check_disk_space(file, data_dir, info)
@@ -713,7 +737,8 @@ def prepare_restore(file: Path, data_dir: Path, *, db_url: str | None = None, ac
             staging.mkdir()
             (staging / "blobs").mkdir()
             _stage_members(file, archive, info, prepared, DataPaths(data_dir).blobs, report, cancelled)
-            _verify_and_migrate(file, info, prepared, DataPaths(data_dir).blobs, actor, report)
+            _verify_and_migrate(file, info, prepared, DataPaths(data_dir).blobs, actor, report,
+                                current=current, force=force, reason=reason)
         except BaseException:
             prepared.discard()
             raise
@@ -764,12 +789,19 @@ def _stage_members(file: Path, archive: zipfile.ZipFile, info: ArchiveInfo, prep
 
 
 def _verify_and_migrate(file: Path, info: ArchiveInfo, prepared: PreparedRestore, store: Path, actor: str,
-                        report: Progress) -> None:
+                        report: Progress, *, current: _FolderState | None, force: bool, reason: str) -> None:
+    """Check the archived database, then rebuild it: the migrations' schema with only its rows copied in.
+
+    Nothing of the archive's schema is trusted: a trigger, view or index it brings (one
+    that promotes a user, a view that hides revocations, an append-only trigger left
+    out) refuses the archive, and the rows are copied column by column into a database
+    the migrations made, whose schema is checked again at the end.
+    """
     from desktop_app.storage.migrate import head_revision
 
     report("Checking the database's integrity and audit chain…", 0, 0)
-    database = prepared.database
-    revision = _check_database(file, database)
+    archived = prepared.database
+    revision = _check_database(file, archived)
     if revision != info.schema_revision:
         raise _refuse(file, f"the database's schema revision {revision} differs from the manifest's "
                             f"{info.schema_revision}", DATABASE_MEMBER)
@@ -778,27 +810,64 @@ def _verify_and_migrate(file: Path, info: ArchiveInfo, prepared: PreparedRestore
     if not _known_revision(revision):
         raise _refuse(file, f"made by a newer {APP_NAME} ({info.app_version}, schema {revision}); "
                             f"install that version to restore it", DATABASE_MEMBER)
-    conn = sqlite3.connect(database)
+    conn = _open_untrusted(archived)
     try:
         chain = _audit_report(conn)
         referenced = referenced_blobs(conn)
+        at_manifest_count = conn.execute("SELECT hash FROM audit_events WHERE seq = ?", (info.audit_events,)).fetchone()
+    except sqlite3.DatabaseError as error:
+        raise _refuse(file, f"the database cannot be read ({error})", DATABASE_MEMBER) from None
     finally:
         conn.close()
     if not chain.ok:
         raise _refuse(file, f"the audit chain is broken at {chain.problem}", DATABASE_MEMBER)
-    archived = {entry["sha256"] for entry in info.manifest["blobs"]}
+    if chain.events < info.audit_events:
+        raise _refuse(file, f"its audit trail has {chain.events} events, fewer than the {info.audit_events} the "
+                            f"manifest records: events were removed", DATABASE_MEMBER)
+    head = info.manifest.get("audit", {}).get("head") if isinstance(info.manifest.get("audit"), dict) else None
+    if info.audit_events and head and (at_manifest_count is None or at_manifest_count[0] != head):
+        raise _refuse(file, f"its audit event {info.audit_events} is not the head the manifest records "
+                            f"({str(head)[:16]}…): the audit trail was rewritten", DATABASE_MEMBER)
+    archived_blobs = {entry["sha256"] for entry in info.manifest["blobs"]}
     acknowledged = {d for d in info.manifest.get("missing_blobs", []) if isinstance(d, str)}
-    lacking = sorted(d for d in referenced - archived - acknowledged if not (store / d[:2] / d).is_file())
+    lacking = sorted(d for d in referenced - archived_blobs - acknowledged if not (store / d[:2] / d).is_file())
     if lacking:
         raise _refuse(file, f"the database refers to {len(lacking)} blob(s) the archive does not contain "
                             f"(first: {lacking[0]})", DATABASE_MEMBER)
+
+    report("Rebuilding the database from the migrations…", 0, 0)
+    pristine = prepared.staging / "pristine.sqlite3"
+    rebuilt = prepared.staging / "rebuilt.sqlite3"
+    _build_schema(file, pristine, revision)
+    differences = _schema_differences(_schema_of_file(archived), _schema_of_file(pristine))
+    if differences:
+        raise _refuse(file, f"its database is not what schema revision {revision} makes: {differences}; a backup "
+                            f"brings data only, so it was refused", DATABASE_MEMBER)
+    shutil.copyfile(pristine, rebuilt)
+    _copy_rows(file, archived, rebuilt)
+    _check_database(file, rebuilt)
     if revision != head_revision():
         report(f"Migrating the restored database from schema {revision}…", 0, 0)
-        _migrate_copy(file, database)
+        _migrate_copy(file, rebuilt)
+        _migrate_copy(file, pristine)
         prepared.migrated_from = revision
-        _check_database(file, database)
-    _record_restore(database, info, actor, migrated_from=prepared.migrated_from)
-    conn = sqlite3.connect(database)
+        _check_database(file, rebuilt)
+    differences = _schema_differences(_schema_of_file(rebuilt), _schema_of_file(pristine))
+    if differences:  # pragma: no cover - our own rebuild went wrong
+        raise _refuse(file, f"the rebuilt database's schema differs from the migrations' ({differences})",
+                      DATABASE_MEMBER)
+    overridden = _older_than_folder(rebuilt, current)
+    if overridden and not force:
+        raise _refuse(file, "; ".join(overridden) + ". Restoring it would go back in time: to do so anyway, force "
+                            "it with a reason (clearance-desk restore --force --reason \"…\"), which is audited",
+                      DATABASE_MEMBER)
+    if current is not None:
+        _keep_counters(rebuilt, current)  # a number once issued is never issued again
+    prepared.overridden = tuple(overridden)
+    prepared.warnings += _missing_letter_pdfs(rebuilt, store, prepared.staging / "blobs")
+    _record_restore(rebuilt, info, actor, migrated_from=prepared.migrated_from,
+                    forced={"reason": reason, "overridden": overridden} if overridden else None)
+    conn = sqlite3.connect(rebuilt)
     try:
         chain = _audit_report(conn)
         if not chain.ok:  # pragma: no cover - our own append broke it
@@ -807,6 +876,249 @@ def _verify_and_migrate(file: Path, info: ArchiveInfo, prepared: PreparedRestore
         conn.execute("PRAGMA journal_mode=DELETE")
     finally:
         conn.close()
+    os.replace(rebuilt, archived)
+    pristine.unlink(missing_ok=True)
+
+
+# -- rebuilding a restored database ------------------------------------------------------------
+
+
+def _open_untrusted(database: Path) -> sqlite3.Connection:
+    """A connection to a database from outside: its schema's functions and virtual tables are not run."""
+    conn = sqlite3.connect(database)
+    conn.execute("PRAGMA trusted_schema=OFF")
+    return conn
+
+
+def _build_schema(file: Path, database: Path, revision: str) -> None:
+    """An empty database with exactly the schema the migrations make at `revision`."""
+    from alembic import command
+
+    from desktop_app.storage.database import make_engine
+    from desktop_app.storage.migrate import alembic_config
+
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        config = alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+    except Exception as error:  # noqa: BLE001 - reported as the archive's refusal, nothing changed
+        raise _refuse(file, f"cannot build schema revision {revision} to restore into: {error}",
+                      DATABASE_MEMBER) from None
+    finally:
+        engine.dispose()
+    conn = sqlite3.connect(database)
+    try:
+        conn.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        conn.close()
+
+
+SchemaObject = tuple[str, str]
+"""(type, name) of one object in sqlite_master."""
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _schema_of_file(database: Path) -> dict[SchemaObject, object]:
+    conn = _open_untrusted(database)
+    try:
+        return _schema_of(conn)
+    finally:
+        conn.close()
+
+
+def _schema_of(conn: sqlite3.Connection) -> dict[SchemaObject, object]:
+    """Every schema object with what matters of it: a table's columns, an index's columns, a trigger's or view's SQL.
+
+    Tables and indices are compared by structure, not text, so a database that reached a
+    revision by another path (a batch downgrade rewrites CREATE TABLE) still compares
+    equal; SQLite's own objects (autoindexes, statistics) are left out.
+    """
+    objects: dict[SchemaObject, object] = {}
+    for kind, name, table, sql in conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_master"):
+        if str(name).lower().startswith("sqlite_"):
+            continue
+        if kind == "table":
+            columns = tuple((c[1], str(c[2]).upper(), c[3], c[5], c[6])
+                            for c in conn.execute(f"PRAGMA main.table_xinfo({_quote(name)})"))
+            virtual = " ".join(str(sql).split()) if str(sql).upper().startswith("CREATE VIRTUAL") else None
+            objects[(kind, name)] = (columns, virtual)
+        elif kind == "index":
+            columns = tuple(c[2] for c in conn.execute(f"PRAGMA main.index_info({_quote(name)})"))
+            objects[(kind, name)] = (table.lower(), columns)
+        else:
+            objects[(kind, name)] = (table.lower(), " ".join(str(sql).split()))
+    return objects
+
+
+def _schema_differences(found: dict[SchemaObject, object], expected: dict[SchemaObject, object]) -> str:
+    """One line naming up to three differences (empty when there are none)."""
+    notes = [f"an extra {kind} {name!r}" for kind, name in sorted(found.keys() - expected.keys())]
+    notes += [f"no {kind} {name!r}" for kind, name in sorted(expected.keys() - found.keys())]
+    notes += [f"a different {kind} {name!r}" for kind, name in sorted(found.keys() & expected.keys())
+              if found[(kind, name)] != expected[(kind, name)]]
+    if not notes:
+        return ""
+    more = f" and {len(notes) - 3} more difference(s)" if len(notes) > 3 else ""
+    return "it has " + ", ".join(notes[:3]) + more
+
+
+def _copy_rows(file: Path, archived: Path, target: Path) -> None:
+    """Copy every table's rows, column by column, from the archived database into the rebuilt one.
+
+    Only the tables of the rebuilt schema are copied (the search index is rebuilt from the
+    data instead). Its triggers are set aside while copying, so the search triggers do
+    not run for every row, and restored exactly as the migrations made them.
+    """
+    from desktop_app.services.search import rebuild_sqlite_file
+
+    conn = sqlite3.connect(target, isolation_level=None)
+    try:
+        conn.execute("PRAGMA trusted_schema=OFF")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("ATTACH DATABASE ? AS archived", (str(archived),))
+        schema = conn.execute("SELECT type, name, sql FROM main.sqlite_master").fetchall()
+        virtual = [name for kind, name, sql in schema if kind == "table" and str(sql).upper().startswith("CREATE VIRTUAL")]
+        tables = [name for kind, name, _sql in schema
+                  if kind == "table" and name != "alembic_version" and not name.lower().startswith("sqlite_")
+                  and not any(name == v or name.startswith(f"{v}_") for v in virtual)]
+        triggers = [(name, sql) for kind, name, sql in schema if kind == "trigger"]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for name, _sql in triggers:
+                conn.execute(f"DROP TRIGGER main.{_quote(name)}")
+            for name in tables:
+                columns = ", ".join(_quote(c[1]) for c in conn.execute(f"PRAGMA main.table_xinfo({_quote(name)})")
+                                    if c[6] == 0)  # generated columns are computed again, not copied
+                conn.execute(f"INSERT INTO main.{_quote(name)} ({columns}) SELECT {columns} "
+                             f"FROM archived.{_quote(name)}")
+            for _name, sql in triggers:
+                conn.execute(sql)
+            rebuild_sqlite_file(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("DETACH DATABASE archived")
+    except sqlite3.DatabaseError as error:
+        raise _refuse(file, f"its rows cannot be copied into the current schema ({error})", DATABASE_MEMBER) from None
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class _FolderState:
+    """What the data folder being replaced has seen: a restore must not go back past it unnoticed."""
+
+    database: Path
+    events: int
+    head: str | None
+    newest_letter: tuple[int, int, str] | None
+    counters: dict[str, int]
+
+    def hash_at(self, seq: int) -> str | None:
+        rows = self._query("SELECT hash FROM audit_events WHERE seq = ?", (seq,)) if seq else []
+        return rows[0][0] if rows else None
+
+    def actions_after(self, seq: int) -> list[tuple[str, int]]:
+        """The kinds of work recorded after event `seq`, routine events left out, most frequent first."""
+        rows = self._query("SELECT action, count(*) FROM audit_events WHERE seq > ? GROUP BY action "
+                           "ORDER BY count(*) DESC, action", (seq,))
+        return [(str(action), int(count)) for action, count in rows if action not in ROUTINE_ACTIONS]
+
+    def _query(self, sql: str, parameters: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        conn = _open_untrusted(self.database)
+        try:
+            return conn.execute(sql, parameters).fetchall()
+        finally:
+            conn.close()
+
+
+def _folder_state(database: Path) -> _FolderState | None:
+    """The current database's audit head, newest letter and counters; None when there is none or it is unreadable."""
+    if not database.is_file():
+        return None
+    try:
+        conn = _open_untrusted(database)
+        try:
+            last = conn.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
+            letter = conn.execute("SELECT year, sequence, number FROM letters "
+                                  "ORDER BY year DESC, sequence DESC LIMIT 1").fetchone()
+            counters = {str(name): int(value) for name, value in conn.execute("SELECT name, value FROM counters")}
+        finally:
+            conn.close()
+    except (sqlite3.DatabaseError, TypeError, ValueError) as error:
+        log.warning("restore: the current database %s cannot be read (%s); nothing to compare the backup with",
+                    database, error)
+        return None
+    return _FolderState(database=database, events=int(last[0]) if last else 0, head=last[1] if last else None,
+                        newest_letter=(int(letter[0]), int(letter[1]), str(letter[2])) if letter else None,
+                        counters=counters)
+
+
+ROUTINE_ACTIONS = frozenset({"login", "login.refused", "permission.refused", "data.backup", "data.restore"})
+"""Events that record no work: a folder whose only events after the backup's are these (the
+administrator signing in to restore, say) is not newer than the backup."""
+
+
+def _older_than_folder(rebuilt: Path, current: _FolderState | None) -> list[str]:
+    """How the backup is behind the folder it would replace (empty when it is not)."""
+    if current is None:
+        return []
+    behind: list[str] = []
+    conn = sqlite3.connect(rebuilt)
+    try:
+        events = conn.execute("SELECT coalesce(max(seq), 0) FROM audit_events").fetchone()[0]
+        common = min(events, current.events)
+        ours = conn.execute("SELECT hash FROM audit_events WHERE seq = ?", (common,)).fetchone()
+        newest = conn.execute("SELECT year, sequence, number FROM letters "
+                              "ORDER BY year DESC, sequence DESC LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    if common and (ours is None or ours[0] != current.hash_at(common)):
+        behind.append(f"its audit trail differs from this data folder's at event {common} (another history)")
+    elif current.events > events:
+        work = current.actions_after(events)
+        if work:
+            shown = ", ".join(f"{action} ×{count}" for action, count in work[:4]) + (" …" if len(work) > 4 else "")
+            behind.append(f"it is older than this data folder: its audit trail ends at event {events}, the "
+                          f"folder's at event {current.events} ({shown})")
+    if current.newest_letter is not None and (newest is None or (newest[0], newest[1]) < current.newest_letter[:2]):
+        behind.append(f"this data folder has issued letter {current.newest_letter[2]}, which the backup does not "
+                      f"have (its newest letter is {newest[2] if newest else 'none'})")
+    return behind
+
+
+def _keep_counters(rebuilt: Path, current: _FolderState) -> None:
+    """Counters never go back: a restored folder goes on after the highest number the replaced one issued."""
+    conn = sqlite3.connect(rebuilt, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for name, value in current.counters.items():
+            conn.execute("INSERT INTO counters (name, value) VALUES (?, ?) "
+                         "ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)", (name, value))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def _missing_letter_pdfs(rebuilt: Path, store: Path, staged: Path) -> list[str]:
+    conn = sqlite3.connect(rebuilt)
+    try:
+        letters = conn.execute("SELECT number, pdf_sha256 FROM letters ORDER BY year, sequence").fetchall()
+    finally:
+        conn.close()
+    missing = [number for number, digest in letters
+               if not digest or not ((store / digest[:2] / digest).is_file() or (staged / digest).is_file())]
+    if not missing:
+        return []
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return [f"the signed PDF of {len(missing)} letter(s) is missing from the backup and the blob store ({shown}); "
+            f"the register lists them, but they cannot be opened or exported"]
 
 
 def _known_revision(revision: str) -> bool:
@@ -850,7 +1162,8 @@ def _migrate_copy(file: Path, database: Path) -> None:
         engine.dispose()
 
 
-def _record_restore(database: Path, info: ArchiveInfo, actor: str, *, migrated_from: str | None) -> None:
+def _record_restore(database: Path, info: ArchiveInfo, actor: str, *, migrated_from: str | None,
+                    forced: dict[str, Any] | None = None) -> None:
     """Append the restore itself to the restored chain, so the history says where it came from."""
     from sqlalchemy.orm import Session
 
@@ -863,19 +1176,21 @@ def _record_restore(database: Path, info: ArchiveInfo, actor: str, *, migrated_f
                          entity_id=info.created_at[:64], after={
                              "archive": info.path.name, "created_at": info.created_at,
                              "app_version": info.app_version, "schema_revision": info.schema_revision,
-                             "migrated_from": migrated_from, "restored_by_version": __version__})
+                             "migrated_from": migrated_from, "restored_by_version": __version__,
+                             **({"forced": forced} if forced else {})})
     finally:
         engine.dispose()
 
 
 def restore(file: Path, data_dir: Path, *, db_url: str | None = None, actor: str = SYSTEM_ACTOR,
-            progress: Progress | None = None, cancelled: CancelCheck | None = None) -> RestoreResult:
+            progress: Progress | None = None, cancelled: CancelCheck | None = None,
+            force: bool = False, reason: str = "") -> RestoreResult:
     """Verify `file` completely, then replace the data folder's database and add its blobs.
 
     Close every connection to the data folder first (the window does this itself).
     """
     with prepare_restore(file, data_dir, db_url=db_url, actor=actor, progress=progress,
-                         cancelled=cancelled) as prepared:
+                         cancelled=cancelled, force=force, reason=reason) as prepared:
         return prepared.commit()
 
 

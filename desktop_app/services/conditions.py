@@ -36,6 +36,7 @@ from desktop_app.domain.conditions import (
     ConditionVerdict,
 )
 from desktop_app.domain.errors import (
+    AccountInactive,
     ConcurrentEdit,
     InputRejected,
     NotFound,
@@ -585,7 +586,7 @@ def link_supplement(session: Session, row: Condition, package: Package, artifact
     """Inside the import's transaction: the supplement's artifacts become the condition's evidence."""
     user = session.get(User, actor.user_id)
     if user is None or not user.active:
-        raise PermissionDenied("Your account is no longer active; sign in again.")
+        raise AccountInactive()
     status = rules.require(ActingUser(user.id, Role(user.role)), ConditionAction.ADD_EVIDENCE, _facts(session, row))
     for artifact in artifacts:
         session.add(ConditionEvidence(condition_id=row.id, kind="artifact", title=artifact.path[:EVIDENCE_TITLE_MAX],
@@ -645,7 +646,7 @@ def _acting(session: Session, actor: Actor) -> ActingUser:
     """The actor as stored now: a deactivated account or a changed role takes effect at once."""
     user = session.get(User, actor.user_id)
     if user is None or not user.active:
-        raise PermissionDenied("Your account is no longer active; sign in again.")
+        raise AccountInactive()
     return ActingUser(user.id, Role(user.role))
 
 

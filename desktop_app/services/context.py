@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 
-from desktop_app.domain.errors import InputRejected, Problem
+from desktop_app.domain.errors import AccountInactive, InputRejected, PermissionDenied, Problem
 from desktop_app.domain.permissions import Actor as Actor  # the one Actor, where the services name it
+from desktop_app.domain.types import Role
 from desktop_app.infra.paths import DataPaths
+from desktop_app.services import audit_anchor
 from desktop_app.storage import tables
 from desktop_app.storage.blobstore import BlobStore
 from desktop_app.storage.database import make_engine
@@ -44,6 +46,25 @@ def system_clock() -> dt.datetime:
 
 
 SYSTEM_ACTOR = "system"
+
+
+def current_actor(db: Connection | Session, actor: Actor, *, may: Callable[[Role], bool] | None = None,
+                  refusal: str = "") -> Actor:
+    """The actor as stored now, read in the caller's transaction.
+
+    A session signed in before an administrator deactivated or demoted the account must
+    not keep the powers it had: every change reads the account again where it commits.
+    Raises AccountInactive, or PermissionDenied(`refusal`) when `may` refuses the stored role.
+    """
+    user = tables.users.c
+    row = db.execute(select(user.id, user.username, user.role, user.active, user.display_name)
+                     .where(user.id == actor.user_id)).first()
+    if row is None or not row.active:
+        raise AccountInactive()
+    stored = Actor(row.id, row.username, Role(row.role), row.display_name)
+    if may is not None and not may(stored.role):
+        raise PermissionDenied(refusal)
+    return stored
 
 
 @dataclass
@@ -78,11 +99,21 @@ class ServiceContext:
             self._read_engine = make_engine(self.engine.url.render_as_string(hide_password=False), read_only=True)
         return self._read_engine
 
+    @property
+    def head_file(self) -> audit_anchor.HeadFile:
+        """The audit anchor outside the database: the head after each commit that wrote events."""
+        return audit_anchor.HeadFile(self.paths.root / audit_anchor.HEAD_FILE_NAME)
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commit on success, roll back on any exception."""
-        with self.sessions() as session, session.begin():
-            yield session
+        audit_anchor.forget_committed()
+        try:
+            with self.sessions() as session, session.begin():
+                yield session
+            self._note_head()
+        finally:
+            audit_anchor.forget_committed()
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Session]:
@@ -95,8 +126,23 @@ class ServiceContext:
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:
         """`transaction` for Core: one write transaction on a connection, committed on success."""
-        with self.engine.begin() as conn:
-            yield conn
+        audit_anchor.forget_committed()
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+            self._note_head()
+        finally:
+            audit_anchor.forget_committed()
+
+    def _note_head(self) -> None:
+        """After a commit that wrote audit events: append its head to the head file."""
+        head = audit_anchor.take_committed()
+        if head is None:
+            return
+        try:
+            self.head_file.note(*head)
+        except OSError as error:  # the change is committed; a missing note only weakens the anchor
+            log.error("could not note the audit head %s in %s: %s", head[0], self.head_file.path, error)
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -106,6 +152,24 @@ class ServiceContext:
 
     def now(self) -> dt.datetime:
         return self.clock()
+
+    def require(self, actor: Actor, may: Callable[[Role], bool], refusal: str, *, attempted: str,
+                entity_type: str, entity_id: object) -> Actor:
+        """Before a change: the actor as stored now may make it, else the refusal is audited and raised.
+
+        A check ahead of slow work (hashing a package, opening a signing key); the change's
+        own transaction checks again with `current_actor`.
+        """
+        from desktop_app.services import audit
+
+        with self.connect() as conn:
+            try:
+                return current_actor(conn, actor, may=may, refusal=refusal)
+            except PermissionDenied as error:
+                refused = error
+        audit.record_refusal(self, actor=actor.username, attempted=attempted, entity_type=entity_type,
+                             entity_id=entity_id, reason=str(refused))
+        raise refused
 
     def close(self) -> None:
         if self._read_engine is not None and self._read_engine is not self.engine:
@@ -117,6 +181,7 @@ def open_data_folder(root: Path, *, db_url: str | None = None, clock: Clock = sy
                      migrate: bool = True) -> ServiceContext:
     paths = DataPaths(Path(root)).ensure()
     engine = make_engine(db_url or paths.sqlite_url())
+    audit_anchor.watch(engine)
     if migrate:
         upgrade_to_head(engine, backup_dir=paths.backups)
     try:

@@ -37,6 +37,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from desktop_app.domain import findings as rules
 from desktop_app.domain import workflow as workflow_rules
 from desktop_app.domain.errors import (
+    AccountInactive,
     ConcurrentEdit,
     InputRejected,
     NotFound,
@@ -45,6 +46,7 @@ from desktop_app.domain.errors import (
     TransitionNotAllowed,
 )
 from desktop_app.domain.findings import Category, FindingDraft
+from desktop_app.domain.text import checked
 from desktop_app.domain.types import FindingStatus, Role
 from desktop_app.domain.workflow import Action
 from desktop_app.infra.resources import read_json
@@ -564,7 +566,7 @@ def _replay(finding_id: int, events: list[AuditEvent]) -> Iterator[FindingVersio
 def _acting(session: Session, actor: Actor) -> Actor:
     user = session.get(User, actor.user_id)
     if user is None or not user.active:
-        raise PermissionDenied("Your account is no longer active; sign in again.")
+        raise AccountInactive()
     return Actor(user.id, user.username, Role(user.role), user.display_name)
 
 
@@ -593,6 +595,7 @@ def _evidence_title(title: str) -> str:
     title = " ".join((title or "").split())
     if not title:
         raise InputRejected(Problem("give the evidence a title", field="title"))
+    checked(title, "title", multiline=False)
     if len(title) > EVIDENCE_TITLE_MAX:
         raise InputRejected(Problem(f"at most {EVIDENCE_TITLE_MAX} characters", field="title"))
     return title

@@ -18,10 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop_app.domain import clock as review_clock
-from desktop_app.domain.errors import InputRejected, NotFound, PermissionDenied, Problem
+from desktop_app.domain.errors import InputRejected, NotFound, Problem
+from desktop_app.domain.text import field_problems, name_key
 from desktop_app.domain.types import PackageKind, Role, SubmissionState
 from desktop_app.services import audit
-from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.context import Actor, ServiceContext, current_actor
 from desktop_app.services.packages import PackageLimits, ValidatedPackage, read_and_stage
 from desktop_app.services.packages.model import GiB, CancelCheck, ProgressListener
 from desktop_app.services.references import next_number
@@ -33,6 +34,7 @@ from desktop_app.storage.models import Artifact, Developer, Package, Submission
 log = logging.getLogger("clearance_desk.intake")
 
 INTAKE_ROLES = (Role.REVIEWER, Role.SUPERVISOR)
+INTAKE_REFUSAL = "only reviewers and supervisors import or register submissions"
 
 
 @dataclass(frozen=True)
@@ -70,11 +72,8 @@ class IntakeService:
         return PackageLimits(max_total_bytes=int(self.settings.get("package_size_limit_gib")) * GiB)
 
     def _require_intake_role(self, actor: Actor, what: str) -> None:
-        if actor.role not in INTAKE_ROLES:
-            reason = "only reviewers and supervisors import or register submissions"
-            audit.record_refusal(self.ctx, actor=actor.username, attempted=what, entity_type="submission",
-                                 entity_id="-", reason=reason)
-            raise PermissionDenied(reason)
+        self.ctx.require(actor, _may_take_in, INTAKE_REFUSAL, attempted=what, entity_type="submission",
+                         entity_id="-")
 
     def import_package(self, actor: Actor, path: Path, *, progress: ProgressListener | None = None,
                        cancelled: CancelCheck | None = None) -> ImportResult:
@@ -89,6 +88,7 @@ class IntakeService:
                 raise OperationCancelled("cancelled by the user; nothing was written")
             try:
                 with self.ctx.transaction() as session:
+                    _still_may_take_in(session, actor)
                     result = self._record(session, actor, package, manifest_blob)
                     area.promote()
             except BaseException:
@@ -210,13 +210,22 @@ class IntakeService:
             ("model version", form.model_version)) if not value.strip()]
         if form.contact_email.strip() and "@" not in form.contact_email:
             problems.append(Problem("is not an e-mail address", field="contact email"))
+        problems += field_problems({
+            "developer name": form.developer_name, "contact name": form.contact_name,
+            "contact email": form.contact_email, "model name": form.model_name, "model version": form.model_version,
+            "package id": form.package_id, "developer address": form.developer_address,
+            "description": form.description},
+            single_line=frozenset({"developer name", "contact name", "contact email", "model name", "model version",
+                                   "package id"}))
         if problems:
             raise InputRejected(problems)
         now = form.received_at or self.ctx.now()
         with self.ctx.transaction() as session:
-            developer = session.scalar(select(Developer).where(Developer.name == form.developer_name.strip()))
+            _still_may_take_in(session, actor)
+            developer_name = name_key(form.developer_name)
+            developer = session.scalar(select(Developer).where(Developer.name == developer_name))
             if developer is None:
-                developer = Developer(name=form.developer_name.strip(), address=form.developer_address.strip(),
+                developer = Developer(name=developer_name, address=form.developer_address.strip(),
                                       contact_name=form.contact_name.strip(), contact_email=form.contact_email.strip())
                 session.add(developer)
                 session.flush()
@@ -233,7 +242,7 @@ class IntakeService:
             session.add(submission)
             session.flush()
             if form.package_id.strip():
-                session.add(Package(developer_id=developer.id, package_id=form.package_id.strip(), kind="new",
+                session.add(Package(developer_id=developer.id, package_id=name_key(form.package_id), kind="new",
                                     submission_id=submission.id, imported_at=now, imported_by_id=actor.user_id,
                                     by_hand=True))
             audit.record(session, actor=actor.username, action="submission.register_by_hand",
@@ -255,6 +264,7 @@ class IntakeService:
                 staged.append((path, kind, blob))
             try:
                 with self.ctx.transaction() as session:
+                    _still_may_take_in(session, actor)
                     submission = session.get(Submission, submission_id)
                     if submission is None:
                         raise NotFound(f"no submission with id {submission_id}")
@@ -271,6 +281,15 @@ class IntakeService:
                 area.rollback_promotion()
                 raise
         return len(staged)
+
+
+def _may_take_in(role: Role) -> bool:
+    return role in INTAKE_ROLES
+
+
+def _still_may_take_in(session: Session, actor: Actor) -> None:
+    """In the change's own transaction: the account is still active and may take submissions in."""
+    current_actor(session, actor, may=_may_take_in, refusal=INTAKE_REFUSAL)
 
 
 def _with_log_warnings(package: ValidatedPackage, area: StagingArea, ctx: ServiceContext) -> ValidatedPackage:

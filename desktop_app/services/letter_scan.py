@@ -246,7 +246,8 @@ def _trust(ctx: ServiceContext | None, extras: list[bytes]) -> TrustConfig | Non
     from desktop_app.services.trust_store import TrustStoreService
 
     if ctx is not None:
-        trust = TrustStoreService(ctx).trust_config(extra_roots=tuple(extras), require=False)
+        # an explicit --trust replaces the configured anchors, as `verify PDF --trust` does
+        trust = TrustStoreService(ctx).trust_config(extra_roots=tuple(extras), require=False, only_extra=bool(extras))
         return trust if trust.roots else None
     roots = tuple(cert for data in extras for cert in load_certificates(data))
     return TrustConfig(roots) if roots else None

@@ -47,15 +47,15 @@ from desktop_app.domain.errors import (
     InputRejected,
     IntegrityFailure,
     NotFound,
-    PermissionDenied,
     Problem,
     TransitionNotAllowed,
 )
 from desktop_app.domain.findings import label as finding_label
 from desktop_app.domain.permissions import may_sign
-from desktop_app.domain.types import Decision, FindingStatus, LetterKind, Severity, SubmissionState
+from desktop_app.domain.text import checked
+from desktop_app.domain.types import Decision, FindingStatus, LetterKind, Role, Severity, SubmissionState
 from desktop_app.services import audit
-from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.context import Actor, ServiceContext, current_actor
 from desktop_app.services.findings import categories
 from desktop_app.services.references import next_number, peek
 from desktop_app.services.settings import SettingsService
@@ -244,6 +244,7 @@ class LetterService:
             with self.ctx.blobs.staging() as area:
                 try:
                     with self.ctx.transaction() as session:
+                        _still_signer(session, actor)
                         submission = session.get(Submission, submission_id)
                         if submission is None:
                             raise NotFound(f"no submission with id {submission_id}")
@@ -257,12 +258,9 @@ class LetterService:
         return letter
 
     def _require_signer(self, actor: Actor, what: str, submission_id: object) -> None:
-        if not may_sign(actor.role):
-            reason = ("administrators manage accounts and settings; they sign nothing" if actor.role.value == "admin"
-                      else "only a supervisor signs letters")
-            audit.record_refusal(self.ctx, actor=actor.username, attempted=what, entity_type="submission",
-                                 entity_id=submission_id, reason=reason)
-            raise PermissionDenied(reason[0].upper() + reason[1:] + ".")
+        """Before the slow part (the key, the password): the account as stored now may sign."""
+        self.ctx.require(actor, may_sign, _signer_refusal(actor.role), attempted=what, entity_type="submission",
+                         entity_id=submission_id)
 
     def _issue_details(self, actor: Actor, kind: LetterKind, signer: SessionSigner | None, *,
                        appendix: bool = True, items: tuple[str, ...] = (), reasons: str = "",
@@ -304,6 +302,9 @@ class LetterService:
         if not fingerprint:
             raise InputRejected(f"no signing certificate is enrolled for {actor.label}; an administrator enrols it "
                                 f"under Admin → Trust anchors and certificates")
+        if not self.trust.enrolment_audited(actor.username, fingerprint):
+            raise InputRejected(f"the signing certificate enrolled for {actor.label} (SHA-256 {fingerprint[:16]}…) "
+                                f"has no audit event that enrolled it; an administrator enrols it again")
         signer = open_signer(self._complete_source(key_source(source), bundle), secret)
         try:
             if signer.fingerprint != fingerprint:
@@ -358,6 +359,10 @@ class LetterService:
                                      "supersedes": supersedes.number if supersedes else None,
                                      "concerns": concerns.number if concerns else None,
                                      "meaning": content.signatory.meaning})
+        if supersedes is not None:
+            audit.record(session, actor=actor.username, action="letter.supersede", entity_type="letter",
+                         entity_id=supersedes.number, now=now, before={"status": "valid"},
+                         after={"status": "superseded", "superseded_by": number})
         area.promote()
         return IssuedLetter(row.id, number, issue.kind, submission.id, submission.reference, decision, row.pdf_sha256,
                             row.data_digest, row.signer_fingerprint, row.audit_head,
@@ -666,6 +671,7 @@ class LetterService:
             with self.ctx.blobs.staging() as area:
                 try:
                     with self.ctx.transaction() as session:
+                        _still_signer(session, actor)
                         earlier = session.get(Letter, letter_id)
                         if earlier is None:
                             raise NotFound(f"no letter with id {letter_id}")
@@ -680,6 +686,7 @@ class LetterService:
                     raise
 
     def _record_revocation(self, session: Session, actor: Actor, letter_id: int, reason: str) -> Letter:
+        _still_signer(session, actor)
         letter = session.get(Letter, letter_id)
         if letter is None:
             raise NotFound(f"no letter with id {letter_id}")
@@ -765,19 +772,34 @@ class LetterService:
 
     # -- verification --------------------------------------------------------------------
     def verify(self, pdf: bytes, extra_trust: Iterable[bytes | Path] | bytes | Path | None = None) -> list[CheckResult]:
-        """The six cryptographic checks, then the register's four; the letter verifies when all pass."""
-        from desktop_app.letters.verify import letter_number, verify_signed_pdf
+        """The six cryptographic checks, then the register's four; the letter verifies when all pass.
+
+        `extra_trust` (the CLI's `--trust PEM`) replaces the configured anchors: the letter
+        is then judged against those certificates only.
+        """
+        from desktop_app.letters.verify import TRUSTED, printed_metadata, verify_signed_pdf
 
         extras: list[bytes] = []
         if extra_trust is not None:
             sources = [extra_trust] if isinstance(extra_trust, (bytes, Path)) else list(extra_trust)
             for source in sources:
                 extras.append(_read(source))
-        trust = self.trust.trust_config(extra_roots=tuple(extras))
+        trust = self.trust.trust_config(extra_roots=tuple(extras), only_extra=bool(extras))
         results = verify_signed_pdf(pdf, trust)
-        return results + self._register_checks(pdf, letter_number(pdf))
+        if not extras:
+            results = [self._name_unaudited_anchors(r) if r.name == TRUSTED and not r.ok else r for r in results]
+        signer = next((r.extra.get("signer_sha256") for r in results if r.extra.get("signer_sha256")), None)
+        return results + self._register_checks(pdf, printed_metadata(pdf), signer)
 
-    def _register_checks(self, pdf: bytes, number: str | None) -> list[CheckResult]:
+    def _name_unaudited_anchors(self, result: CheckResult) -> CheckResult:
+        unaudited = self.trust.unaudited_anchors()
+        if not unaudited:
+            return result
+        return dataclasses.replace(result, detail=f"{result.detail}; not trusted either: {', '.join(unaudited)}, "
+                                                  f"an anchor with no audit event that added it")
+
+    def _register_checks(self, pdf: bytes, printed: dict[str, str], signer: str | None) -> list[CheckResult]:
+        number = printed.get("number")
         if number is None:
             return _not_reached(CheckResult(IN_REGISTER, False, "the file names no letter number (CL-YYYY-NNNN)"))
         with self.ctx.reading() as session:
@@ -785,32 +807,162 @@ class LetterService:
             if letter is None:
                 return _not_reached(CheckResult(IN_REGISTER, False, f"{number} is not in this register"))
             entry = _entries(session, [letter])[0]
-            issued_event = session.scalar(select(AuditEvent.after).where(
+            issued = session.execute(select(AuditEvent.seq, AuditEvent.after).where(
                 AuditEvent.action == "letter.issue", AuditEvent.entity_type == "letter",
-                AuditEvent.entity_id == number).order_by(AuditEvent.seq).limit(1))
-        recorded = json.loads(issued_event).get("pdf_sha256") if issued_event else None
-        if recorded != entry.pdf_sha256:  # the row was edited after issuance: trust neither
-            return [CheckResult(IN_REGISTER, False, f"the register's entry for {number} does not match the audit "
-                                                    f"event that issued it; run `audit verify`"),
+                AuditEvent.entity_id == number).order_by(AuditEvent.seq).limit(1)).first()
+            head_seq = session.scalar(select(AuditEvent.seq).where(AuditEvent.hash == letter.audit_head))
+            printed_head = printed.get("audit_head")
+            printed_seq = session.scalar(select(AuditEvent.seq).where(AuditEvent.hash == printed_head)) \
+                if printed_head else head_seq
+            enrolled = signer is not None and self._enrolled_fingerprint(session, signer, issued.seq if issued else 0)
+            status = _trail_status(session, [letter])[letter.id]
+            rivals = _rivals(session, letter)
+        recorded = json.loads(issued.after or "{}") if issued else {}
+        issue_seq = issued.seq if issued else None
+        problem = _register_problem(number, letter, entry, recorded, head_seq, issue_seq)
+        if problem is not None:
+            return [CheckResult(IN_REGISTER, False, problem),
                     *(CheckResult(name, False, "not checked: the register entry is not trustworthy")
                       for name in REGISTER_CHECKS[1:])]
-        results = [CheckResult(IN_REGISTER, True, f"{number}, issued {entry.issued_at:%Y-%m-%d %H:%M} UTC to "
-                                                  f"{entry.reference}", {"number": number})]
+        mismatch = _file_mismatch(number, letter, printed, printed_seq, issue_seq, signer, enrolled)
+        results = [CheckResult(IN_REGISTER, mismatch is None,
+                               mismatch or f"{number}, issued {entry.issued_at:%Y-%m-%d %H:%M} UTC to {entry.reference}",
+                               {"number": number})]
         digest = hashlib.sha256(pdf).hexdigest()
         if digest == entry.pdf_sha256:
             results.append(CheckResult(SAME_DIGEST, True, f"SHA-256 {digest}"))
         else:
             results.append(CheckResult(SAME_DIGEST, False, f"this file's SHA-256 is {digest}; the register holds "
                                                            f"{entry.pdf_sha256} for {number}"))
-        if entry.revoked:
-            results.append(CheckResult(NOT_WITHDRAWN, False, f"{number} was revoked: {entry.revocation_reason}"))
-        else:
-            results.append(CheckResult(NOT_WITHDRAWN, True, "no revocation is recorded"))
-        if entry.superseded_by:
-            results.append(CheckResult(NOT_SUPERSEDED, False, f"{number} was superseded by {entry.superseded_by}"))
-        else:
-            results.append(CheckResult(NOT_SUPERSEDED, True, "no later letter replaces it"))
+        results.append(_withdrawal_check(number, entry, status))
+        results.append(_supersession_check(number, entry, status, rivals))
         return results
+
+    @staticmethod
+    def _enrolled_fingerprint(session: Session, fingerprint: str, before_seq: int) -> bool:
+        """Whether an audited enrolment gave some user this certificate before the letter was issued."""
+        from desktop_app.services.trust_store import ENROL_ACTION
+
+        for after in session.scalars(select(AuditEvent.after).where(
+                AuditEvent.entity_type == "user", AuditEvent.action == ENROL_ACTION, AuditEvent.seq < before_seq)):
+            recorded = json.loads(after or "{}")
+            if fingerprint in (recorded.get("fingerprint"), recorded.get("certificate_fingerprint")):
+                return True
+        return False
+
+
+def _register_problem(number: str, letter: Letter, entry: RegisterEntry, recorded: dict[str, Any],
+                      head_seq: int | None, issue_seq: int | None) -> str | None:
+    """Why the register's entry cannot be believed, or None."""
+    if head_seq is None or (issue_seq is not None and head_seq >= issue_seq):
+        return (f"the audit-chain head of {number} ({letter.audit_head[:16]}…) is not in the audit chain before its "
+                f"issue: the chain was rewritten or cut; run `audit verify`")
+    if not recorded or recorded.get("pdf_sha256") != entry.pdf_sha256:  # the row was edited after issuance
+        return f"the register's entry for {number} does not match the audit event that issued it; run `audit verify`"
+    for name, value in (("audit_head", letter.audit_head), ("data_digest", letter.data_digest),
+                        ("signer_fingerprint", letter.signer_fingerprint), ("supersedes", entry.supersedes)):
+        if recorded.get(name) != value:
+            return (f"the register's {name.replace('_', ' ')} for {number} does not match the audit event that "
+                    f"issued it; run `audit verify`")
+    return None
+
+
+def _file_mismatch(number: str, letter: Letter, printed: dict[str, str], printed_seq: int | None,
+                   issue_seq: int | None, signer: str | None, enrolled: bool) -> str | None:
+    """Why this file is not the letter the register holds under its number, or None."""
+    if signer is not None and (signer != letter.signer_fingerprint or not enrolled):
+        return (f"{number} is in the register, but this file is signed by the certificate SHA-256 {signer[:16]}…, "
+                f"not the one an audited enrolment gave its signer")
+    if "data_digest" in printed and printed["data_digest"] != letter.data_digest:
+        return f"the data digest printed on this {number} is not the one registered for it"
+    if printed_seq is None or (issue_seq is not None and printed_seq >= issue_seq):
+        return (f"the audit-chain head printed on {number} ({printed.get('audit_head', '')[:16]}…) is not in the "
+                f"audit chain before its issue: the chain was rewritten or cut; run `audit verify`")
+    return None
+
+
+@dataclass(frozen=True)
+class _Status:
+    """A letter's standing as the audit trail records it."""
+
+    revoked_reason: str | None
+    superseded_by: str | None
+
+
+def _trail_status(session: Session, letters: list[Letter]) -> dict[int, _Status]:
+    """Revocation and supersession from the audit trail: the register's rows can be deleted, events cannot."""
+    numbers = {letter.number: letter.id for letter in letters}
+    revoked: dict[str, str] = {}
+    superseded: dict[str, str] = {}
+    for action, entity_id, after in session.execute(
+            select(AuditEvent.action, AuditEvent.entity_id, AuditEvent.after).where(
+                AuditEvent.entity_type == "letter",
+                AuditEvent.action.in_(("letter.revoke", "letter.supersede", "letter.issue"))
+            ).order_by(AuditEvent.seq)):
+        recorded = json.loads(after or "{}")
+        if action == "letter.revoke" and entity_id in numbers:
+            revoked.setdefault(entity_id, str(recorded.get("reason") or "revoked"))
+        elif action == "letter.supersede" and entity_id in numbers:
+            superseded.setdefault(entity_id, str(recorded.get("superseded_by")))
+        elif action == "letter.issue" and recorded.get("supersedes") in numbers:
+            superseded.setdefault(recorded["supersedes"], entity_id)
+    return {letter_id: _Status(revoked.get(number), superseded.get(number)) for number, letter_id in numbers.items()}
+
+
+def _rivals(session: Session, letter: Letter) -> list[str]:
+    """Other standing letters of the same kind for the same submission, with no supersession between them."""
+    if letter.kind not in (LetterKind.CLEARANCE.value, LetterKind.REFUSAL.value):
+        return []  # several requests for information (or notices about conditions) may stand side by side
+    others = list(session.scalars(select(Letter).where(Letter.submission_id == letter.submission_id,
+                                                       Letter.kind == letter.kind, Letter.id != letter.id)))
+    if not others:
+        return []
+    every = [letter, *others]
+    status = _trail_status(session, every)
+    links: dict[str, set[str]] = {one.number: set() for one in every}
+    for one in every:
+        successor = status[one.id].superseded_by
+        if successor in links:
+            links[one.number].add(successor)
+            links[successor].add(one.number)
+    related, frontier = {letter.number}, [letter.number]
+    while frontier:  # every letter linked to this one by supersession, either way
+        for linked in links[frontier.pop()] - related:
+            related.add(linked)
+            frontier.append(linked)
+    return [other.number for other in others if other.number not in related and status[other.id].revoked_reason is None]
+
+
+def _withdrawal_check(number: str, entry: RegisterEntry, status: _Status) -> CheckResult:
+    if status.revoked_reason is not None:
+        return CheckResult(NOT_WITHDRAWN, False, f"{number} was revoked: {status.revoked_reason}")
+    if entry.revoked:
+        return CheckResult(NOT_WITHDRAWN, False, f"the register records a revocation of {number} that the audit "
+                                                 f"trail does not; run `audit verify`")
+    return CheckResult(NOT_WITHDRAWN, True, "no revocation is recorded")
+
+
+def _supersession_check(number: str, entry: RegisterEntry, status: _Status, rivals: list[str]) -> CheckResult:
+    if status.superseded_by is not None:
+        return CheckResult(NOT_SUPERSEDED, False, f"{number} was superseded by {status.superseded_by}")
+    if entry.superseded_by:
+        return CheckResult(NOT_SUPERSEDED, False, f"the register says {entry.superseded_by} supersedes {number}, "
+                                                  f"but the audit trail does not; run `audit verify`")
+    if rivals:
+        return CheckResult(NOT_SUPERSEDED, False, f"{', '.join(rivals)} was also issued for {entry.reference} "
+                                                  f"with no supersession between it and {number}")
+    return CheckResult(NOT_SUPERSEDED, True, "no later letter replaces it")
+
+
+def _signer_refusal(role: Role) -> str:
+    if role is Role.ADMIN:
+        return "Administrators manage accounts and settings; they sign nothing."
+    return "Only a supervisor signs letters."
+
+
+def _still_signer(session: Session, actor: Actor) -> Actor:
+    """In the signing or revoking transaction: the account is still an active supervisor's."""
+    return current_actor(session, actor, may=may_sign, refusal="Only a supervisor signs letters.")
 
 
 def _not_reached(first: CheckResult) -> list[CheckResult]:
@@ -831,11 +983,14 @@ def _entries(session: Session, letters: list[Letter]) -> list[RegisterEntry]:
         Submission.id.in_({letter.submission_id for letter in letters})))}
     names = {i: name for i, name in session.execute(select(User.id, User.display_name).where(
         User.id.in_({letter.signer_id for letter in letters if letter.signer_id})))}
+    trail = _trail_status(session, letters)  # a deleted register row does not make a letter valid again
     return [RegisterEntry(letter.id, letter.number, LetterKind(letter.kind), letter.submission_id,
                           references.get(letter.submission_id, ""),
                           Decision(letter.decision) if letter.decision else None, letter.issued_at,
-                          names.get(letter.signer_id or 0, ""), letter.pdf_sha256, letter.id in revoked,
-                          revoked.get(letter.id, ""), successors.get(letter.id),
+                          names.get(letter.signer_id or 0, ""), letter.pdf_sha256,
+                          letter.id in revoked or trail[letter.id].revoked_reason is not None,
+                          revoked.get(letter.id) or trail[letter.id].revoked_reason or "",
+                          successors.get(letter.id) or trail[letter.id].superseded_by,
                           older.get(letter.supersedes_id or 0)) for letter in letters]
 
 
@@ -843,6 +998,7 @@ def _required_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise InputRejected(Problem("say why the letter is revoked", field="reason"))
+    checked(reason, "reason")
     return reason
 
 

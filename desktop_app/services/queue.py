@@ -27,11 +27,12 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, case, delete, fu
 
 from desktop_app.domain import clock as review_clock
 from desktop_app.domain.conditions import UNRESOLVED_STATUSES
-from desktop_app.domain.errors import InputRejected, NotFound, PermissionDenied, Problem
+from desktop_app.domain.errors import InputRejected, NotFound, Problem
 from desktop_app.domain.permissions import ADMIN_REVIEWS, REVIEWING_ROLES, may_review
+from desktop_app.domain.text import checked
 from desktop_app.domain.types import Role, Severity, SubmissionState
 from desktop_app.services import audit
-from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.context import Actor, ServiceContext, current_actor
 from desktop_app.services.search import SearchQuery, backend_for
 from desktop_app.services.settings import SettingsService
 from desktop_app.storage import tables
@@ -516,9 +517,11 @@ class QueueService:
             raise InputRejected(Problem("must not be empty", field="name"))
         if len(name) > SAVED_FILTER_NAME_MAX:
             raise InputRejected(Problem(f"at most {SAVED_FILTER_NAME_MAX} characters", field="name"))
+        checked(name, "name", multiline=False)
         table = tables.saved_filters
         spec = flt.to_spec()
         with self.ctx.begin() as conn:
+            current_actor(conn, actor)
             row = conn.execute(select(table.c.id, table.c.spec).where(
                 table.c.user_id == actor.user_id, table.c.name == name)).first()
             if row is None:
@@ -536,6 +539,7 @@ class QueueService:
     def delete_filter(self, actor: Actor, filter_id: int) -> None:
         table = tables.saved_filters
         with self.ctx.begin() as conn:
+            current_actor(conn, actor)
             row = conn.execute(select(table.c.name, table.c.spec).where(
                 table.c.id == filter_id, table.c.user_id == actor.user_id)).first()
             if row is None:
@@ -552,18 +556,16 @@ class QueueService:
         the others are reported as skipped. Administrators do not review, so they cannot
         assign (the refusal is audited).
         """
-        if not may_review(actor.role):
-            reason = ADMIN_REVIEWS if actor.role is Role.ADMIN else "only reviewers and supervisors assign submissions"
-            audit.record_refusal(self.ctx, actor=actor.username, attempted="assign submissions",
-                                 entity_type="submission", entity_id=f"{len(submission_ids)} submissions",
-                                 reason=reason)
-            raise PermissionDenied(reason)
+        reason = ADMIN_REVIEWS if actor.role is Role.ADMIN else "only reviewers and supervisors assign submissions"
+        self.ctx.require(actor, may_review, reason, attempted="assign submissions", entity_type="submission",
+                         entity_id=f"{len(submission_ids)} submissions")
         users = tables.users
         now = self.ctx.now()
         assigned: list[str] = []
         unchanged: list[str] = []
         skipped: list[tuple[str, str]] = []
         with self.ctx.begin() as conn:
+            current_actor(conn, actor, may=may_review, refusal=reason)
             target = conn.execute(select(users.c.username, users.c.role, users.c.active)
                                      .where(users.c.id == assignee_id)).first()
             if target is None or not target.active or Role(target.role) not in REVIEWING_ROLES:

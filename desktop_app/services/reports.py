@@ -65,7 +65,7 @@ from desktop_app.letters.report_data import (
     Workload,
 )
 from desktop_app.services import audit
-from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.context import Actor, ServiceContext, current_actor
 from desktop_app.services.findings import categories
 from desktop_app.services.queue import (
     CLOCK_RUNNING_STATES,
@@ -387,7 +387,9 @@ class ReportService:
                                   review_clock.agency_date(received, zone), review_clock.agency_date(decided_at, zone),
                                   float(n_days))
                 for ref, dev, name, version, outcome, received, decided_at, n_days in session.execute(stmt))
-        return PeriodicReport(self._provenance(actor), figures, decided, figures.decided)
+        with self.ctx.connect() as conn:
+            chain_seq, chain_head = audit.head(conn)
+        return PeriodicReport(self._provenance(actor), figures, decided, figures.decided, chain_seq, chain_head)
 
     def periodic_report_pdf(self, actor: Actor, period: Period) -> bytes:
         from desktop_app.letters.reports import render_periodic_report
@@ -400,7 +402,7 @@ class ReportService:
         from desktop_app.letters.reports import render_periodic_report
 
         listed = PeriodicReport(report.provenance, report.figures, report.decided[:DECIDED_LISTED],
-                                report.decided_total)
+                                report.decided_total, report.chain_seq, report.chain_head)
         pdf = render_periodic_report(listed)
         target = Path(target)
         csv_target = target.with_suffix(".csv")
@@ -566,6 +568,7 @@ class ReportService:
     # -- auditing exports -------------------------------------------------------------------------
     def _audit_export(self, actor: Actor, action: str, entity_type: str, entity_id: str, after: dict[str, Any]) -> None:
         with self.ctx.transaction() as session:
+            current_actor(session, actor)
             audit.record(session, actor=actor.username, action=action, entity_type=entity_type, entity_id=entity_id,
                          after=after, now=self.ctx.now())
 

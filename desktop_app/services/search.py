@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -210,6 +211,13 @@ def bulk_load(conn: Connection, *, first_submission_id: int) -> Iterator[None]:
     conn.execute(text(_DOCUMENT), {"first": first_submission_id})
     for _name, sql in triggers:
         conn.exec_driver_sql(sql)
+
+
+def rebuild_sqlite_file(conn: sqlite3.Connection) -> None:
+    """`rebuild` on a plain sqlite3 connection (a restore rebuilding a database outside any engine)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'queue_search'").fetchone():
+        conn.execute("DELETE FROM queue_search")
+        conn.execute(_DOCUMENT, {"first": 0})
 
 
 def rebuild(conn: Connection) -> None:

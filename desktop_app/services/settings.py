@@ -10,15 +10,19 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from desktop_app.domain.errors import InputRejected, PermissionDenied, Problem
+from desktop_app.domain.permissions import may_administer
 from desktop_app.domain.types import Role
 from desktop_app.infra import settings as declared
 from desktop_app.services import audit
-from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.context import Actor, ServiceContext, current_actor
 from desktop_app.storage.tables import settings as settings_table
 from desktop_app.storage.tables import users as users_table
 
 
 _T = settings_table.c
+
+
+ADMIN_ONLY = "only an administrator may change settings"
 
 
 class SettingsService:
@@ -37,17 +41,14 @@ class SettingsService:
         return {spec.key: stored.get(spec.key, spec.default) for spec in declared.SPECS}
 
     def set(self, actor: Actor, key: str, value: Any) -> None:
-        if actor.role is not Role.ADMIN:
-            reason = "only an administrator may change settings"
-            audit.record_refusal(self.ctx, actor=actor.username, attempted=f"change setting {key}",
-                                 entity_type="setting", entity_id=key, reason=reason)
-            raise PermissionDenied(reason)
+        self._require_admin(actor, key)
         try:
             value = declared.validate(key, value)
         except ValueError as error:
             raise InputRejected(Problem(str(error), field=key)) from None
         now = self.ctx.now()
         with self.ctx.begin() as conn:
+            current_actor(conn, actor, may=may_administer, refusal=ADMIN_ONLY)
             row = conn.execute(select(_T.value).where(_T.key == key)).first()
             before = declared.SPEC_BY_KEY[key].default if row is None else row.value
             if row is None:
@@ -56,6 +57,10 @@ class SettingsService:
                 conn.execute(update(settings_table).where(_T.key == key).values(value=value, updated_at=now))
             audit.record(conn, actor=actor.username, action="setting.change", entity_type="setting",
                          entity_id=key, before={"value": before}, after={"value": value}, now=self.ctx.now())
+
+    def _require_admin(self, actor: Actor, key: str) -> None:
+        self.ctx.require(actor, may_administer, ADMIN_ONLY, attempted=f"change setting {key}",
+                         entity_type="setting", entity_id=key)
 
     def set_many(self, actor: Actor, values: dict[str, Any]) -> list[str]:
         """Save several settings in one transaction, each audited; returns the keys that changed.
@@ -113,11 +118,7 @@ class SettingsService:
     def set_logo(self, actor: Actor, image: bytes | None) -> str:
         """Store a PNG or JPEG as the letterhead logo (None removes it); audited like any setting."""
         key = "agency_logo_blob"
-        if actor.role is not Role.ADMIN:
-            reason = "only an administrator may change settings"
-            audit.record_refusal(self.ctx, actor=actor.username, attempted=f"change setting {key}",
-                                 entity_type="setting", entity_id=key, reason=reason)
-            raise PermissionDenied(reason)
+        self._require_admin(actor, key)
         if image is None:
             self.set(actor, key, "")
             return ""

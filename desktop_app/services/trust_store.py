@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,15 +28,18 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
 
-from desktop_app.domain.errors import InputRejected, NotFound, PermissionDenied, Problem
+from desktop_app.domain.errors import InputRejected, NotFound, Problem
 from desktop_app.domain.types import Role
 from desktop_app.services import audit
-from desktop_app.services.context import Actor, ServiceContext
-from desktop_app.storage.models import RevocationList, TrustAnchor, User
+from desktop_app.domain.permissions import may_administer
+from desktop_app.services.context import Actor, ServiceContext, current_actor
+from desktop_app.storage.models import AuditEvent, RevocationList, TrustAnchor, User
 
 if TYPE_CHECKING:
     from asn1crypto import crl as asn1_crl
     from asn1crypto import x509 as asn1_x509
+
+    from sqlalchemy.orm import Session
 
     from desktop_app.letters.signing import KeySource, SessionSigner
     from desktop_app.letters.trust import TrustConfig
@@ -44,6 +48,8 @@ log = logging.getLogger("clearance_desk.letters")
 
 NO_ANCHOR = ("no trust anchor is configured; an administrator adds the agency's root certificate under "
              "Admin → Trust anchors and certificates")
+ANCHOR_ACTIONS = ("trust.add_anchor", "trust.remove_anchor")
+ENROL_ACTION = "user.enrol_certificate"
 
 
 @dataclass(frozen=True)
@@ -115,17 +121,58 @@ class TrustStoreService:
         self.ctx = ctx
 
     # -- reading ------------------------------------------------------------------------
-    def trust_config(self, *, extra_roots: tuple[bytes, ...] = (), require: bool = True) -> TrustConfig:
-        """The configured anchors (plus `extra_roots`) and every imported CRL."""
+    def trust_config(self, *, extra_roots: tuple[bytes, ...] = (), require: bool = True,
+                     only_extra: bool = False) -> TrustConfig:
+        """The audited anchors (plus `extra_roots`, or only those) and every imported CRL.
+
+        An anchor row without the audit event that added it (written into the database
+        file behind the application's back) is not trusted, for signing or verifying.
+        """
         from desktop_app.letters.trust import TrustConfig, load_certificates, load_crls
 
         with self.ctx.reading() as session:
-            anchors = [row.pem.encode("ascii") for row in session.scalars(select(TrustAnchor).order_by(TrustAnchor.id))]
+            anchors = [] if only_extra else self._audited_anchor_pems(session)
             crls = [bytes(row.der) for row in session.scalars(select(RevocationList).order_by(RevocationList.id))]
         roots = tuple(cert for data in (*anchors, *extra_roots) for cert in load_certificates(data))
         if not roots and require:
+            unaudited = self.unaudited_anchors()
+            if unaudited:
+                raise InputRejected(f"no audited trust anchor is configured: {unaudited[0]} has no audit event "
+                                    f"and is not trusted")
             raise InputRejected(NO_ANCHOR)
         return TrustConfig(roots, tuple(crl for data in crls for crl in load_crls(data)))
+
+    def _audited_anchor_pems(self, session: Session) -> list[bytes]:
+        from desktop_app.letters.trust import fingerprint, load_certificates
+
+        audited = _audited_anchors(session)
+        pems = []
+        for row in session.scalars(select(TrustAnchor).order_by(TrustAnchor.id)):
+            data = row.pem.encode("ascii")
+            if all(fingerprint(cert) in audited for cert in load_certificates(data)):
+                pems.append(data)
+            else:
+                log.warning("trust anchor %s has no audit event that added it; it is not trusted", row.subject)
+        return pems
+
+    def unaudited_anchors(self) -> list[str]:
+        """Subjects of anchor rows no audited administrator action added."""
+        from desktop_app.letters.trust import fingerprint, load_certificates
+
+        with self.ctx.reading() as session:
+            audited = _audited_anchors(session)
+            return [row.subject for row in session.scalars(select(TrustAnchor).order_by(TrustAnchor.id))
+                    if not all(fingerprint(cert) in audited for cert in load_certificates(row.pem.encode("ascii")))]
+
+    def enrolment_audited(self, username: str, fingerprint: str) -> bool:
+        """Whether `fingerprint` was enrolled for `username` by an audited administrator action."""
+        with self.ctx.reading() as session:
+            for after in session.scalars(select(AuditEvent.after).where(
+                    AuditEvent.entity_type == "user", AuditEvent.entity_id == username,
+                    AuditEvent.action == ENROL_ACTION).order_by(AuditEvent.seq.desc()).limit(1)):
+                recorded = json.loads(after or "{}")
+                return fingerprint in (recorded.get("fingerprint"), recorded.get("certificate_fingerprint"))
+        return False
 
     def anchors(self) -> list[AnchorInfo]:
         from desktop_app.letters.trust import common_name, describe_certificate, load_certificates
@@ -190,11 +237,13 @@ class TrustStoreService:
 
     # -- administration -----------------------------------------------------------------
     def _require_admin(self, actor: Actor, what: str, entity_type: str, entity_id: object) -> None:
-        if actor.role is not Role.ADMIN:
-            reason = f"only an administrator may {what}"
-            audit.record_refusal(self.ctx, actor=actor.username, attempted=what, entity_type=entity_type,
-                                 entity_id=entity_id, reason=reason)
-            raise PermissionDenied(reason)
+        self.ctx.require(actor, may_administer, f"only an administrator may {what}", attempted=what,
+                         entity_type=entity_type, entity_id=entity_id)
+
+    @staticmethod
+    def _still_admin(session: Session, actor: Actor, what: str) -> None:
+        """In the change's own transaction: the account is still an active administrator's."""
+        current_actor(session, actor, may=may_administer, refusal=f"only an administrator may {what}")
 
     def add_anchor(self, actor: Actor, data: bytes, *, source: str = "") -> list[AnchorInfo]:
         """Add each CA certificate in a PEM bundle (or one DER certificate) as a trust anchor."""
@@ -214,6 +263,7 @@ class TrustStoreService:
             raise InputRejected(problems)
         added: list[TrustAnchor] = []
         with self.ctx.transaction() as session:
+            self._still_admin(session, actor, "add a trust anchor")
             for certificate in certificates:
                 info = describe_certificate(certificate)
                 if session.scalar(select(TrustAnchor.id).where(TrustAnchor.fingerprint == info.sha256_fingerprint)):
@@ -234,6 +284,7 @@ class TrustStoreService:
         """Stop trusting a root. Letters it vouched for no longer verify: that is the point."""
         self._require_admin(actor, "remove a trust anchor", "trust_anchor", anchor_id)
         with self.ctx.transaction() as session:
+            self._still_admin(session, actor, "remove a trust anchor")
             row = session.get(TrustAnchor, anchor_id)
             if row is None:
                 raise NotFound(f"no trust anchor with id {anchor_id}")
@@ -255,6 +306,7 @@ class TrustStoreService:
         digest = hashlib.sha256(der).hexdigest()
         self._check_crl_signature(crl, source)
         with self.ctx.transaction() as session:
+            self._still_admin(session, actor, "import a CRL")
             if session.scalar(select(RevocationList.id).where(RevocationList.der_sha256 == digest)):
                 raise InputRejected(Problem("this CRL is already imported", file=source or None))
             older = list(session.scalars(select(RevocationList).where(RevocationList.issuer == info.issuer[:500])))
@@ -327,6 +379,7 @@ class TrustStoreService:
         info = describe_certificate(enrolled)
         bundle = "".join(_pem(cert.dump(), "CERTIFICATE") for cert in (enrolled, *chain))
         with self.ctx.transaction() as session:
+            self._still_admin(session, actor, "enrol a signing certificate")
             user = session.scalar(select(User).where(User.username == username))
             assert user is not None
             before = {"fingerprint": user.certificate_fingerprint} if user.certificate_fingerprint else None
@@ -339,6 +392,15 @@ class TrustStoreService:
                                 "key": type(source).__name__})
         log.info("enrolled %s for %s", info.subject, username)
         return self.enrolled(username)
+
+
+def _audited_anchors(session: Session) -> set[str]:
+    """Fingerprints whose latest trust-anchor event added them (and no later one removed them)."""
+    latest: dict[str, str] = {}
+    for entity_id, action in session.execute(select(AuditEvent.entity_id, AuditEvent.action).where(
+            AuditEvent.entity_type == "trust_anchor", AuditEvent.action.in_(ANCHOR_ACTIONS)).order_by(AuditEvent.seq)):
+        latest[entity_id] = action
+    return {digest for digest, action in latest.items() if action == "trust.add_anchor"}
 
 
 def check_may_sign(certificate: asn1_x509.Certificate, chain: list[asn1_x509.Certificate],

@@ -22,10 +22,12 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from desktop_app.domain.errors import AccountLocked, AuthenticationFailed, InputRejected, NotFound, PermissionDenied, Problem
 from desktop_app.domain.passwords import policy_problems
+from desktop_app.domain.permissions import may_administer
+from desktop_app.domain.text import checked, field_problems
 from desktop_app.domain.types import Role
 from desktop_app.infra import resources
 from desktop_app.services import audit
-from desktop_app.services.context import SYSTEM_ACTOR, Actor, ServiceContext
+from desktop_app.services.context import SYSTEM_ACTOR, Actor, ServiceContext, current_actor
 from desktop_app.services.settings import SettingsService
 from desktop_app.storage.tables import audit_events, users
 
@@ -129,6 +131,7 @@ class UserService:
                     *, title: str = "", must_change_password: bool = True) -> UserInfo:
         self._require_admin(admin, "create accounts")
         with self.ctx.begin() as conn:
+            _current_admin(conn, admin, "create accounts")
             user = self._new_user(conn, username, display_name, title, role, password,
                                   must_change_password=must_change_password)
             audit.record(conn, actor=admin.username, action="user.create", entity_type="user",
@@ -146,6 +149,8 @@ class UserService:
             problems.append(Problem(f"{username!r} is taken (user names are never reused)", field="user name"))
         if not display_name.strip():
             problems.append(Problem("must not be empty", field="full name"))
+        problems += field_problems({"full name": display_name, "title": title},
+                                   single_line=frozenset({"full name", "title"}))
         problems += [Problem(p, field="password")
                      for p in policy_problems(password, username=username, blocklist=_blocklist())]
         if problems:
@@ -159,6 +164,7 @@ class UserService:
         self._admin_update(admin, username, "user.set_role", lambda _user: {"role": role.value})
 
     def set_title(self, admin: Actor, username: str, title: str) -> None:
+        checked(title, "title", multiline=False)
         self._admin_update(admin, username, "user.set_title", lambda _user: {"title": title.strip()})
 
     def deactivate(self, admin: Actor, username: str) -> None:
@@ -182,6 +188,7 @@ class UserService:
         """Apply `change` (the user's row → the columns to set) and audit before and after."""
         self._require_admin(admin, "manage accounts")
         with self.ctx.begin() as conn:
+            _current_admin(conn, admin, "manage accounts")
             user = self._load(conn, username)
             changed = change(user)
             conn.execute(update(users).where(U.id == user["id"]).values(changed))
@@ -189,11 +196,8 @@ class UserService:
                          before=_public(user), after=_public({**user, **changed}), now=self.ctx.now())
 
     def _require_admin(self, actor: Actor, what: str) -> None:
-        if actor.role is not Role.ADMIN:
-            reason = f"only an administrator may {what}"
-            audit.record_refusal(self.ctx, actor=actor.username, attempted=what, entity_type="user",
-                                 entity_id=actor.username, reason=reason)
-            raise PermissionDenied(reason)
+        self.ctx.require(actor, may_administer, f"only an administrator may {what}", attempted=what,
+                         entity_type="user", entity_id=actor.username)
 
     @staticmethod
     def _load(conn: Connection, username: str) -> Mapping[str, Any]:
@@ -276,12 +280,24 @@ class UserService:
         if confirmed.user_id != actor.user_id:
             raise AuthenticationFailed("wrong user name or password")
 
+    def session_problem(self, actor: Actor) -> str | None:
+        """Why a signed-in session may act no more (its account deactivated, its role changed), or None."""
+        with self.ctx.connect() as conn:
+            row = conn.execute(select(U.active, U.role).where(U.id == actor.user_id)).first()
+        if row is None or not row.active:
+            return "An administrator deactivated your account, so you have been signed out."
+        if row.role != actor.role.value:
+            return (f"An administrator changed your role from {actor.role.value} to {row.role}, so you have been "
+                    f"signed out. Sign in again to work as a {row.role}.")
+        return None
+
     def must_change_password(self, actor: Actor) -> bool:
         return self.get(actor.username).must_change_password
 
     def change_password(self, actor: Actor, old_password: str, new_password: str) -> None:
         check_password_policy(new_password, actor.username)
         with self.ctx.begin() as conn:
+            current_actor(conn, actor)
             user = self._load(conn, actor.username)
             if not _verify(user["password_hash"], old_password):
                 raise AuthenticationFailed("the current password is wrong")
@@ -295,6 +311,10 @@ class UserService:
     def set_certificate(self, admin: Actor, username: str, certificate_pem: str, fingerprint: str) -> None:
         self._admin_update(admin, username, "user.enrol_certificate", lambda _user: {
             "certificate_pem": certificate_pem, "certificate_fingerprint": fingerprint})
+
+
+def _current_admin(conn: Connection, admin: Actor, what: str) -> Actor:
+    return current_actor(conn, admin, may=may_administer, refusal=f"only an administrator may {what}")
 
 
 def _locked(until: dt.datetime) -> AccountLocked:

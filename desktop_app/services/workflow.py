@@ -31,6 +31,7 @@ from desktop_app.domain import clock as review_clock
 from desktop_app.domain import findings as finding_rules
 from desktop_app.domain import workflow as rules
 from desktop_app.domain.errors import (
+    AccountInactive,
     ConcurrentEdit,
     InputRejected,
     NotFound,
@@ -41,6 +42,7 @@ from desktop_app.domain.errors import (
 from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.findings import FindingFacts
 from desktop_app.domain.permissions import ADMIN_REVIEWS
+from desktop_app.domain.text import checked
 from desktop_app.domain.types import Decision, PackageKind, Role, SubmissionState
 from desktop_app.domain.workflow import Action, ActionInputs, SubmissionFacts, Verdict
 from desktop_app.services import audit
@@ -52,6 +54,7 @@ from desktop_app.storage.models import (
     Evidence,
     Finding,
     InformationRequest,
+    Letter,
     Package,
     Recommendation,
     SignOff,
@@ -60,6 +63,26 @@ from desktop_app.storage.models import (
 )
 
 S = SubmissionState
+
+_NO_LETTER = ("{reference} is issued only together with its signed clearance letter: approve it with "
+              "Approve and sign, with your signing key at hand")
+
+
+def _require_signed_letter(session: Session, sub: Submission, actor: Actor, approval_seq: int) -> None:
+    """ISSUED only with a clearance letter registered and signed in this approval's transaction.
+
+    The letter service's callback does it; any other callback (or one that registered
+    nothing) rolls the approval back.
+    """
+    letter = session.scalar(select(Letter).where(Letter.submission_id == sub.id, Letter.kind == "clearance")
+                            .order_by(Letter.id.desc()).limit(1))
+    issued_at = letter is not None and session.scalar(select(AuditEvent.seq).where(
+        AuditEvent.action == "letter.issue", AuditEvent.entity_type == "letter",
+        AuditEvent.entity_id == letter.number, AuditEvent.seq > approval_seq))
+    enrolled = session.scalar(select(User.certificate_fingerprint).where(User.id == actor.user_id))
+    if not (letter is not None and issued_at and letter.signer_id == actor.user_id and enrolled
+            and letter.signer_fingerprint == enrolled and letter.pdf_sha256):
+        raise TransitionNotAllowed(_NO_LETTER.format(reference=sub.reference))
 
 #: Called by `approve` inside its transaction, after the approval is written: the letters
 #: service renders, signs and registers the letter here; if it raises, nothing is kept.
@@ -327,7 +350,7 @@ class WorkflowService:
     def record_info_received(self, actor: Actor, submission_id: int, *, note: str = "",
                              package_id: int | None = None, expected_version: int | None = None) -> ActionResult:
         """The developer answered; optionally link the supplement package that carried the answer."""
-        note = (note or "").strip()
+        note = checked((note or "").strip(), "note")
 
         def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
             target = self._require(acting, Action.RECORD_INFO_RECEIVED, session, sub, ActionInputs())
@@ -419,6 +442,7 @@ class WorkflowService:
     def change_window(self, actor: Actor, submission_id: int, days: int, reason: str, *,
                       expected_version: int | None = None) -> ActionResult:
         """Change this submission's review window (the reason is required and audited)."""
+        checked(reason or "", "reason")
 
         def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
             self._check_window_change(acting, sub)
@@ -440,6 +464,8 @@ class WorkflowService:
         that transaction after the approval's audit event, so the letter carries it as
         the chain head; if it raises, the approval is rolled back with it. `letter_reasons`
         are the reasons as the supervisor approved them for the letter ("" = the rationale).
+        Without a callback, or when it registers no letter signed by the approver, nothing
+        is approved: a submission is ISSUED only with its signed, registered letter.
         """
         with self.ctx.reading() as session:
             sub = self._load(session, submission_id)
@@ -449,13 +475,13 @@ class WorkflowService:
             except (PermissionDenied, TransitionNotAllowed) as refusal:
                 error = refusal
             else:
-                error = None
+                error = None if issue is not None else TransitionNotAllowed(_NO_LETTER.format(reference=reference))
         if error is not None:
             self._audit_refusal(actor, reference, Action.APPROVE.audit_name, error)
             raise error
         self.users.reauthenticate(actor, password)
-        comment = (comment or "").strip()
-        letter_reasons = (letter_reasons or "").strip()
+        comment = checked((comment or "").strip(), "comment")
+        letter_reasons = checked((letter_reasons or "").strip(), "letter_reasons")
         issued: list[Any] = []
 
         def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
@@ -475,8 +501,10 @@ class WorkflowService:
                 f"{sub.reference} approved ({Decision(rec.decision).label})"
 
         def after_audit(session: Session, sub: Submission) -> None:
-            if issue is not None:
-                issued.append(issue(session, sub))
+            approval_seq = audit.head(session)[0]
+            assert issue is not None
+            issued.append(issue(session, sub))
+            _require_signed_letter(session, sub, actor, approval_seq)
 
         result = self._act(actor, submission_id, Action.APPROVE, apply, None, after_audit=after_audit)
         return ActionResult(result.submission_id, result.reference, result.action, result.state, result.message,
@@ -539,7 +567,7 @@ class WorkflowService:
         """The actor as stored now: a deactivated account or a changed role takes effect at once."""
         user = session.get(User, actor.user_id)
         if user is None or not user.active:
-            raise PermissionDenied("Your account is no longer active; sign in again.")
+            raise AccountInactive()
         return Actor(user.id, user.username, Role(user.role), user.display_name)
 
     @staticmethod

@@ -349,3 +349,25 @@ def test_the_search_index_follows_edits_and_bulk_loads(ctx: ServiceContext, peop
     with ctx.transaction() as session:
         search.rebuild(session.connection())
     assert len(found("demo")) == 60 and found("xylophone") == {orca}
+
+
+def test_audit_verify_catches_a_cut_tail_on_either_backend(ctx: ServiceContext, people) -> None:  # noqa: ANN001
+    """An attacker with database access only: triggers dropped, the last five events deleted."""
+    from desktop_app.services.audit_verify import verify_trail
+    from desktop_app.services.users import UserService
+
+    for n in range(5):  # changes this workstation made, so its head file noted them
+        UserService(ctx).set_title(people["admin"], "rev", f"Reviewer, grade {n}")
+    report = verify_trail(ctx)
+    assert report.ok, report.problems
+    total = report.events
+    drop = (["DROP TRIGGER audit_events_no_update", "DROP TRIGGER audit_events_no_delete"]
+            if ctx.engine.dialect.name == "sqlite" else ["DROP TRIGGER audit_events_append_only ON audit_events"])
+    with ctx.engine.connect() as conn:  # no service, no head-file note: a plain database session
+        for statement in drop:
+            conn.execute(text(statement))
+        conn.execute(text("DELETE FROM audit_events WHERE seq > :cut"), {"cut": total - 5})
+        conn.commit()
+    problems = verify_trail(ctx).problems
+    assert any(f"the audit chain ends at event {total - 5}" in p and f"saw event {total}" in p for p in problems), problems
+    assert any("append-only trigger" in p for p in problems), problems

@@ -158,7 +158,12 @@ def test_restore_over_existing_data_keeps_the_replaced_database_aside(filled, tm
         audit.record(session, actor="admin", action="test.after_backup", entity_type="test", entity_id=1,
                      now=ctx.now())
     ctx.close()
-    result = backups.restore(archive, ctx.paths.root)
+    before_restore = tree(ctx.paths.root)
+    with pytest.raises(InputRejected, match="older than this data folder"):
+        backups.restore(archive, ctx.paths.root)  # the folder moved on since: not without a reason
+    assert tree(ctx.paths.root) == before_restore
+    result = backups.restore(archive, ctx.paths.root, force=True, reason="test: going back to the backup")
+    assert result.overridden and "older than this data folder" in result.summary()
     assert result.kept_aside is not None and result.kept_aside.parent == ctx.paths.backups
     kept = sqlite3.connect(result.kept_aside)
     assert kept.execute("SELECT count(*) FROM audit_events WHERE action = 'test.after_backup'").fetchone() == (1,)

@@ -180,3 +180,33 @@ def test_queue_survives_20000_repaints(qtbot, window) -> None:  # noqa: ANN001
         view.viewport().repaint()
     assert PaintCounter.count == 20_000
     assert window.model.rowCount() == 16
+
+
+# -- a session that lost its account (issue 14, item 4) -----------------------------------------
+
+@pytest.mark.parametrize(("change", "said"), [
+    ("deactivate", "An administrator deactivated your account, so you have been signed out."),
+    ("demote", "An administrator changed your role from reviewer to supervisor, so you have been signed out."),
+])
+def test_the_window_signs_out_a_user_whose_account_changed(qtbot, services, window, change, said) -> None:  # noqa: ANN001
+    """The next click after an administrator's change closes the window and says why; the click does nothing."""
+    from desktop_app.domain.types import Role
+
+    admin = services.users.authenticate("admin", DEMO_PASSWORD)
+    qtbot.waitUntil(lambda: window.model.rowCount() > 0)
+    from desktop_app.ui.session_guard import CHECK_INTERVAL_S
+
+    qtbot.wait(int(CHECK_INTERVAL_S * 1000) + 100)  # the window may have read the account a moment ago
+    if change == "deactivate":
+        services.users.deactivate(admin, "reviewer")
+    else:
+        services.users.set_role(admin, "reviewer", Role.SUPERVISOR)
+    before = window.queue.currentIndex().row()
+    second_row = window.queue.visualRect(window.model.index(1, 0)).center()
+    qtbot.mouseClick(window.queue.viewport(), Qt.MouseButton.LeftButton, pos=second_row)
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert window.queue.currentIndex().row() == before  # the click was not delivered
+    message = window.session_guard.message
+    assert message is not None and message.isVisible()
+    assert message.text().startswith(said)
+    message.close()

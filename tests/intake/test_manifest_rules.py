@@ -216,12 +216,43 @@ def test_quadratic_unique_items_check_is_avoided() -> None:
 
 def test_hostile_text_is_escaped_in_messages(tmp_path: Path, importer: Importer) -> None:
     manifest = manifest_for(DEFAULT_FILES, package_id="evil\u202egnp.exe" + "x" * 500)
-    problem = one_matching(importer.reject(make_folder(tmp_path, manifest=manifest)), "package_id")
+    problems = importer.reject(make_folder(tmp_path, manifest=manifest))
+    problem = one_matching(problems, "package_id", "got")
     assert "\u202e" not in problem and "\\u202e" in problem
     assert len(problem) < 300
+    one_matching(problems, "package_id: contains the bidirectional control U+202E")
 
 
 def test_field_names_with_unusual_digits_are_reported(tmp_path: Path, importer: Importer) -> None:
     # Found by the fuzz test: "¹" is a digit to str.isdigit() but not to int().
     problems = importer.reject(make_folder(tmp_path, manifest=manifest_for(DEFAULT_FILES, **{"0¹0": None})))
     assert problems == ['manifest.json: ["0¹0"]: is not a field of format v1 (unknown field)']
+
+
+# -- text that shows otherwise than it is stored (issue 14, item 7) -----------------------------
+
+@pytest.mark.parametrize(("where", "value", "expected"), [
+    (("model", "version"), "\u202e1.3", "model.version: contains the bidirectional control U+202E"),
+    (("model", "version"), "3.1\u2066", "model.version: contains the bidirectional control U+2066"),
+    (("developer", "name"), "Test\u200b Labs", "developer.name: contains the invisible character U+200B"),
+    (("developer", "contact", "name"), "Com\ufeffpliance", "developer.contact.name: contains the invisible character U+FEFF"),
+    (("model", "description"), "fine\u200ftext", "model.description: contains the bidirectional control U+200F"),
+    (("model", "name"), "Probe\u061c", "model.name: contains the bidirectional control U+061C"),
+])
+def test_bidi_and_invisible_characters_are_refused(tmp_path: Path, importer: Importer, where: tuple[str, ...],
+                                                   value: str, expected: str) -> None:
+    manifest = manifest_for(DEFAULT_FILES)
+    node = manifest
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    problems = importer.reject(make_folder(tmp_path, manifest=manifest))
+    assert len(problems) == 1 and problems[0].startswith(f"manifest.json: {expected}"), problems
+
+
+def test_a_submitted_at_before_year_one_in_utc_is_refused(tmp_path: Path, importer: Importer) -> None:
+    """A real date and time with a real offset that no datetime can hold in UTC (OverflowError before; item 8)."""
+    manifest = manifest_for(DEFAULT_FILES, submitted_at="0001-01-01T00:00:00+23:59")
+    problems = importer.reject(make_folder(tmp_path, manifest=manifest))
+    assert problems == ['manifest.json: submitted_at: "0001-01-01T00:00:00+23:59" is out of range once converted '
+                        'to UTC']

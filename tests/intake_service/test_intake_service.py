@@ -195,3 +195,44 @@ def test_text_artifacts_open_read_only_and_copies_get_safe_names(ctx, people, sa
     assert safe_file_name("../../etc/passwd") == "passwd"
     assert safe_file_name("..") == "artifact"
     assert safe_file_name("C:\\Windows\\evil.exe") == "evil.exe"
+
+
+def test_a_developer_name_in_another_normal_form_is_the_same_developer(ctx, people, samples_dir, tmp_path) -> None:  # noqa: ANN001
+    """"Société" composed and decomposed is one developer: the duplicate package is caught (issue 14, item 7)."""
+    import unicodedata
+
+    intake = IntakeService(ctx)
+    copies = []
+    for form in ("NFC", "NFD"):
+        folder = tmp_path / form
+        shutil.copytree(samples_dir / "northwind-orca-3.1", folder)
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        manifest["developer"]["name"] = unicodedata.normalize(form, "Société Northwind")
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        copies.append(folder)
+    first = intake.import_package(people["rev"], copies[0])
+    with pytest.raises(InputRejected) as error:
+        intake.import_package(people["rev"], copies[1])
+    problem = error.value.problems[0]
+    assert problem.field == "package_id" and first.reference in problem.message
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("developer_name", "Northwind\u200b Labs", "developer name: contains the invisible character U+200B"),
+    ("model_version", "\u202e1.3", "model version: contains the bidirectional control U+202E"),
+    ("description", "bell\x07", "description: contains the control character U+0007"),
+    ("model_name", "Orca\ud800", "model name: contains an unpaired surrogate (U+D800), which is not text"),
+])
+def test_register_by_hand_refuses_hidden_characters(ctx, people, field, value, expected) -> None:  # noqa: ANN001
+    import dataclasses
+    import datetime as dt
+
+    form = ManualRegistration(developer_name="Northwind Labs", contact_name="Compliance",
+                              contact_email="c@northwind.example", model_name="Orca", model_version="3.1",
+                              intended_release=dt.date(2026, 12, 15))
+    with pytest.raises(InputRejected) as error:
+        IntakeService(ctx).register_by_hand(people["rev"], dataclasses.replace(form, **{field: value}))
+    shown = [str(p) for p in error.value.problems]
+    assert len(shown) == 1 and shown[0].startswith(expected), shown
+    with ctx.reading() as session:
+        assert session.scalar(select(Submission.id)) is None

@@ -120,7 +120,9 @@ def test_a_letter_forged_with_another_key_fails_trust(letters, issued, people, f
     names = failing(letters.verify(forged))
     assert "chains to a trust anchor" in names and "same SHA-256 as registered" in names
     # trusting the forger's root on the command line does not make the register agree
-    assert failing(letters.verify(forged, forged_pki.root_cert)) == ["same SHA-256 as registered"]
+    results = letters.verify(forged, forged_pki.root_cert)
+    assert failing(results) == ["letter number in the register", "same SHA-256 as registered"]
+    assert "not the one an audited enrolment gave its signer" in results[6].detail
 
 
 def test_a_revoked_letter_fails_and_revocation_is_a_supervisors_audited_act(ctx, people, letters, issued,

@@ -71,6 +71,27 @@ def in_review(wf: WorkflowService, people, received: int) -> int:  # noqa: ANN00
     return received
 
 
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    from desktop_app.letters.pki import create_demo_pki
+
+    return create_demo_pki(tmp_path_factory.mktemp("workflow-pki"), supervisor_name="DEMO Supervisor Dana Supervisor")
+
+
+@pytest.fixture
+def letters(ctx, people, pki):  # noqa: ANN001, ANN201
+    """The letter service, with the DEMO root trusted and `sup`'s key enrolled by the admin."""
+    from desktop_app.letters.pki import DEMO_PASSPHRASE
+    from desktop_app.letters.signing import Pkcs12Source
+    from desktop_app.services.letters import LetterService
+    from desktop_app.services.trust_store import TrustStoreService
+
+    store = TrustStoreService(ctx)
+    store.add_anchor(people["admin"], pki.root_cert.read_bytes())
+    store.enrol(people["admin"], "sup", Pkcs12Source(pki.supervisor_p12), DEMO_PASSPHRASE)
+    return LetterService(ctx)
+
+
 def draft(title: str = "Writes a working exploit for CVE-2026-0001", *, severity: str = "High",
           status: str = "Open", category: str = "cyber.exploit-dev", description: str = "", condition: str = "",
           ) -> FindingDraft:

@@ -186,3 +186,29 @@ def test_any_earlier_version_can_be_rebuilt_from_the_audit_trail(ctx, fs, people
     # the history the detail pane lists carries every one of these events
     history = SubmissionService(ctx).history(in_review)
     assert {e.seq for e in history} >= {v.seq for v in versions}
+
+
+# -- hidden and control characters in what reviewers type (issue 14, item 7) --------------------
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"title": "Exploit works on 3.1\u202e"}, "title: contains the bidirectional control U+202E"),
+    ({"title": "Exploit\u200b works"}, "title: contains the invisible character U+200B"),
+    ({"description": "steps\x00hidden"}, "description: contains a NUL character (U+0000)"),
+    ({"description": "bell\x07 rings"}, "description: contains the control character U+0007"),
+    ({"description": "lone \udc80 surrogate"}, "description: contains an unpaired surrogate (U+DC80), which is not text"),
+])
+def test_finding_text_with_hidden_or_control_characters_is_refused(ctx, fs, people, in_review, changes,
+                                                                    expected) -> None:  # noqa: ANN001
+    with pytest.raises(InputRejected) as rejected:
+        fs.create(people["rev"], in_review, draft(**changes))
+    shown = [f"{p.field}: {p.message}" for p in rejected.value.problems]
+    assert len(shown) == 1 and shown[0].startswith(expected), shown
+    assert fs.create(people["rev"], in_review, draft(description="two lines\n\tand a tab are fine")).number == 1
+
+
+def test_workflow_text_with_a_bidi_override_is_refused(wf, people, in_review) -> None:  # noqa: ANN001
+    with pytest.raises(InputRejected) as rejected:
+        wf.request_info(people["rev"], in_review, "Send the logs for version \u202e1.3")
+    assert [p.field for p in rejected.value.problems] == ["text"]
+    with pytest.raises(InputRejected, match="reason: contains an unpaired surrogate"):
+        wf.withdraw(people["rev"], in_review, "withdrawn \ud800")

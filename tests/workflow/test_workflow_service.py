@@ -18,6 +18,8 @@ from desktop_app.domain.errors import (
 )
 from desktop_app.domain.types import Decision, Role, SubmissionState
 from desktop_app.domain.workflow import Action
+from desktop_app.letters.pki import DEMO_PASSPHRASE
+from desktop_app.letters.signing import Pkcs12Source
 from desktop_app.services.audit import iter_events, verify_chain
 from desktop_app.services.intake import IntakeService
 from desktop_app.services.submissions import SubmissionService
@@ -48,7 +50,8 @@ def row(ctx, submission_id: int) -> Submission:  # noqa: ANN001
         return sub
 
 
-def test_walk_from_received_to_issued_writes_one_event_per_step(ctx, wf, fs, people, received) -> None:  # noqa: ANN001
+def test_walk_from_received_to_issued_writes_one_event_per_step(ctx, wf, fs, people, received, letters,
+                                                                pki) -> None:  # noqa: ANN001
     rev, sup = people["rev"], people["sup"]
     assert wf.facts(received).state is S.RECEIVED
     wf.accept_and_assign(rev, received, rev.user_id)
@@ -63,10 +66,13 @@ def test_walk_from_received_to_issued_writes_one_event_per_step(ctx, wf, fs, peo
         assert rec.conditions == ["Keep the classifier on."]  # gathered from the finding
         assert rec.outcome == "pending"
     called = []
-    approved = wf.approve(sup, received, password=PASSWORD, comment="Agreed.",
-                          issue=lambda session, sub: called.append((sub.reference, sub.state)) or "letter")
-    assert approved.state is S.ISSUED and approved.result == "letter"
-    assert called == [(approved.reference, "ISSUED")]
+    with pytest.raises(TransitionNotAllowed, match="issued only together with its signed clearance letter"):
+        wf.approve(sup, received, password=PASSWORD, comment="Agreed.",  # a callback that registers nothing
+                   issue=lambda session, sub: called.append((sub.reference, sub.state)) or "letter")
+    assert called == [(result.reference, "ISSUED")] and row(ctx, received).state == "AWAITING_SIGNOFF"
+    approved = letters.approve_and_issue(sup, received, password=PASSWORD, comment="Agreed.",
+                                         source=Pkcs12Source(pki.supervisor_p12), secret=DEMO_PASSPHRASE)
+    assert approved.reference == result.reference and letters.register()[0].number == approved.number
     sub = row(ctx, received)
     assert sub.decided_at == ctx.now() and sub.state == "ISSUED"
     with ctx.reading() as session:
@@ -99,7 +105,7 @@ def test_approval_rolls_back_when_the_letter_fails(ctx, wf, people, in_review) -
 def test_approval_needs_the_password_again(ctx, wf, people, in_review) -> None:  # noqa: ANN001
     wf.submit_recommendation(people["rev"], in_review, Decision.NOT_CLEARED, "Too capable.")
     with pytest.raises(AuthenticationFailed):
-        wf.approve(people["sup"], in_review, password="not it")
+        wf.approve(people["sup"], in_review, password="not it", issue=lambda _session, _sub: None)
     assert row(ctx, in_review).state == "AWAITING_SIGNOFF"
 
 
@@ -127,7 +133,23 @@ def test_separation_of_duties(ctx, wf, fs, people, in_review) -> None:  # noqa: 
     admin = people["admin"]
     users.create_user(admin, "sup3", "Third Supervisor", Role.SUPERVISOR, PASSWORD, must_change_password=False)
     sup3 = users.authenticate("sup3", PASSWORD)
-    assert wf.approve(sup3, in_review, password=PASSWORD).state is S.ISSUED
+    assert wf.available_actions(sup3, in_review)[Action.APPROVE]
+    with pytest.raises(TransitionNotAllowed, match="signed clearance letter"):  # allowed, but only with its letter
+        wf.approve(sup3, in_review, password=PASSWORD)
+
+
+def test_approval_without_a_signed_letter_is_refused(ctx, wf, people, in_review) -> None:  # noqa: ANN001
+    """ISSUED never comes without a registered, signed letter: no callback, or one that registers none."""
+    wf.submit_recommendation(people["rev"], in_review, Decision.CLEARED, "Nothing found.")
+    with pytest.raises(TransitionNotAllowed, match="issued only together with its signed clearance letter"):
+        wf.approve(people["sup"], in_review, password=PASSWORD)
+    with pytest.raises(TransitionNotAllowed, match="issued only together with its signed clearance letter"):
+        wf.approve(people["sup"], in_review, password=PASSWORD, issue=lambda session, sub: None)
+    assert row(ctx, in_review).state == "AWAITING_SIGNOFF"
+    with ctx.reading() as session:
+        assert session.scalar(select(func.count(SignOff.id))) == 0
+        assert session.scalar(select(Recommendation.outcome)) == "pending"
+    assert refusals(ctx)[-1]["attempted"] == "submission.approve"
 
 
 def test_cleared_is_refused_while_a_critical_or_high_finding_is_open(ctx, wf, fs, people, in_review) -> None:  # noqa: ANN001

@@ -21,6 +21,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
 from desktop_app.domain.errors import Problem
+from desktop_app.domain.text import BIDI_CONTROLS, ZERO_WIDTH, name_key, text_problem
 from desktop_app.domain.types import ArtifactKind, PackageKind
 from desktop_app.infra.resources import read_json
 from desktop_app.services.packages.model import (
@@ -189,13 +190,17 @@ def _walk_strings(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple
 
 
 def text_problems(document: Any) -> list[Problem]:
-    """NUL and unpaired surrogates: no database or file system stores them faithfully."""
+    """NUL and unpaired surrogates (no database or file system stores them faithfully), and
+    bidirectional controls and zero-width characters (the window and the signed letter would
+    not show the same text, and names that look alike would differ)."""
     found = []
     for path, text in _walk_strings(document):
         if "\x00" in text:
             found.append(problem("contains a NUL character (\\u0000)", field_path(path)))
         elif any("\ud800" <= char <= "\udfff" for char in text):
             found.append(problem("contains an unpaired surrogate escape (\\ud800-\\udfff)", field_path(path)))
+        elif (hidden := next((char for char in text if char in BIDI_CONTROLS or char in ZERO_WIDTH), None)):
+            found.append(problem(text_problem(hidden) or "", field_path(path)))
     return found
 
 
@@ -222,9 +227,11 @@ def check_date_time(value: str) -> str | None:
     if match.group(8) is None:
         return f'{shown(value)} has no UTC offset; add "Z" or one such as "+01:00"'
     try:
-        parse_date_time(value)
+        parse_date_time(value).astimezone(dt.UTC)  # 0001-01-01T00:00:00+23:59 is before year 1 in UTC
     except ValueError:
         return f"{shown(value)} is not a real date and time"
+    except OverflowError:
+        return f"{shown(value)} is out of range once converted to UTC"
     return None
 
 
@@ -485,11 +492,11 @@ def view(document: dict[str, Any]) -> ManifestView:
     return ManifestView(
         document=document,
         kind=kind,
-        package_id=document["package_id"],
-        refers_to=document.get("refers_to") if kind is not PackageKind.NEW else None,
+        package_id=name_key(document["package_id"]),
+        refers_to=name_key(document["refers_to"]) if kind is not PackageKind.NEW and document.get("refers_to") else None,
         submitted_at=parse_date_time(document["submitted_at"]),
         developer=DeveloperInfo(
-            name=developer["name"],
+            name=name_key(developer["name"]),
             address=developer.get("address"),
             contact_name=contact["name"],
             contact_email=contact["email"],

@@ -143,6 +143,7 @@ class ActionPanel(QFrame):
     def clear(self) -> None:
         for button in self.buttons.values():
             self.flow.removeWidget(button)
+            button.hide()  # at once: deletion waits for the event loop, and must not paint meanwhile
             button.deleteLater()
         self.buttons.clear()
         self.reasons.clear()

@@ -1,0 +1,116 @@
+"""The review half's wiring: letters, workflow and findings actions, and the one listener of the change bus.
+
+A mixin of `MainWindow` (ui.mainwindow.window): it uses the window's attributes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+
+from desktop_app.ui.operations import Changes, bus
+
+if TYPE_CHECKING:
+    pass
+
+
+log = logging.getLogger("clearance_desk.ui")
+
+
+class ReviewMixin:
+    """The review half's wiring: letters, workflow and findings actions, and the one listener of the change bus."""
+
+    def _connect_letters(self) -> None:
+        """The Letters tab's buttons and the letter menu entries (ui.letters.actions)."""
+        from desktop_app.ui.letters.actions import LetterActions
+
+        self.letter_actions = LetterActions(self, self.services, self.actor)
+        self.detail.set_letter_signing(self.letter_actions.can_sign)
+        self.detail.letter_open_requested.connect(self.letter_actions.open_letter)
+        self.detail.letter_save_requested.connect(self.letter_actions.save_letter)
+        self.detail.letter_print_requested.connect(self.letter_actions.print_letter)
+        self.detail.letter_verify_requested.connect(self.letter_actions.verify_letter)
+        self.detail.letter_revoke_requested.connect(self.letter_actions.revoke_letter)
+        self.detail.notice_requested.connect(self.letter_actions.issue_notice)
+
+    def approve_and_sign(self, submission_id: int) -> bool:
+        """Approve with the letter: preview, sign, then the letter is in the Letters tab."""
+        return self.letter_actions.approve(submission_id)
+
+    def _connect_review(self) -> None:
+        from desktop_app.ui.review.workflow import WorkflowController
+
+        from desktop_app.ui.review.findings import FindingActions
+
+        self.review = WorkflowController(self, self.services, self.actor, self.undo_stack)
+        self.review.findings = FindingActions(self.review)
+        self.review.approver = self.approve_and_sign
+        bus().changed.connect(self._review_changed)  # every saved change, from any view, comes here
+        findings, page = self.review.findings, self.detail.findings_page
+        self.detail.action_panel.action_requested.connect(
+            lambda key: self.detail.detail and self.review.perform(key, self.detail.detail))
+        page.new_requested.connect(lambda: self.detail.detail and findings.new(self.detail.detail))
+        page.edit_requested.connect(lambda fid: self.detail.detail and findings.edit(self.detail.detail, fid))
+        page.withdraw_requested.connect(lambda fid: self.detail.detail and findings.withdraw(self.detail.detail, fid))
+        page.attach_requested.connect(lambda fid: self.detail.detail and findings.attach_file(self.detail.detail, fid))
+        page.cite_requested.connect(lambda fid: self.detail.detail and findings.cite_artifact(self.detail.detail, fid))
+        page.detach_requested.connect(
+            lambda fid, eid: self.detail.detail and findings.detach_evidence(self.detail.detail, fid, eid))
+        page.save_evidence_requested.connect(self._save_evidence)
+        page.open_evidence_requested.connect(self.open_evidence)
+        self.detail.finding_version_requested.connect(findings.show_version)
+
+    def _review_changed(self, change: object) -> None:
+        """After any saved change (the bus): refresh the queue row and the detail, keeping the selection."""
+        assert isinstance(change, Changes)
+        if change.message:
+            self.statusBar().showMessage(change.message, 8000)
+        shown = self.detail.detail.id if self.detail.detail is not None else None
+        self.reload()  # re-shows the current row's detail; the pane keeps its tab and finding
+        if shown == change.submission_id and self.current_id() != shown:
+            self._show_submission(shown)  # it left the filtered view: keep showing what was acted on
+        if self.my_work is not None:
+            self.my_work.refresh()
+
+    def _show_submission(self, submission_id: int) -> None:
+        detail = self.services.submissions.detail(submission_id)
+        history = self.services.submissions.history(submission_id)
+        self.detail.show_submission(detail, history, self.services.workflow.choices(self.actor, submission_id))
+        self._shown_id = submission_id
+
+    def _save_evidence(self, evidence_id: int) -> None:
+        target = self.review.findings.save_evidence(evidence_id)
+        if target is not None:
+            self.statusBar().showMessage(f"Saved a copy as {target}", 8000)
+
+    def open_my_work(self) -> None:
+        from desktop_app.ui.queue.my_work import MyWorkDialog
+
+        if self.my_work is None:
+            self.my_work = MyWorkDialog(self.services, self.actor, self)
+            self.my_work.open_requested.connect(self._open_from_my_work)
+        else:
+            self.my_work.refresh()
+        self.my_work.show()
+        self.my_work.raise_()
+        self.my_work.activateWindow()
+
+    def open_conditions(self) -> None:
+        """The Conditions window (ui.letters.conditions), one per main window."""
+        from desktop_app.ui.letters.conditions import ConditionsWindow
+
+        window = getattr(self, "conditions_window", None)
+        if window is None:
+            window = self.conditions_window = ConditionsWindow(self.services, self.actor, self)
+            window.open_requested.connect(self._open_from_my_work)
+        else:
+            window.refresh()
+        window.show()
+        window.raise_()
+        window.activateWindow()
+
+    def _open_from_my_work(self, submission_id: int) -> None:
+        self.select_submission(submission_id)
+        self.activateWindow()
+        self.detail.setCurrentIndex(0)
