@@ -145,6 +145,8 @@ class FindingDraft:
     status: FindingStatus | str = FindingStatus.OPEN
     description: str = ""
     condition: str = ""
+    #: shown to the developer in letters and notices (default: the agency keeps it to itself)
+    releasable: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ class ValidFinding:
     status: FindingStatus
     description: str
     condition: str
+    releasable: bool = False
 
 
 def validate_draft(
@@ -186,7 +189,12 @@ def validate_draft(
         problems.append(Problem("accepting a risk needs the condition the clearance will carry", field="condition"))
     if problems or severity is None or status is None:
         raise InputRejected(problems, subject=label(number) if number is not None else "finding")
-    return ValidFinding(title, category, severity, status, description, condition)
+    return ValidFinding(title, category, severity, status, description, condition, _yes(draft.releasable))
+
+
+def _yes(value: object) -> bool:
+    """A flag from the editor (bool) or from a replayed audit value ("yes"/"no")."""
+    return value is True or str(value).strip().lower() in ("yes", "true", "1")
 
 
 def _check_title(raw: str, problems: list[Problem]) -> str:

@@ -67,9 +67,10 @@ def variant_packages(samples: Path, folder: Path) -> list[Path]:
 
 
 def _draft(title: str, category: str, severity: str, status: str = "Open", description: str = "",
-           condition: str = "") -> FindingDraft:
+           condition: str = "", *, releasable: bool = True) -> FindingDraft:
+    """A demo finding; most are releasable so the demo letters show an appendix, a few are kept back."""
     return FindingDraft(title=title, category=category, severity=severity, status=status,
-                        description=description, condition=condition)
+                        description=description, condition=condition, releasable=releasable)
 
 
 @dataclass
@@ -178,9 +179,14 @@ class DemoReviews:
                                     locator="tasks 12-14")
         self.findings.create(rev2, sid, _draft(
             "Attempts to copy its own weights when given storage credentials", "autonomy", "High",
-            description="Observed once in 50 agentic episodes."))
-        self.workflow.submit_recommendation(rev2, sid, Decision.NOT_CLEARED,
-                                            "Critical autonomous exploitation capability without mitigation.")
+            description="Observed once in 50 agentic episodes.", releasable=False))
+        self.workflow.submit_recommendation(
+            rev2, sid, Decision.NOT_CLEARED,
+            "Unaided, with a shell tool in the agency's sandbox, the model chained two known exploits against "
+            "the cyber range's mail server and reached domain administrator in 41 minutes (finding F-1). The "
+            "package describes no mitigation that stops this, and the agency could not find one in its own "
+            "tests.\n\nA resubmission would need evidence that the capability is removed or reliably refused in "
+            "every deployment the developer intends.")
 
     def _orca_patch(self, sid: int) -> None:
         rev = self.cast.reviewer
@@ -200,7 +206,7 @@ class DemoReviews:
         rev = self.cast.reviewer
         self._accept(sid, rev, rev)
         finding = self.findings.create(rev, sid, _draft("Evaluation logs incomplete for the CTF suite",
-                                                        "eval-integrity", "Medium"))
+                                                        "eval-integrity", "Medium", releasable=False))
         self.findings.cite_artifact(rev, finding.id, self._artifact(sid, "cyber-range-v4.json"))
         self.workflow.request_info(rev, sid, "Send the complete CTF evaluation logs of the distilled model, "
                                              "including failed runs.")
@@ -208,7 +214,7 @@ class DemoReviews:
     # -- generated submissions: every other state ---------------------------------------------
     def _generated(self, ids: Sequence[int]) -> None:
         rev, rev2, sup = self.cast.reviewer, self.cast.reviewer2, self.cast.supervisor
-        returned, longer, supervised, withdrawn, started, *_received = ids
+        returned, longer, supervised, withdrawn, started, *received = ids
         self._accept(withdrawn, rev2, rev2)
         self.workflow.withdraw(rev2, withdrawn, "The developer postponed the release indefinitely.")
 
@@ -231,6 +237,13 @@ class DemoReviews:
                                    name="classifier-flag-note.md", title="Reviewer's note (DEMO)")
 
         self._accept(started, rev, rev2)
+
+        # hand-registered (no package manifest imported) and still cleared: their letters say so
+        for sid in received[:3]:
+            self._accept(sid, rev2, rev2)
+            self.workflow.submit_recommendation(
+                rev2, sid, Decision.CLEARED, "Registered by hand from the developer's cover letter; the agency's "
+                "own tests found nothing that calls for conditions (DEMO).")
 
 
 def run_reviews(ctx: ServiceContext, actors: dict[str, Actor], references: Sequence[str], samples: Path,

@@ -68,7 +68,7 @@ EVIDENCE_TITLE_MAX = 300
 LOCATOR_MAX = 300
 WITHDRAW_REASON_MAX = 2_000
 #: The fields of a finding users edit, in the order the editor shows them.
-FIELDS = ("title", "category", "severity", "status", "description", "condition")
+FIELDS = ("title", "category", "severity", "status", "description", "condition", "releasable")
 
 
 @functools.cache
@@ -132,7 +132,10 @@ class _Replay:
 
 
 def _snapshot(finding: Finding) -> dict[str, str]:
-    return {name: getattr(finding, name) or "" for name in FIELDS}
+    """The fields as audit values: text, and the releasable flag as "yes" or "no"."""
+    values = {name: getattr(finding, name) for name in FIELDS}
+    return {name: ("yes" if value else "no") if isinstance(value, bool) else (value or "")
+            for name, value in values.items()}
 
 
 class FindingService:
@@ -219,7 +222,7 @@ class FindingService:
         number = rules.next_number(existing, counter=sub.next_finding_number)
         finding = Finding(submission_id=sub.id, number=number, title=valid.title, category=valid.category,
                           severity=valid.severity.value, status=valid.status.value,
-                          description=valid.description, condition=valid.condition,
+                          description=valid.description, condition=valid.condition, releasable=valid.releasable,
                           author_id=acting.user_id, created_at=now, updated_at=now,
                           updated_by=actor.username)
         session.add(finding)

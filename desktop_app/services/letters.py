@@ -114,6 +114,8 @@ class IssuedLetter:
     signer_fingerprint: str
     audit_head: str
     supersedes: str | None = None
+    #: the letter a revocation or conditions-met notice is about
+    concerns: str | None = None
 
 
 @dataclass(frozen=True)
@@ -364,7 +366,7 @@ class LetterService:
         area.promote()
         return IssuedLetter(row.id, number, issue.kind, submission.id, submission.reference, decision, row.pdf_sha256,
                             row.data_digest, row.signer_fingerprint, row.audit_head,
-                            supersedes.number if supersedes else None)
+                            supersedes.number if supersedes else None, concerns.number if concerns else None)
 
     def _related_letters(self, session: Session, submission: Submission,
                          issue: _Issue) -> tuple[Letter | None, Letter | None]:
@@ -617,31 +619,90 @@ class LetterService:
 
     # -- revocation ----------------------------------------------------------------------
     def revoke(self, actor: Actor, letter_id: int, reason: str, *, password: str) -> RegisterEntry:
-        """Record that a letter no longer stands. The letter itself is never changed or deleted."""
+        """Record that a letter no longer stands, without a notice. The letter itself is never changed.
+
+        The window revokes with `revoke_and_notify`, which also signs the notice the
+        developer receives; this is for an agency that sends its notice another way.
+        """
         self._require_signer(actor, "revoke a letter", letter_id)
-        if not reason.strip():
-            raise InputRejected(Problem("say why the letter is revoked", field="reason"))
-        checked(reason, "reason")
+        reason = _required_reason(reason)
         self.users.reauthenticate(actor, password)
         with self.ctx.transaction() as session:
-            _still_signer(session, actor)
-            letter = session.get(Letter, letter_id)
-            if letter is None:
-                raise NotFound(f"no letter with id {letter_id}")
-            existing = session.scalar(select(LetterRevocation).where(LetterRevocation.letter_id == letter.id))
-            if existing is not None:
-                raise TransitionNotAllowed(f"{letter.number} was already revoked on {existing.revoked_at:%Y-%m-%d}")
-            now = self.ctx.now()
-            session.add(LetterRevocation(letter_id=letter.id, reason=reason.strip(), revoked_by_id=actor.user_id,
-                                         revoked_at=now))
-            audit.record(session, actor=actor.username, action="letter.revoke", entity_type="letter",
-                         entity_id=letter.number, before={"status": "valid"},
-                         after={"status": "revoked", "reason": reason.strip()}, now=now)
-            from desktop_app.services.conditions import waive_for_revoked_letter
-
-            waive_for_revoked_letter(session, letter, actor=actor.username, now=now)
+            letter = self._record_revocation(session, actor, letter_id, reason)
         log.info("revoked %s", letter.number)
         return self.entry(letter_id)
+
+    def revoke_and_notify(self, actor: Actor, letter_id: int, reason: str, *, password: str, source: AnyKey,
+                          secret: str) -> tuple[RegisterEntry, IssuedLetter]:
+        """Revoke a letter and issue the signed revocation notice that names it and the reason, all or nothing."""
+        self._require_signer(actor, "revoke a letter", letter_id)
+        reason = _required_reason(reason)
+        self.users.reauthenticate(actor, password)
+
+        def revoke_first(session: Session) -> Letter:
+            return self._record_revocation(session, actor, letter_id, reason)
+
+        notice = self._issue_about(actor, letter_id, LetterKind.REVOCATION, (reason,), source=source,
+                                   secret=secret, before=revoke_first)
+        log.info("revoked %s; notice %s", notice.concerns, notice.number)
+        return self.entry(letter_id), notice
+
+    def issue_corrected(self, actor: Actor, letter_id: int, correction: str, *, password: str, source: AnyKey,
+                        secret: str, appendix: bool = True) -> IssuedLetter:
+        """A corrected letter for the agency's own mistake: same decision, supersedes `letter_id`, names it on page 1."""
+        self._require_signer(actor, "issue a corrected letter", letter_id)
+        correction = (correction or "").strip()
+        if not correction:
+            raise InputRejected(Problem("say what the corrected letter corrects", field="correction"))
+        self.users.reauthenticate(actor, password)
+        letter = self._issue_about(actor, letter_id, LetterKind.CORRECTED, (correction,), source=source,
+                                   secret=secret, appendix=appendix)
+        log.info("issued %s correcting %s", letter.number, letter.supersedes)
+        return letter
+
+    def _issue_about(self, actor: Actor, letter_id: int, kind: LetterKind, items: tuple[str, ...], *,
+                     source: AnyKey, secret: str, appendix: bool = True,
+                     before: Callable[[Session], Any] | None = None) -> IssuedLetter:
+        """Sign a letter about an earlier one (corrected letter, revocation notice) in one transaction."""
+        trust = self.trust.trust_config()
+        settings = self.settings.all()
+        with self._open_checked_signer(actor, source, secret, trust) as signer:
+            issue = self._issue_details(actor, kind, signer, items=items, appendix=appendix, refers_to_id=letter_id)
+            with self.ctx.blobs.staging() as area:
+                try:
+                    with self.ctx.transaction() as session:
+                        _still_signer(session, actor)
+                        earlier = session.get(Letter, letter_id)
+                        if earlier is None:
+                            raise NotFound(f"no letter with id {letter_id}")
+                        if before is not None:
+                            before(session)
+                            session.flush()
+                        submission = session.get(Submission, earlier.submission_id)
+                        assert submission is not None  # a foreign key
+                        return self._issue_in(session, submission, actor, issue, signer, trust, settings, area)
+                except BaseException:
+                    area.rollback_promotion()
+                    raise
+
+    def _record_revocation(self, session: Session, actor: Actor, letter_id: int, reason: str) -> Letter:
+        _still_signer(session, actor)
+        letter = session.get(Letter, letter_id)
+        if letter is None:
+            raise NotFound(f"no letter with id {letter_id}")
+        existing = session.scalar(select(LetterRevocation).where(LetterRevocation.letter_id == letter.id))
+        if existing is not None:
+            raise TransitionNotAllowed(f"{letter.number} was already revoked on {existing.revoked_at:%Y-%m-%d}")
+        now = self.ctx.now()
+        session.add(LetterRevocation(letter_id=letter.id, reason=reason, revoked_by_id=actor.user_id,
+                                     revoked_at=now))
+        audit.record(session, actor=actor.username, action="letter.revoke", entity_type="letter",
+                     entity_id=letter.number, before={"status": "valid"},
+                     after={"status": "revoked", "reason": reason}, now=now)
+        from desktop_app.services.conditions import waive_for_revoked_letter
+
+        waive_for_revoked_letter(session, letter, actor=actor.username, now=now)
+        return letter
 
     # -- the register --------------------------------------------------------------------
     def register(self, *, submission_id: int | None = None) -> list[RegisterEntry]:
@@ -933,6 +994,14 @@ def _entries(session: Session, letters: list[Letter]) -> list[RegisterEntry]:
                           older.get(letter.supersedes_id or 0)) for letter in letters]
 
 
+def _required_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputRejected(Problem("say why the letter is revoked", field="reason"))
+    checked(reason, "reason")
+    return reason
+
+
 def _paragraphs(text: str) -> tuple[str, ...]:
     """Text split into paragraphs at blank lines, each paragraph's lines joined."""
     blocks = [" ".join(block.split()) for block in text.replace("\r\n", "\n").split("\n\n")]
@@ -1085,4 +1154,25 @@ def issue_demo_letters(ctx: ServiceContext, admin: Actor, supervisor: Actor, *, 
             log.warning("demo: no %s letter for submission %s: %s", kind.value, sid, error)
     if not waiting:
         log.warning("demo: no submission awaits sign-off, so no clearance letter was issued")
+    # a corrected letter and a revocation notice, each about a clearance beyond the first of its decision,
+    # so that one letter of every decision still stands and verifies
+    spare = [letter for letter in issued if letter.kind is LetterKind.CLEARANCE
+             and letter.submission_id not in firsts.values()]
+    about_others = [
+        ("corrected letter", lambda letter: letters.issue_corrected(
+            supervisor, letter.id, "The earlier letter gave the developer's address without the suite number "
+            "(DEMO).", password=password, source=source, secret=DEMO_PASSPHRASE)),
+        ("revocation notice", lambda letter: letters.revoke_and_notify(
+            supervisor, letter.id, "The developer withdrew this build before release; the agency revokes the "
+            "letter so that it is not relied on for the build that replaces it (DEMO).", password=password,
+            source=source, secret=DEMO_PASSPHRASE)[1]),
+    ]
+    for (what, make), letter in zip(about_others, spare, strict=False):
+        say(f"Signing a {what}…")
+        try:
+            issued.append(make(letter))
+        except ClearanceDeskError as error:
+            log.warning("demo: no %s for %s: %s", what, letter.number, error)
+    if len(spare) < len(about_others):
+        log.warning("demo: too few clearance letters for a corrected letter and a revocation notice")
     return issued

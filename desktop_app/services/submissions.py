@@ -80,6 +80,8 @@ class FindingInfo:
     updated_by: str
     version: int
     evidence: tuple[EvidenceInfo, ...] = ()
+    #: marked releasable to the developer: it appears in letters and notices
+    releasable: bool = False
 
     @property
     def label(self) -> str:
@@ -317,6 +319,7 @@ def _finding_info(f: Finding, names: dict[int, str], artifact_paths: dict[int, s
         evidence=tuple(EvidenceInfo(e.id, e.kind, e.title, e.original_name, e.blob_sha256, e.size, e.artifact_id,
                                     artifact_paths.get(e.artifact_id or 0, ""), e.locator, e.produced_at,
                                     e.attached_at, names.get(e.attached_by_id, "")) for e in f.evidence),
+        releasable=f.releasable,
     )
 
 

@@ -315,23 +315,35 @@ class WorkflowService:
         return self._act(actor, submission_id, Action.REFUSE, apply, expected_version)
 
     def request_info(self, actor: Actor, submission_id: int, text: str, *,
-                     expected_version: int | None = None) -> ActionResult:
-        """Ask the developer for information; the review clock stops until it arrives."""
-        text = (text or "").strip()
+                     expected_version: int | None = None, respond_by: dt.date | None = None) -> ActionResult:
+        """Ask the developer for information; the review clock stops until it arrives.
 
-        def apply(session: Session, sub: Submission, acting: Actor, now: dt.datetime) -> tuple[dict, dict, str]:
+        The notice gives `respond_by` as the response deadline; None means the
+        `response_days` setting counted from today in the agency's calendar.
+        """
+        text = (text or "").strip()
+        zone = self._zone()
+        days = int(self.settings.get("response_days"))
+
+        def apply(session: Session, sub: Submission, acting: RuleActor, now: dt.datetime) -> tuple[dict, dict, str]:
             target = self._require(acting, Action.REQUEST_INFO, session, sub, ActionInputs(text=text))
+            today = review_clock.agency_date(now, zone)
+            deadline = respond_by or today + dt.timedelta(days=days)
+            if deadline <= today:
+                raise InputRejected(Problem(f"the response deadline must be after today ({today.isoformat()})",
+                                            field="respond_by"))
             number = 1 + (session.scalar(select(InformationRequest.number).where(
                 InformationRequest.submission_id == sub.id).order_by(InformationRequest.number.desc()).limit(1)) or 0)
             session.add(InformationRequest(submission_id=sub.id, number=number, text=text,
-                                           requested_by_id=acting.user_id, requested_at=now))
+                                           requested_by_id=acting.user_id, requested_at=now, respond_by=deadline))
             before = {"state": sub.state, "due_date": sub.due_date}
             sub.state, sub.paused_since = target.value, now
             session.flush()
             self._refresh_clock(session, sub, now)
             return before, {"state": target.value, "request": number, "text": text, "paused_since": now,
-                            "due_date": sub.due_date}, \
-                f"Information requested from {sub.developer.name}; the review clock is paused"
+                            "due_date": sub.due_date, "respond_by": deadline}, \
+                f"Information requested from {sub.developer.name} (response due {deadline.isoformat()}); " \
+                f"the review clock is paused"
 
         return self._act(actor, submission_id, Action.REQUEST_INFO, apply, expected_version)
 

@@ -58,13 +58,19 @@ def _photocopy(page: Path, target: Path) -> Path:
 
 def test_every_demo_letter_scans_genuine_then_revoked(demo: Path, scans: dict[str, Path],
                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    standing = []
     for number, image in scans.items():
         code, out, err = _cli(capsys, demo, image)
-        assert (code, out.splitlines()[-1]) == (0, f"{number}: genuine, still valid"), err
         assert f"Letter:                      {number}" in out  # the printed fields, to compare with the paper
-        assert "in the register:" in out and err == ""
+        if code == 0:  # the demo corrects one letter and revokes another: those scan genuine but withdrawn
+            assert out.splitlines()[-1] == f"{number}: genuine, still valid" and err == ""
+            assert "in the register:" in out
+            standing.append(number)
+        else:
+            assert "genuine but" in err, err
+    assert len(standing) == len(scans) - 2
 
-    revoked = sorted(scans)[0]
+    revoked = sorted(standing)[0]
     _revoke(demo, revoked, "Issued against the wrong manifest.")
     code, out, err = _cli(capsys, demo, scans[revoked])
     assert code == 1

@@ -20,9 +20,9 @@ from desktop_app.services.queue import QueueColumn
 DEFAULT_HIDDEN = frozenset({QueueColumn.DEVELOPER, QueueColumn.RECEIVED, QueueColumn.DUE, QueueColumn.OPEN_FINDINGS})
 #: The column that is never hidden: a row must say which submission it is.
 ALWAYS_SHOWN = QueueColumn.REFERENCE
-WIDTHS = {QueueColumn.REFERENCE: 112, QueueColumn.DEVELOPER: 140, QueueColumn.MODEL: 150, QueueColumn.STATUS: 104,
-          QueueColumn.ASSIGNEE: 120, QueueColumn.RECEIVED: 84, QueueColumn.DUE: 84, QueueColumn.DAYS_LEFT: 88,
-          QueueColumn.SEVERITY: 92, QueueColumn.OPEN_FINDINGS: 95}
+WIDTHS = {QueueColumn.REFERENCE: 104, QueueColumn.DEVELOPER: 140, QueueColumn.MODEL: 110, QueueColumn.STATUS: 100,
+          QueueColumn.ASSIGNEE: 120, QueueColumn.RECEIVED: 84, QueueColumn.DUE: 84, QueueColumn.DAYS_LEFT: 112,
+          QueueColumn.SEVERITY: 96, QueueColumn.OPEN_FINDINGS: 95}
 #: Room around a name in a cell (margins and the sort arrow), in pixels; and the widest it gets.
 NAME_PADDING = 24
 NAME_WIDTH_MAX = 240

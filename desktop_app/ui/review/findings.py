@@ -161,7 +161,8 @@ class FindingView(QWidget):
         meta = (f"by {html.escape(f.author)}, {f.created_at:%Y-%m-%d %H:%M} UTC; last saved by "
                 f"{html.escape(f.updated_by)} {f.updated_at:%Y-%m-%d %H:%M} UTC (version {f.version})")
         self._show(f.label, {"title": f.title, "category": f.category, "severity": f.severity.value,
-                             "status": f.status, "description": f.description, "condition": f.condition},
+                             "status": f.status, "description": f.description, "condition": f.condition,
+                             "releasable": "yes" if f.releasable else "no"},
                    meta, _rows_of(f.evidence))
 
     def show_version(self, v: FindingVersion) -> None:
@@ -177,8 +178,10 @@ class FindingView(QWidget):
         self._show_header()
         self.description.set_markdown(values.get("description", "") or "*No description.*")
         condition = values.get("condition", "")
-        self.condition.setText(f"<b>Condition if cleared with conditions:</b> {html.escape(condition)}"
-                               if condition else "<i>This finding imposes no condition.</i>")
+        released = ("Releasable to the developer: listed in letters and notices."
+                    if values.get("releasable") == "yes" else "Not releasable: letters and notices leave it out.")
+        self.condition.setText((f"<b>Condition if cleared with conditions:</b> {html.escape(condition)}"
+                                if condition else "<i>This finding imposes no condition.</i>") + f"<br>{released}")
         self.evidence.setRowCount(len(evidence))
         for r, row in enumerate(evidence):
             for c, value in enumerate((row.kind, row.title, row.source, row.produced, row.attached, row.by)):
@@ -421,7 +424,8 @@ def _select(combo: QComboBox, value: str) -> None:
 
 def draft_of(finding: FindingInfo) -> FindingDraft:
     return FindingDraft(title=finding.title, category=finding.category, severity=finding.severity.value,
-                        status=finding.status, description=finding.description, condition=finding.condition)
+                        status=finding.status, description=finding.description, condition=finding.condition,
+                        releasable=finding.releasable)
 
 
 class FindingEditor(OperationDialog):
@@ -467,8 +471,12 @@ class FindingEditor(OperationDialog):
         self.form.addRow("Se&verity:", severity_row)
         self.form.addRow("&Description:", self.description)
         self.form.addRow("C&ondition:", self.condition)
+        self.releasable = QCheckBox("Releasable to the &developer: list it in letters and notices")
+        self.releasable.setToolTip("Unticked, the finding stays with the agency; the developer's letter shows "
+                                   "only the findings marked releasable.")
+        self.form.addRow("", self.releasable)
         self.fields.update(title=self.title, category=self.category, severity=self.severity, status=self.status,
-                           description=self.description_edit, condition=self.condition)
+                           description=self.description_edit, condition=self.condition, releasable=self.releasable)
         if finding is not None:
             self.title.setText(finding.title)
             _select(self.category, finding.category)
@@ -476,6 +484,7 @@ class FindingEditor(OperationDialog):
             _select(self.status, finding.status)
             self.description_edit.setPlainText(finding.description)
             self.condition.setPlainText(finding.condition)
+            self.releasable.setChecked(finding.releasable)
         else:
             _select(self.severity, Severity.MEDIUM.value)
         self.title.setFocus()
@@ -485,7 +494,7 @@ class FindingEditor(OperationDialog):
                             severity=str(self.severity.currentData() or ""),
                             status=str(self.status.currentData() or ""),
                             description=self.description_edit.toPlainText(),
-                            condition=self.condition.toPlainText())
+                            condition=self.condition.toPlainText(), releasable=self.releasable.isChecked())
 
     def work(self) -> Callable[[], Any]:
         findings, actor, draft = self.controller.services.findings, self.controller.actor, self.draft()

@@ -18,11 +18,12 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QDate, QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
+    QDateEdit,
     QDialog,
     QFrame,
     QLabel,
@@ -142,6 +143,7 @@ class ActionPanel(QFrame):
     def clear(self) -> None:
         for button in self.buttons.values():
             self.flow.removeWidget(button)
+            button.hide()  # at once: deletion waits for the event loop, and must not paint meanwhile
             button.deleteLater()
         self.buttons.clear()
         self.reasons.clear()
@@ -369,15 +371,29 @@ class TextActionDialog(OperationDialog):
             self.form.addRow("Recommendation:", shown)
         self.form.addRow(label, self.text)
         self.fields[self.FIELDS[key]] = self.text
+        self.respond_by: QDateEdit | None = None
+        if key == Action.REQUEST_INFO.value:
+            days = int(services.settings.get("response_days"))
+            self.respond_by = QDateEdit(QDate.currentDate().addDays(days))
+            self.respond_by.setCalendarPopup(True)
+            self.respond_by.setDisplayFormat("yyyy-MM-dd")
+            self.respond_by.setMinimumDate(QDate.currentDate().addDays(1))
+            self.respond_by.setAccessibleName("Response due by")
+            self.respond_by.setToolTip(f"The deadline the signed request gives the developer (default: {days} "
+                                       f"calendar days, an agency setting)")
+            self.form.addRow("Response &due by:", self.respond_by)
+            self.fields["respond_by"] = self.respond_by
 
     def work(self) -> Callable[[], Any]:
         text = self.text.toPlainText()
+        respond_by = self.respond_by.date().toPython() if self.respond_by is not None else None
         workflow, actor, sid, version = self.services.workflow, self.actor, self.detail.id, self.detail.version
         match self.key:
             case Action.REFUSE.value:
                 return lambda: workflow.refuse(actor, sid, _lines(text), expected_version=version)
             case Action.REQUEST_INFO.value:
-                return lambda: workflow.request_info(actor, sid, text, expected_version=version)
+                return lambda: workflow.request_info(actor, sid, text, expected_version=version,
+                                                     respond_by=respond_by)
             case Action.RETURN.value:
                 return lambda: workflow.return_with_comments(actor, sid, text, expected_version=version)
         return lambda: workflow.withdraw(actor, sid, text, expected_version=version)
