@@ -78,6 +78,10 @@ Progress = Callable[[str, int, int], None]
 CancelCheck = Callable[[], bool]
 
 
+class RestoreGoesBack(InputRejected):
+    """The backup is older than the data folder: restoring it needs `force` and a reason, which is audited."""
+
+
 class PostgresNotBackedUp(ClearanceDeskError):
     """The database is PostgreSQL: backing it up is the DBA's pg_dump job."""
 
@@ -891,9 +895,10 @@ def _verify_and_migrate(file: Path, info: ArchiveInfo, prepared: PreparedRestore
                       DATABASE_MEMBER)
     overridden = _older_than_folder(rebuilt, current)
     if overridden and not force:
-        raise _refuse(file, "; ".join(overridden) + ". Restoring it would go back in time: to do so anyway, force "
-                            "it with a reason (clearance-desk restore --force --reason \"…\"), which is audited",
-                      DATABASE_MEMBER)
+        raise RestoreGoesBack(Problem(
+            "; ".join(overridden) + ". Restoring it would go back in time: to do so anyway, force it with a "
+            "reason (clearance-desk restore --force --reason \"…\"), which is audited",
+            file=str(file), field=DATABASE_MEMBER))
     if current is not None:
         _keep_counters(rebuilt, current)  # a number once issued is never issued again
     prepared.overridden = tuple(overridden)

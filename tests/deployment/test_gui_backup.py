@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from desktop_app.domain.errors import OperationCancelled
 from desktop_app.services import backup as backups
@@ -71,16 +72,25 @@ def test_restore_is_for_admins_and_replaces_the_data_then_closes(qtbot, ctx, peo
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(archive), ""))
     monkeypatch.setattr(backup_dialogs, "confirm_restore", lambda *a: True)
+    asked: list[str] = []  # the account made after the backup makes it older: a reason is asked for
+
+    def give_reason(_parent: object, _title: str, label: str, *rest: object) -> tuple[str, bool]:
+        asked.append(label)
+        return "the account was made by mistake", True
+
+    monkeypatch.setattr(QInputDialog, "getText", give_reason)
     window = MainWindow(Services.from_context(ctx), people["admin"])
     qtbot.addWidget(window)
     window.show()
     _menu_actions(window, "&Admin")["&Restore…"].trigger()
     qtbot.waitUntil(lambda: not window.isVisible())
     assert any("will now close" in text for text in quiet_boxes), quiet_boxes
+    assert len(asked) == 1 and "older than this data folder" in asked[0]
     conn = sqlite3.connect(ctx.paths.database)
     assert conn.execute("SELECT count(*) FROM users WHERE username = 'later'").fetchone() == (0,)
-    assert conn.execute("SELECT action, actor FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone() == (
-        "data.restore", "admin")
+    last = conn.execute("SELECT action, actor, after FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
+    assert last[:2] == ("data.restore", "admin")
+    assert json.loads(last[2])["forced"]["reason"] == "the account was made by mistake"
     conn.close()
     kept = list(ctx.paths.backups.glob("clearance-desk-pre-restore-*.sqlite3"))
     assert len(kept) == 1

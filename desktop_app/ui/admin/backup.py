@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -37,6 +38,7 @@ from desktop_app.domain.units import human_size
 from desktop_app.services import backup as backups
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
+from desktop_app.ui.common.errors import problem_text
 from desktop_app.ui.threads import CancelToken, Task, run_task
 
 log = logging.getLogger("clearance_desk.ui")
@@ -222,6 +224,14 @@ def confirm_restore(parent: QWidget | None, info: backups.ArchiveInfo, data_dir:
     return box.clickedButton() is restore_button
 
 
+def reason_to_go_back(parent: QWidget | None, refusal: ClearanceDeskError) -> str:
+    """The backup is older than the data: restore it anyway only with a reason, which the audit trail keeps."""
+    text, accepted = QInputDialog.getText(
+        parent, "Restore an older backup",
+        f"{problem_text(refusal)}\n\nTo restore it anyway, say why (recorded in the audit trail):")
+    return text.strip() if accepted else ""
+
+
 def restore_backup(parent: QWidget | None, services: Services, actor: Actor,
                    source: Path | None = None) -> backups.RestoreResult | None:
     """Admin → Restore…: verify and stage off the GUI thread, then close the database and swap it in.
@@ -255,9 +265,20 @@ def restore_backup(parent: QWidget | None, services: Services, actor: Actor,
     if not confirm_restore(parent, info, services.data_dir):
         return None
     data_dir = services.data_dir
-    run = ProgressRun("Restore", lambda progress, cancelled: backups.prepare_restore(
-        source, data_dir, actor=actor.username, progress=progress, cancelled=cancelled), parent)
-    run.exec()
+
+    def staged(force: bool, reason: str) -> ProgressRun:
+        run = ProgressRun("Restore", lambda progress, cancelled: backups.prepare_restore(
+            source, data_dir, actor=actor.username, progress=progress, cancelled=cancelled, force=force,
+            reason=reason), parent)
+        run.exec()
+        return run
+
+    run = staged(False, "")
+    if isinstance(run.error, backups.RestoreGoesBack):
+        reason = reason_to_go_back(parent, run.error)
+        if not reason:
+            return None
+        run = staged(True, reason)
     if run.error is not None:
         if not isinstance(run.error, OperationCancelled):
             _show_error(parent, "Restore refused: nothing was changed", run.error)
