@@ -418,8 +418,10 @@ class ReportService:
         ids = queue.ordered_ids(flt, sort, descending)
         self._audit_export(actor, "queue.export_csv", "queue", Path(target).name,
                            {"rows": len(ids), "filter": flt.to_spec(), "sort": sort.name, "descending": descending})
+        marking = str(self.settings.get("handling_marking"))
         with _AtomicText(Path(target)) as out:
             writer = csv.writer(out)
+            writer.writerow([csv_cell(marking)])  # the handling marking first and last, as on paper
             writer.writerow(QUEUE_CSV_HEADER)
             for start in range(0, len(ids), _ROWS_CHUNK):
                 if cancelled():
@@ -428,6 +430,7 @@ class ReportService:
                     writer.writerow([csv_cell(v) for v in queue_csv_row(row)])
                 if progress is not None:
                     progress(min(start + _ROWS_CHUNK, len(ids)), len(ids))
+            writer.writerow([csv_cell(marking)])
         return len(ids)
 
     # -- the review record ---------------------------------------------------------------------
@@ -625,11 +628,15 @@ def _number(value: float | None) -> Any:
 
 
 def periodic_report_csv(report: PeriodicReport) -> str:
+    """The report's table between two lines carrying the handling marking (top and bottom, as on paper)."""
+    marking = [csv_cell(report.provenance.handling_marking)]
     out = io.StringIO()
     writer = csv.writer(out)
+    writer.writerow(marking)
     writer.writerow(PERIODIC_CSV_HEADER)
     for row in periodic_report_rows(report):
         writer.writerow([csv_cell(v) for v in row])
+    writer.writerow(marking)
     return out.getvalue()
 
 
