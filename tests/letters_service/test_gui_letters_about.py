@@ -79,6 +79,14 @@ def test_revoke_from_the_letters_tab_signs_the_revocation_notice(qtbot, services
     text, first_page = _flat(services.letters.pdf(notice.id))
     assert f"Revokes {folder.number}" in first_page and "The developer withdrew this build before release." in text
     assert all(check.ok for check in services.letters.verify(services.letters.pdf(notice.id)))
+    from desktop_app.ui.letters.register import COLUMNS, RegisterDialog
+
+    register = RegisterDialog(services, folder.people["sup"])  # the register names the letter the notice revokes
+    qtbot.addWidget(register)
+    qtbot.waitUntil(register.export_button.isEnabled, timeout=20_000)
+    shown = {register.table.item(row, 0).text(): register.table.item(row, COLUMNS.index("Concerns")).text()
+             for row in range(register.table.rowCount())}
+    assert shown == {folder.number: "—", notice.number: f"revokes {folder.number}"}
     qtbot.waitUntil(lambda: window.detail.letters.rowCount() == 2, timeout=10_000)
     window.detail.letters.selectRow(0)  # the revoked letter: neither revoked again nor corrected
     assert not window.detail.letter_buttons["revoke"].isEnabled()
