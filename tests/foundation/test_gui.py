@@ -54,14 +54,15 @@ def test_first_run_dialog_creates_the_admin(qtbot, tmp_path: Path) -> None:  # n
         dialog.full_name.setText("Chief Admin")
         dialog.password.setText("short")
         dialog.repeat.setText("short")
-        dialog.try_create()
+        dialog.try_create()  # checked and hashed on a worker: the dialog waits, painting
+        qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
         assert dialog.result() != QDialog.DialogCode.Accepted
         assert "12 characters" in dialog.error.text()
         assert not bundle.users.has_accounts()
         dialog.password.setText("a long enough passphrase")
         dialog.repeat.setText("a long enough passphrase")
-        dialog.try_create()
-        assert dialog.result() == QDialog.DialogCode.Accepted
+        with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+            dialog.try_create()
         assert bundle.users.get("chief").role.value == "admin"
     finally:
         bundle.close()
@@ -72,11 +73,14 @@ def test_login_dialog_refuses_then_accepts(qtbot, services) -> None:  # noqa: AN
     qtbot.addWidget(dialog)
     dialog.password.setText("not the password")
     dialog.try_sign_in()
+    assert dialog.running  # argon2 checks the password on a worker
+    qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
     assert dialog.actor is None
     assert "wrong user name or password" in dialog.error.text()
     assert dialog.password.text() == ""  # never kept after an attempt
     dialog.password.setText(DEMO_PASSWORD)
-    dialog.try_sign_in()
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        dialog.try_sign_in()
     assert dialog.actor is not None and dialog.actor.username == "reviewer"
     assert dialog.result() == QDialog.DialogCode.Accepted
 

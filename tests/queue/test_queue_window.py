@@ -163,7 +163,9 @@ def test_a_saved_filter_comes_back_with_its_refinements(qtbot, window, monkeypat
     qtbot.waitUntil(lambda: window.model.filter.text == "jail", timeout=2000)
     wanted, rows = window.current_filter(), window.model.rowCount()
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("Jailbreaks in review", True)))
-    window.save_current_filter()
+    window.save_current_filter()  # saved on a worker; the sidebar lists it when the change is announced
+    qtbot.waitUntil(lambda: any(window.sidebar.item(r).text() == "★ Jailbreaks in review"
+                                for r in range(window.sidebar.count())), timeout=10_000)
     window.clear_filters()
     assert window.model.rowCount() == TOTAL and window.search.text() == ""
     saved_row = next(r for r in range(window.sidebar.count()) if window.sidebar.item(r).text() == "★ Jailbreaks in review")

@@ -4,7 +4,8 @@ The pages are built from the declarations in `infra.settings` (a setting added t
 shows up here without touching this file: anything not placed on a named page lands on
 "Other"). Nothing is saved until every changed value passes `infra.settings.validate`;
 each problem is shown under its field, and the first bad field gets the focus. Each
-change is then saved through `SettingsService.set`, which audits it. Trust anchors and
+change is then saved, on a worker, through `SettingsService.set_many` (one transaction, each
+change audited). Trust anchors and
 CRLs are managed in their own dialog (`letter_trust`), reached from the Trust page; the
 database URL is chosen when the application starts and is shown here read-only.
 """
@@ -16,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -43,6 +44,8 @@ from desktop_app.infra import settings as declared
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.ui.common import theme
+from desktop_app.ui.common.errors import show_failure
+from desktop_app.ui.operations import ChangeKind, Changes, Operation
 
 #: Pages and the settings on them, in order. Declared settings not listed go to "Other".
 PAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -139,6 +142,10 @@ class LogoField(QWidget):
 
 
 class SettingsDialog(QDialog):
+    """Every setting on its page; OK and Apply validate here and save on a worker."""
+
+    saved = Signal(int)  # the number of changes saved
+
     def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services, self.actor = services, actor
@@ -170,7 +177,8 @@ class SettingsDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancel")
         self.buttons.accepted.connect(self._ok)
         self.buttons.rejected.connect(self.reject)
-        self.buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self.apply)
+        self.buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(lambda: self.apply())
+        self.saving = False
         layout = QVBoxLayout(self)
         intro = QLabel("Agency settings apply to everyone using this database. Every change is recorded in the "
                        "audit trail.")
@@ -373,30 +381,57 @@ class SettingsDialog(QDialog):
             self.message.setText(f"Nothing was saved: {len(problems)} setting{'s need' if len(problems) != 1 else ' needs'}"
                                  " correcting.")
 
-    def apply(self) -> bool:
-        """Validate every change, then save them in one transaction (each audited). True when saved."""
+    def apply(self, *, then_close: bool = False) -> bool:
+        """Validate every change here, then save them off the GUI thread (ui.operations).
+
+        False when a value needs correcting (nothing is saved); True when the save started
+        or there was nothing to save. `saved` fires when it is done, and the change is
+        announced on the bus; a refusal is shown and nothing more is saved.
+        """
         changes = self.changes()
         problems = self.problems(changes)
         self._show_problems(problems)
         if problems:
             return False
-        saved = 0
-        try:
-            if _LOGO in changes:
-                self.settings.set_logo(self.actor, changes[_LOGO])
-                saved += 1
-            saved += len(self.settings.set_many(self.actor, {k: v for k, v in changes.items() if k != _LOGO}))
-        except ClearanceDeskError as error:
-            from desktop_app.ui.common.errors import show_problems
+        if not changes:
+            self.message.setText("No changes to save.")
+            if then_close:
+                self.accept()
+            return True
+        settings, actor = self.settings, self.actor
 
-            show_problems(self, "Settings", error)
-            self.message.setText("Nothing more was saved: the settings are saved together or not at all.")
+        def save() -> int:  # on a worker: the logo is hashed into the blob store, each change audited
+            count = 0
+            if _LOGO in changes:
+                settings.set_logo(actor, changes[_LOGO])
+                count += 1
+            return count + len(settings.set_many(actor, {k: v for k, v in changes.items() if k != _LOGO}))
+
+        def done(count: int) -> Changes:
+            self._set_saving(False)
             self._reload_values()
-            return False
-        self._reload_values()
-        self.message.setText("No changes to save." if not saved else
-                             f"Saved {saved} change{'s' if saved != 1 else ''}; each is in the audit trail.")
+            text = f"Saved {count} change{'s' if count != 1 else ''}; each is in the audit trail."
+            self.message.setText(text)
+            self.saved.emit(count)
+            if then_close:
+                self.accept()
+            return Changes(None, ChangeKind.SETTINGS, text)
+
+        def failed(error: Exception) -> None:
+            self._set_saving(False)
+            self._reload_values()
+            self.message.setText("Nothing more was saved: the settings are saved together or not at all.")
+            show_failure(self, "Settings", error)
+
+        self._set_saving(True)
+        self.message.setText("Saving…")
+        Operation(self, save, title="Settings").success(done).failure(failed).run()
         return True
+
+    def _set_saving(self, saving: bool) -> None:
+        self.saving = saving
+        self.buttons.setEnabled(not saving)
+        self.tabs.setEnabled(not saving)
 
     def _reload_values(self) -> None:
         self.values = self.settings.all()
@@ -405,8 +440,12 @@ class SettingsDialog(QDialog):
             logo.current, logo.chosen, logo.removed = self.settings.logo(), None, False
 
     def _ok(self) -> None:
-        if self.apply():
-            self.accept()
+        self.apply(then_close=True)
+
+    def reject(self) -> None:
+        if self.saving:  # a save in flight finishes or fails on its own
+            return
+        super().reject()
 
 
 class _FolderField(QWidget):

@@ -7,15 +7,13 @@ revoked, so the window refreshes the queue and the detail.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -23,24 +21,24 @@ from desktop_app.domain.errors import ClearanceDeskError, InputRejected, Problem
 from desktop_app.domain.types import LetterKind, Role
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
-from desktop_app.ui.letters.signing import error_label, show_error
-from desktop_app.ui.operations import Changes, bus
-from desktop_app.ui.threads import run_task
+from desktop_app.ui.operations import ChangeKind, Changes, bus
+from desktop_app.ui.operations.dialog import OperationDialog
 
 
-class RevokeDialog(QDialog):
-    """Reason and password; the letter stays in the register, marked revoked."""
+class RevokeDialog(OperationDialog):
+    """Reason and password; the letter stays in the register, marked revoked.
+
+    Re-authentication (argon2) and the revocation run on a worker (ui.operations.dialog);
+    the dialog waits, responsive, and cannot be closed under it.
+    """
 
     def __init__(self, services: Services, actor: Actor, letter_id: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.services, self.actor, self.letter_id = services, actor, letter_id
         entry = services.letters.entry(letter_id)
-        self.setWindowTitle(f"Revoke {entry.number}")
-        self.setMinimumWidth(520)
-        intro = QLabel(f"Revoking <b>{entry.number}</b> ({entry.reference}) records that it no longer stands. "
-                       "The letter itself is kept unchanged; verifying it will fail the check "
-                       "“not revoked” from now on. This cannot be undone.")
-        intro.setWordWrap(True)
+        super().__init__(f"Revoke {entry.number}",
+                         f"Revoking <b>{entry.number}</b> ({entry.reference}) records that it no longer stands. "
+                         "The letter itself is kept unchanged; verifying it will fail the check "
+                         "“not revoked” from now on. This cannot be undone.", "&Revoke letter", parent)
+        self.services, self.actor, self.letter_id = services, actor, letter_id
         self.reason = QPlainTextEdit()
         self.reason.setAccessibleName("Reason for revocation")
         self.reason.setPlaceholderText("Why the letter no longer stands (recorded in the audit trail)")
@@ -48,45 +46,20 @@ class RevokeDialog(QDialog):
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setAccessibleName("Your account password")
-        form = QFormLayout()
-        form.addRow("&Reason:", self.reason)
-        form.addRow("Account pass&word:", self.password)
-        self.error = error_label()
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons = buttons
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Revoke letter")
-        buttons.accepted.connect(self.revoke)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
+        self.form.addRow("&Reason:", self.reason)
+        self.form.addRow("Account pass&word:", self.password)
+        self.fields.update({"reason": self.reason, "account password": self.password})
 
     def revoke(self) -> None:
-        """Re-authentication (argon2) and the revocation run on a worker; the dialog waits, responsive."""
-        if not self.buttons.isEnabled():
-            return
+        self.submit()
+
+    def work(self) -> Callable[[], object]:
         password = self.password.text()
         self.password.clear()
         if not password:
-            show_error(self.error, InputRejected(Problem("enter your account password to confirm",
-                                                         field="account password")))
-            return
+            raise InputRejected(Problem("enter your account password to confirm", field="account password"))
         letters, actor, letter_id, reason = self.services.letters, self.actor, self.letter_id, self.reason.toPlainText()
-        self.buttons.setEnabled(False)
-        self.error.hide()
-
-        def failed(error: Exception) -> None:
-            self.buttons.setEnabled(True)
-            show_error(self.error, error)
-
-        run_task(lambda: letters.revoke(actor, letter_id, reason, password=password),
-                 on_done=lambda _result: self.accept(), on_error=failed, owner=self)
-
-    def reject(self) -> None:
-        if self.buttons.isEnabled():  # a revocation in flight finishes or fails on its own
-            super().reject()
+        return lambda: letters.revoke(actor, letter_id, reason, password=password)
 
 
 class LetterActions(QObject):
@@ -111,9 +84,8 @@ class LetterActions(QObject):
     def save_letter(self, letter_id: int) -> None:
         from desktop_app.ui.letters.viewer import save_letter
 
-        target = save_letter(self.window, self.services.letters, letter_id)
-        if target is not None:
-            self._status(f"Saved {target.name} to {target.parent}")
+        save_letter(self.window, self.services.letters, letter_id,
+                    lambda target: self._status(f"Saved {target.name} to {target.parent}"))
 
     def print_letter(self, letter_id: int) -> None:
         from desktop_app.ui.letters.viewer import print_letter
@@ -161,13 +133,13 @@ class LetterActions(QObject):
         dialog = RevokeDialog(self.services, self.actor, letter_id, self.window)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             entry = self.services.letters.entry(letter_id)
-            bus().announce(Changes(entry.submission_id, "letters", f"{entry.number} revoked"))
+            bus().announce(Changes(entry.submission_id, ChangeKind.LETTERS, f"{entry.number} revoked"))
 
     def issue_notice(self, submission_id: int, kind: str) -> None:
         from desktop_app.ui.letters.signing import issue_notice_and_sign
 
         if issue_notice_and_sign(self.window, self.services, self.actor, submission_id, LetterKind(kind)):
-            bus().announce(Changes(submission_id, "letters", "Notice letter signed and issued"))
+            bus().announce(Changes(submission_id, ChangeKind.LETTERS, "Notice letter signed and issued"))
 
     def approve(self, submission_id: int) -> bool:
         from desktop_app.ui.letters.signing import approve_and_sign

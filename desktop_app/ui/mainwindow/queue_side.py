@@ -19,12 +19,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.domain.clock import DUE_SOON_DAYS
-from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.domain.types import Role
 from desktop_app.services.queue import BulkAssignResult, QueueColumn, QueueCounts, QueueFilter, SavedFilterInfo
 from desktop_app.ui.queue.columns import fit_names
 from desktop_app.ui.queue.filters import BulkAssignDialog, combine
 from desktop_app.ui.queue.model import run_queue_task
+from desktop_app.ui.common.errors import show_failure
+from desktop_app.ui.operations import ChangeKind, Changes, Operation
 from desktop_app.ui.startup import freeze_start_up_objects
 from desktop_app.ui.threads import COUNTS_PRIORITY, DETAIL_PRIORITY
 
@@ -306,25 +307,23 @@ class QueueMixin:
                                         text=current.name if current else "")
         if not ok or not name.strip():
             return
-        try:
-            saved = self.services.queue.save_filter(self.actor, name, self.current_filter())
-        except ClearanceDeskError as error:
-            from desktop_app.ui.common.errors import show_problems
+        queue, actor, flt = self.services.queue, self.actor, self.current_filter()
 
-            show_problems(self, "Save filter", error)
-            return
-        self.sidebar.set_saved(self.services.queue.saved_filters(self.actor), select_id=saved.id)
-        self.statusBar().showMessage(f"Saved the filter “{saved.name}”", 5000)
+        def saved(info: SavedFilterInfo) -> Changes:
+            self._saved_to_select = info.id  # the sidebar selects it when it shows the change
+            return Changes(None, ChangeKind.SAVED_FILTERS, f"Saved the filter “{info.name}”")
+
+        Operation(self, lambda: queue.save_filter(actor, name, flt), title="Save filter").success(saved).run()
 
     def delete_saved_filter(self, saved: SavedFilterInfo) -> None:
         answer = QMessageBox.question(self, "Delete saved filter", f"Delete the saved filter “{saved.name}”?")
         if answer != QMessageBox.StandardButton.Yes:
             return
-        was_current = self.sidebar.current_saved() == saved
-        self.services.queue.delete_filter(self.actor, saved.id)
-        self.sidebar.set_saved(self.services.queue.saved_filters(self.actor))
-        if was_current:
+        if self.sidebar.current_saved() == saved:
             self.sidebar.setCurrentRow(0)
+        queue, actor = self.services.queue, self.actor
+        Operation(self, lambda: queue.delete_filter(actor, saved.id), title="Delete saved filter").success(
+            lambda _none: Changes(None, ChangeKind.SAVED_FILTERS, f"Deleted the saved filter “{saved.name}”")).run()
 
     def assign_selected(self) -> None:
         ids = self.selected_ids()
@@ -338,30 +337,26 @@ class QueueMixin:
 
     def bulk_assign(self, ids: list[int], assignee_id: int) -> None:
         """Assign off the GUI thread (a select-all can be thousands of audited changes)."""
-        from desktop_app.ui.threads import run_task
-
         queue, actor = self.services.queue, self.actor
         self.statusBar().showMessage(f"Assigning {len(ids):,} submissions…")
         self.setCursor(Qt.CursorShape.BusyCursor)
-        run_task(lambda: queue.bulk_assign(actor, ids, assignee_id), on_done=self._assigned,
-                 on_error=self._assign_failed, owner=self)
 
-    def _assigned(self, result: BulkAssignResult) -> None:
+        def failed(error: Exception) -> None:
+            self.unsetCursor()
+            self.statusBar().clearMessage()
+            show_failure(self, "Assign submissions", error)
+
+        Operation(self, lambda: queue.bulk_assign(actor, ids, assignee_id), title="Assign submissions").success(
+            self._assigned).failure(failed).run()
+
+    def _assigned(self, result: BulkAssignResult) -> Changes:
         self.unsetCursor()
         parts = [f"Assigned {len(result.assigned):,}"]
         if result.unchanged:
             parts.append(f"{len(result.unchanged):,} already theirs")
         if result.skipped:
             parts.append(f"{len(result.skipped):,} skipped ({result.skipped[0][0]} {result.skipped[0][1]})")
-        self.statusBar().showMessage("; ".join(parts), 10000)
-        self.reload()
-
-    def _assign_failed(self, error: Exception) -> None:
-        from desktop_app.ui.common.errors import show_problems
-
-        self.unsetCursor()
-        self.statusBar().clearMessage()
-        show_problems(self, "Assign submissions", error)
+        return Changes(None, ChangeKind.ASSIGNMENT, "; ".join(parts))
 
     def _queue_menu(self, position: QPoint) -> None:
         menu = QMenu(self)

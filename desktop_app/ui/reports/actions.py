@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressDialog,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -36,7 +35,8 @@ from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.services.reports import Period, ReportService
 from desktop_app.ui.common import theme
-from desktop_app.ui.threads import CancelToken, run_task
+from desktop_app.ui.operations.dialog import ProgressDialog
+from desktop_app.ui.threads import CancelToken
 
 
 def _default_folder() -> Path:
@@ -203,35 +203,24 @@ class ReportActions(QObject):
         self.window.activateWindow()
 
     # -- running a report with a progress dialog ----------------------------------------------
-    def _run(self, title: str, label: str, work: Callable[..., Any], done: Callable[[Any], None], *,
-             cancel: CancelToken | None = None, with_progress: bool = False) -> None:
-        dialog = QProgressDialog(label, "Cancel" if cancel is not None else "", 0, 0, self.window)
-        dialog.setWindowTitle(title)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(300)
-        if cancel is None:
-            dialog.setCancelButton(None)
-        else:
-            dialog.canceled.connect(cancel.cancel)
+    def _run(self, title: str, label: str, work: Callable[[Any, CancelToken], Any], done: Callable[[Any], None], *,
+             cancellable: bool = False) -> ProgressDialog:
+        """`work(progress, cancelled)` in the operations' progress dialog (ui.operations.dialog), without
+        blocking the window; `done(result)` when it ends, the failure shown if it fails."""
+        dialog = ProgressDialog(title, work, self.window, cancellable=cancellable)
+        dialog.stage.setText(label)
+        dialog.amount_text = lambda done, total: f"{done:,} of {total:,} rows"
+        dialog.succeeded.connect(done)
 
-        def progress(value: Any) -> None:
-            written, total = value
-            dialog.setMaximum(max(total, 1))
-            dialog.setValue(written)
-            dialog.setLabelText(f"{label} {written:,} of {total:,} rows")
+        def ended(_code: int) -> None:
+            if dialog.failure is not None:  # a cancel is said in the status bar
+                self._problem(title, dialog.failure)  # type: ignore[arg-type]
 
-        def finished(result: Any) -> None:
-            dialog.reset()
-            dialog.close()
-            done(result)
-
-        def failed(error: Exception) -> None:
-            dialog.reset()
-            dialog.close()
-            self._problem(title, error)
-
-        run_task(work, on_done=finished, on_error=failed, on_progress=progress if with_progress else None,
-                 with_progress=with_progress)
+        dialog.finished.connect(ended)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.start()
+        dialog.open()
+        return dialog
 
     # -- the menu entries ---------------------------------------------------------------------
     def periodic_report(self) -> None:
@@ -241,7 +230,7 @@ class ReportActions(QObject):
         period, target = dialog.period(), Path(dialog.target.text().strip())
         reports, actor = self.reports, self.actor
         self._run("Periodic report", f"Writing the report for {period.label}…",
-                  lambda: reports.write_periodic_report(actor, period, target),
+                  lambda _progress, _cancelled: reports.write_periodic_report(actor, period, target),
                   lambda path: self._status(f"Wrote {path.name} and {path.with_suffix('.csv').name} to {path.parent}"))
 
     def export_queue_csv(self) -> None:
@@ -252,15 +241,14 @@ class ReportActions(QObject):
             return
         target = Path(path if path.lower().endswith(".csv") else path + ".csv")
         flt, sort, descending = model.filter, model.sort_column, model.descending
-        reports, actor, token = self.reports, self.actor, CancelToken()
+        reports, actor = self.reports, self.actor
 
-        def work(report: Callable[[Any], None]) -> int:
-            return reports.export_queue_csv(actor, target, flt, sort, descending,
-                                            progress=lambda n, total: report((n, total)), cancelled=token)
+        def work(progress: Callable[[str, int, int], None], cancelled: CancelToken) -> int:
+            return reports.export_queue_csv(actor, target, flt, sort, descending, cancelled=cancelled,
+                                            progress=lambda n, total: progress(f"Writing {target.name}", n, total))
 
-        self._run("Export the queue", "Writing", work,
-                  lambda rows: self._status(f"Exported {rows:,} submissions to {target}"),
-                  cancel=token, with_progress=True)
+        self._run("Export the queue", f"Writing {target.name}", work,
+                  lambda rows: self._status(f"Exported {rows:,} submissions to {target}"), cancellable=True)
 
     def review_record(self) -> None:
         submission_id = self.window.current_id()
@@ -276,5 +264,5 @@ class ReportActions(QObject):
         target = Path(path if path.lower().endswith(".pdf") else path + ".pdf")
         reports, actor = self.reports, self.actor
         self._run("Review record", f"Writing the review record of {reference}…",
-                  lambda: reports.write_review_record(actor, submission_id, target),
+                  lambda _progress, _cancelled: reports.write_review_record(actor, submission_id, target),
                   lambda written: self._status(f"Wrote the review record of {reference} to {written}"))
