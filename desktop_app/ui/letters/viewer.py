@@ -133,7 +133,7 @@ class LetterViewer(QDialog):
         status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         status.setWordWrap(True)
         save = QPushButton("&Save a copy…")
-        save.clicked.connect(lambda: save_letter(self, self.letters, self.entry.id))
+        save.clicked.connect(lambda: save_letter(self, self.letters, self.entry.id, lambda _target: None))
         print_button = QPushButton("&Print…")
         print_button.clicked.connect(lambda: print_pdf(self, self.pane.document, self.entry.file_name))
         verify = QPushButton("&Verify")
