@@ -23,7 +23,7 @@ from desktop_app.domain.errors import ClearanceDeskError, InputRejected, Problem
 from desktop_app.domain.types import LetterKind, Role
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
-from desktop_app.ui.letters.signing import error_label, show_error
+from desktop_app.ui.common.errors import error_label, show_error
 from desktop_app.ui.operations import Changes, bus
 from desktop_app.ui.threads import run_task
 
