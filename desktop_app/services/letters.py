@@ -55,6 +55,7 @@ from desktop_app.domain.permissions import may_sign
 from desktop_app.domain.text import checked
 from desktop_app.domain.types import Decision, FindingStatus, LetterKind, Role, Severity, SubmissionState
 from desktop_app.services import audit
+from desktop_app.services.condition_signoff import open_for_letter, plan_for_signoff, waive_for_revoked_letter
 from desktop_app.services.context import Actor, ServiceContext, current_actor
 from desktop_app.services.findings import categories
 from desktop_app.services.references import next_number, peek
@@ -133,6 +134,8 @@ class RegisterEntry:
     revocation_reason: str
     superseded_by: str | None
     supersedes: str | None
+    #: the letter a revocation or conditions-met notice is about
+    concerns: str | None = None
 
     @property
     def file_name(self) -> str:
@@ -184,9 +187,8 @@ class LetterService:
         (None: the recommendation's rationale as written); they are recorded with the sign-off.
         """
         self._require_signer(actor, "approve and sign a clearance letter", submission_id)
-        from desktop_app.services.conditions import ConditionsService, open_for_letter
-
-        plan = ConditionsService(self.ctx).plan_for_signoff(submission_id, conditions_due, condition_owner_id)
+        today = review_clock.agency_date(self.ctx.now(), str(self.settings.get("agency_time_zone")))
+        plan = plan_for_signoff(self.ctx, submission_id, conditions_due, condition_owner_id, today=today)
         trust = self.trust.trust_config()
         settings = self.settings.all()
         letter_reasons = (reasons or "").strip()
@@ -699,8 +701,6 @@ class LetterService:
         audit.record(session, actor=actor.username, action="letter.revoke", entity_type="letter",
                      entity_id=letter.number, before={"status": "valid"},
                      after={"status": "revoked", "reason": reason}, now=now)
-        from desktop_app.services.conditions import waive_for_revoked_letter
-
         waive_for_revoked_letter(session, letter, actor=actor.username, now=now)
         return letter
 
@@ -743,32 +743,8 @@ class LetterService:
         target = Path(target)
         if target.is_dir():
             target = target / entry.file_name
-        _write_new(target, self.pdf(letter_id))
+        write_new(target, self.pdf(letter_id))
         return target
-
-    def export(self, folder: Path) -> list[Path]:
-        """Every issued letter as CL-….pdf, and `index.csv` with each one's status and SHA-256.
-
-        An identical PDF already there is kept, a different one refused.
-        """
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        written = []
-        for entry in self.register():
-            target = folder / entry.file_name
-            data = self.pdf(entry.id)
-            if target.exists():
-                if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == entry.pdf_sha256:
-                    written.append(target)
-                    continue
-                raise InputRejected(Problem("exists and is not this letter; nothing was overwritten",
-                                            file=str(target)))
-            _write_new(target, data)
-            written.append(target)
-        from desktop_app.services.register import RegisterService
-
-        RegisterService(self.ctx).write_index(folder)  # rewritten each time: statuses change, PDFs never do
-        return written
 
     # -- verification --------------------------------------------------------------------
     def verify(self, pdf: bytes, extra_trust: Iterable[bytes | Path] | bytes | Path | None = None) -> list[CheckResult]:
@@ -976,9 +952,9 @@ def _entries(session: Session, letters: list[Letter]) -> list[RegisterEntry]:
                                                                .where(LetterRevocation.letter_id.in_(ids)))}
     successors = {old: new for old, new in session.execute(
         select(Letter.supersedes_id, Letter.number).where(Letter.supersedes_id.in_(ids)))}
-    predecessors = {i for letter in letters if (i := letter.supersedes_id) is not None}
+    earlier = {i for letter in letters for i in (letter.supersedes_id, letter.concerns_id) if i is not None}
     older = {i: number for i, number in session.execute(
-        select(Letter.id, Letter.number).where(Letter.id.in_(predecessors)))}
+        select(Letter.id, Letter.number).where(Letter.id.in_(earlier)))}
     references = {i: reference for i, reference in session.execute(select(Submission.id, Submission.reference).where(
         Submission.id.in_({letter.submission_id for letter in letters})))}
     names = {i: name for i, name in session.execute(select(User.id, User.display_name).where(
@@ -991,7 +967,8 @@ def _entries(session: Session, letters: list[Letter]) -> list[RegisterEntry]:
                           letter.id in revoked or trail[letter.id].revoked_reason is not None,
                           revoked.get(letter.id) or trail[letter.id].revoked_reason or "",
                           successors.get(letter.id) or trail[letter.id].superseded_by,
-                          older.get(letter.supersedes_id or 0)) for letter in letters]
+                          older.get(letter.supersedes_id or 0), older.get(letter.concerns_id or 0))
+            for letter in letters]
 
 
 def _required_reason(reason: str) -> str:
@@ -1022,7 +999,8 @@ def _read(source: bytes | Path) -> bytes:
         raise InputRejected(Problem(f"cannot read: {error.strerror}", file=str(source))) from None
 
 
-def _write_new(target: Path, data: bytes) -> None:
+def write_new(target: Path, data: bytes) -> None:
+    """Write a new file; an existing one is never overwritten (one line naming it instead)."""
     try:
         with open(target, "xb") as out:
             out.write(data)

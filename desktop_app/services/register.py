@@ -3,7 +3,7 @@
 The status is one word, "valid", "revoked" or "superseded", with the detail beside it
 (the reason, the successor). CSV files carry the agency's handling marking as their
 first and last line, like the letters' banners, and each cell is neutralised against
-spreadsheet formulas. `write_index` gives an exported folder of letters its `index.csv`,
+spreadsheet formulas. `export` writes every letter's PDF to a folder and `write_index` gives an exported folder of letters its `index.csv`,
 so the set says which letters still stand and which file is which.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import os
 from collections.abc import Iterable
@@ -26,7 +27,10 @@ from desktop_app.services.context import Actor, ServiceContext
 
 STATUSES = ("valid", "revoked", "superseded")
 CSV_HEADER = ("Letter", "Kind", "Decision", "Submission", "Model", "Signer", "Issued (UTC)", "Status",
-              "Status detail", "Supersedes", "PDF SHA-256")
+              "Status detail", "Supersedes", "Concerns", "PDF SHA-256")
+#: how a letter relates to the earlier letter it names, by its kind (any other kind: "replaces")
+_RELATIONS = {LetterKind.REVOCATION: "revokes", LetterKind.CORRECTED: "corrects and replaces",
+              LetterKind.CONDITIONS_MET: "conditions met for"}
 INDEX_NAME = "index.csv"
 
 
@@ -45,21 +49,29 @@ class RegisterRow:
     status_detail: str
     supersedes: str
     pdf_sha256: str
+    #: the letter a revocation or conditions-met notice is about ("" = none)
+    concerns: str = ""
 
     @property
     def file_name(self) -> str:
         return f"{self.number}.pdf"
 
+    @property
+    def about(self) -> str:
+        """Which earlier letter this one concerns, in words: "revokes CL-2026-0003" ("" = none)."""
+        earlier = self.supersedes or self.concerns
+        return f"{_RELATIONS.get(self.kind, 'replaces')} {earlier}" if earlier else ""
+
     def csv_row(self) -> list[str]:
         return [self.number, self.kind.value, self.decision, self.reference, self.model, self.signer,
                 f"{self.issued_at:%Y-%m-%d %H:%M}", self.status, self.status_detail, self.supersedes,
-                self.pdf_sha256]
+                self.concerns, self.pdf_sha256]
 
     def matches(self, text: str) -> bool:
         needle = text.strip().casefold()
         return not needle or any(needle in value.casefold() for value in
                                  (self.number, self.reference, self.model, self.signer, self.decision,
-                                  self.kind.value, self.status_detail))
+                                  self.kind.value, self.status_detail, self.about))
 
 
 @dataclass(frozen=True)
@@ -97,7 +109,7 @@ class RegisterService:
             rows.append(RegisterRow(entry.id, entry.submission_id, entry.number, entry.kind,
                                     entry.decision.label if entry.decision else "", entry.reference,
                                     models.get(entry.submission_id, ""), entry.signer, entry.issued_at, status,
-                                    detail, entry.supersedes or "", entry.pdf_sha256))
+                                    detail, entry.supersedes or "", entry.pdf_sha256, entry.concerns or ""))
         return [row for row in rows if flt.keeps(row)]
 
     def marking(self) -> str:
@@ -123,6 +135,31 @@ class RegisterService:
         _write_atomically(Path(target), data)
         return len(rows)
 
+    def export(self, folder: Path) -> list[Path]:
+        """Every issued letter as CL-….pdf, and `index.csv` with each one's status and SHA-256.
+
+        An identical PDF already there is kept, a different one refused.
+        """
+        from desktop_app.services.letters import LetterService, write_new
+
+        letters = LetterService(self.ctx)
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for entry in letters.register():
+            target = folder / entry.file_name
+            data = letters.pdf(entry.id)
+            if target.exists():
+                if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == entry.pdf_sha256:
+                    written.append(target)
+                    continue
+                raise InputRejected(Problem("exists and is not this letter; nothing was overwritten",
+                                            file=str(target)))
+            write_new(target, data)
+            written.append(target)
+        self.write_index(folder)  # rewritten each time: statuses change, PDFs never do
+        return written
+
     def write_index(self, folder: Path) -> Path:
         """`index.csv` in a folder of exported letters: each letter's status and SHA-256, marked."""
         target = Path(folder) / INDEX_NAME
@@ -131,7 +168,7 @@ class RegisterService:
 
 
 def register_csv(rows: Iterable[RegisterRow], marking: str) -> bytes:
-    from desktop_app.services.reports import csv_cell
+    from desktop_app.domain.spreadsheet import csv_cell
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

@@ -41,6 +41,7 @@ from desktop_app.domain import clock as review_clock
 from desktop_app.domain import findings as finding_rules
 from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.errors import OperationCancelled
+from desktop_app.domain.spreadsheet import csv_cell
 from desktop_app.domain.types import Decision, Severity, SubmissionState
 from desktop_app.letters.report_data import (
     SEVERITIES,
@@ -104,16 +105,8 @@ DECIDED_LISTED = 200
 DECIDED_STATES = (SubmissionState.ISSUED.value, SubmissionState.REFUSED.value)
 REFUSED_KEY = SubmissionState.REFUSED.value
 _ROWS_CHUNK = 2_000
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 Progress = Callable[[int, int], None]
-
-
-def csv_cell(value: Any) -> Any:
-    """A value safe to open in a spreadsheet: text that looks like a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _outcome_label(key: str) -> str:
