@@ -178,7 +178,8 @@ def _smoke(app: QApplication, window, started: float, opened: float) -> int:  # 
         result["painted"] = time.perf_counter()
 
     def settled() -> None:
-        if window.ready and not window.model.loading:
+        """Ready: the whole id list is in, and the detail pane shows the current submission."""
+        if window.ready and not window.model.loading and window.detail_is_current():
             result["ready"] = time.perf_counter()
             app.quit()
 

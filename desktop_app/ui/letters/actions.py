@@ -9,7 +9,7 @@ window refreshes the queue and the detail.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QCheckBox, QLineEdit, QPlainTextEdit, QWidget
@@ -18,10 +18,11 @@ from desktop_app.domain.errors import ClearanceDeskError, InputRejected, Problem
 from desktop_app.domain.types import LetterKind, Role
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
-from desktop_app.services.letters import IssuedLetter, KeyFile, KeyToken, RegisterEntry
-from desktop_app.ui.letters.signing import KeySourceWidget
 from desktop_app.ui.operations import ChangeKind, Changes, bus
 from desktop_app.ui.operations.dialog import OperationDialog
+
+if TYPE_CHECKING:  # the letter service and signing load on first use: the window is ready before them
+    from desktop_app.services.letters import IssuedLetter, KeyFile, KeyToken, RegisterEntry
 
 
 class _LetterAboutDialog(OperationDialog):
@@ -44,6 +45,8 @@ class _LetterAboutDialog(OperationDialog):
         self.text.setMaximumHeight(110)
         self.form.addRow(label, self.text)
         self.fields[field] = self.text
+        from desktop_app.ui.letters.signing import KeySourceWidget
+
         self.key = KeySourceWidget(parent=self)
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)

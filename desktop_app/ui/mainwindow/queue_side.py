@@ -7,7 +7,6 @@ A mixin of `MainWindow` (ui.mainwindow.window): it uses the window's attributes.
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
@@ -27,7 +26,7 @@ from desktop_app.ui.queue.model import run_queue_task
 from desktop_app.ui.common.errors import show_failure
 from desktop_app.ui.operations import ChangeKind, Changes, Operation
 from desktop_app.ui.startup import freeze_start_up_objects
-from desktop_app.ui.threads import COUNTS_PRIORITY, DETAIL_PRIORITY
+from desktop_app.ui.threads import COUNTS, DETAIL_PRIORITY, run_task
 
 if TYPE_CHECKING:
     pass
@@ -38,11 +37,10 @@ log = logging.getLogger("clearance_desk.ui")
 #: No fixed delay: keystrokes typed while a search runs collapse into one query (QueueModel),
 #: so a short search answers at once and a slow one is never queued behind stale ones.
 SEARCH_DEBOUNCE_MS = 0
-COUNTS_DELAY_MS = 120  # sidebar counts wait until typing pauses (large queues only)
+#: Sidebar counts wait until typing pauses (large queues only): a count under a search costs
+#: more than the search itself, and keystrokes come 100-250 ms apart.
+COUNTS_DELAY_MS = 300
 CHANGE_POLL_MS = 2000  # look for changes made elsewhere (another window, another workstation)
-#: Rows made current closer together than this (an arrow key held down) read their detail on
-#: the worker, which skips the rows passed over; a single click reads it on the GUI thread.
-DETAIL_BURST_S = 0.06  # key auto-repeat is 25-33 a second; clicks are further apart
 
 
 class QueueMixin:
@@ -165,9 +163,10 @@ class QueueMixin:
                 self._counts_again = False
                 self._refresh_counts()
 
-        run_queue_task(lambda: queue.counts(base, me=me, due_within_days=DUE_SOON_DAYS), on_done=done, owner=self,
-                       on_error=lambda error: (log.warning("sidebar counts failed: %s", error), done(None)),
-                       priority=COUNTS_PRIORITY)
+        # on their own worker: a count never holds up the id query of the next keystroke (ui.threads)
+        run_task(lambda: queue.counts(base, me=me, due_within_days=DUE_SOON_DAYS), on_done=done, owner=self,
+                 on_error=lambda error: (log.warning("sidebar counts failed: %s", error), done(None)),
+                 pool_name=COUNTS)
 
     def _check_for_changes(self) -> None:
         """Read the change counter on a worker (a shared database may be across the network).
@@ -176,8 +175,6 @@ class QueueMixin:
         """
         if self.model.loading or self._poll_running:
             return
-        from desktop_app.ui.threads import run_task
-
         self._poll_running = True
 
         def done(marker: int) -> None:
@@ -231,26 +228,21 @@ class QueueMixin:
         submission_id = self.model.known_id(row)
         if submission_id is not None and submission_id == self._shown_id:
             return  # the same submission after a re-sort or refresh: keep the pane as it is
-        now = time.monotonic()
-        burst = now - self._last_detail_at < DETAIL_BURST_S or self._detail_loading
-        self._last_detail_at = now
-        if submission_id is not None and self.model.in_background and burst:
-            self._load_detail(submission_id)  # an arrow key held down: the worker skips rows passed over
-        elif submission_id is not None and self.model.in_background:
-            # One click or key press: read here (~10 ms, no thread hop), just after the queue
-            # has repainted the new selection, so neither waits for the other.
-            QTimer.singleShot(0, lambda: self._show_if_current(submission_id))
+        if submission_id is not None and self.model.in_background:
+            # On the queue's worker, even for one click: the GUI thread never waits for the
+            # database (a cold ORM read or a busy disk takes 50-150 ms), and rows passed over
+            # while a read runs (an arrow key held down) are skipped.
+            self._load_detail(submission_id)
         else:
             self.show_row(row)
         match = self.model.match_text(row) if submission_id is not None else ""
         if match:
             self.statusBar().showMessage(f"Search matched {match}", 8000)
 
-    def _show_if_current(self, submission_id: int) -> None:
-        if self.current_id() == submission_id and self._shown_id != submission_id and not self._detail_loading:
-            row = self.model.row_for_id(submission_id)
-            if row is not None:
-                self.show_row(row)
+    def detail_is_current(self) -> bool:
+        """The detail pane shows the current row (or no row is current): the window is ready."""
+        current = self.current_id()
+        return self.ready and (current is None or self._shown_id == current)
 
     def _detail_parts(self, submission_id: int) -> tuple[object, ...]:
         """What the detail pane shows, read from the services (any thread)."""
@@ -258,7 +250,8 @@ class QueueMixin:
                 self.services.workflow.choices(self.actor, submission_id))
 
     def _load_detail(self, submission_id: int) -> None:
-        """Read the detail on a worker (large queues): holding an arrow key never stalls the window.
+        """Read the detail on the queue's worker (large queues): a click or an arrow key held down
+        never stalls the window.
 
         One read at a time; rows passed over while it ran are skipped, the last one is shown.
         """

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDate, QObject, QStandardPaths, Qt
 from PySide6.QtWidgets import (
@@ -33,10 +33,11 @@ from PySide6.QtWidgets import (
 from desktop_app.domain.errors import ClearanceDeskError, InputRejected, OperationCancelled
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
-from desktop_app.services.reports import Period, ReportService
 from desktop_app.ui.common import theme
-from desktop_app.ui.operations.dialog import ProgressDialog
 from desktop_app.ui.threads import CancelToken
+
+if TYPE_CHECKING:
+    from desktop_app.services.reports import Period, ReportService
 
 
 def _default_folder() -> Path:
@@ -144,6 +145,8 @@ class PeriodicReportDialog(QDialog):
             self.target.setText(path if path.lower().endswith(".pdf") else path + ".pdf")
 
     def period(self) -> Period:
+        from desktop_app.services.reports import Period
+
         return Period(_date(self.start.date()), _date(self.end.date()))
 
     def _accept(self) -> None:
@@ -164,8 +167,12 @@ class ReportActions(QObject):
     def __init__(self, window: Any, services: Services, actor: Actor) -> None:
         super().__init__(window)
         self.window, self.services, self.actor = window, services, actor
-        self.reports: ReportService = services.reports
         self.dashboard: QWidget | None = None
+
+    @property
+    def reports(self) -> ReportService:
+        """The report service, imported on first use: the window is ready before it (~50 ms of imports)."""
+        return self.services.reports
 
     def _status(self, text: str, timeout: int = 10_000) -> None:
         self.window.statusBar().showMessage(text, timeout)
@@ -204,9 +211,11 @@ class ReportActions(QObject):
 
     # -- running a report with a progress dialog ----------------------------------------------
     def _run(self, title: str, label: str, work: Callable[[Any, CancelToken], Any], done: Callable[[Any], None], *,
-             cancellable: bool = False) -> ProgressDialog:
+             cancellable: bool = False) -> QDialog:
         """`work(progress, cancelled)` in the operations' progress dialog (ui.operations.dialog), without
         blocking the window; `done(result)` when it ends, the failure shown if it fails."""
+        from desktop_app.ui.operations.dialog import ProgressDialog
+
         dialog = ProgressDialog(title, work, self.window, cancellable=cancellable)
         dialog.stage.setText(label)
         dialog.amount_text = lambda done, total: f"{done:,} of {total:,} rows"
