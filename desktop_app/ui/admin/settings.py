@@ -13,7 +13,7 @@ database URL is chosen when the application starts and is shown here read-only.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
-    QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
@@ -44,8 +43,8 @@ from desktop_app.infra import settings as declared
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.ui.common import theme
-from desktop_app.ui.common.errors import show_failure
-from desktop_app.ui.operations import ChangeKind, Changes, Operation
+from desktop_app.ui.operations import ChangeKind, Changes, bus
+from desktop_app.ui.operations.dialog import OperationDialog
 
 #: Pages and the settings on them, in order. Declared settings not listed go to "Other".
 PAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -141,16 +140,20 @@ class LogoField(QWidget):
         return self.chosen is not None or (self.removed and self.current is not None)
 
 
-class SettingsDialog(QDialog):
-    """Every setting on its page; OK and Apply validate here and save on a worker."""
+class SettingsDialog(OperationDialog):
+    """Every setting on its page; OK and Apply validate here, then save as one operation on a worker.
+
+    The busy state and a refused save are the operation dialog's (ui.operations.dialog);
+    a value that needs correcting is shown under its field before anything runs.
+    """
 
     saved = Signal(int)  # the number of changes saved
 
     def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("Settings", "Agency settings apply to everyone using this database. Every change is "
+                         "recorded in the audit trail.", "&OK", parent)
         self.services, self.actor = services, actor
         self.settings = services.settings
-        self.setWindowTitle("Settings")
         self.setMinimumSize(720, 520)
         self.values = self.settings.all()
         self.editors: dict[str, QWidget] = {}
@@ -170,23 +173,17 @@ class SettingsDialog(QDialog):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setAccessibleName("Settings status")
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Apply
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&OK")
-        self.buttons.button(QDialogButtonBox.StandardButton.Apply).setText("A&pply")
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancel")
+        apply = self.buttons.addButton(QDialogButtonBox.StandardButton.Apply)
+        apply.setText("A&pply")
+        apply.clicked.connect(lambda: self.apply())
+        self.buttons.accepted.disconnect(self.submit)
         self.buttons.accepted.connect(self._ok)
-        self.buttons.rejected.connect(self.reject)
-        self.buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(lambda: self.apply())
-        self.saving = False
-        layout = QVBoxLayout(self)
-        intro = QLabel("Agency settings apply to everyone using this database. Every change is recorded in the "
-                       "audit trail.")
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
-        layout.addWidget(self.tabs, 1)
-        layout.addWidget(self.message)
-        layout.addWidget(self.buttons)
+        self.content.addWidget(self.tabs, 1)
+        self.content.addWidget(self.message)
+        self.layout().setStretchFactor(self.content, 1)
+        self.fields.update(self.editors)  # disabled while saving; a refused key gets the focus
+        self._pending: dict[str, Any] = {}
+        self._close_after = False
 
     # -- pages -------------------------------------------------------------------------
     def _page(self, specs: Iterable[declared.SettingSpec]) -> QWidget:
@@ -382,11 +379,11 @@ class SettingsDialog(QDialog):
                                  " correcting.")
 
     def apply(self, *, then_close: bool = False) -> bool:
-        """Validate every change here, then save them off the GUI thread (ui.operations).
+        """Validate every change here, then save them off the GUI thread (one transaction, each audited).
 
         False when a value needs correcting (nothing is saved); True when the save started
-        or there was nothing to save. `saved` fires when it is done, and the change is
-        announced on the bus; a refusal is shown and nothing more is saved.
+        or there was nothing to save. `saved` fires when it is done and the change is
+        announced on the bus; a refusal is shown in the dialog and nothing more is saved.
         """
         changes = self.changes()
         problems = self.problems(changes)
@@ -398,7 +395,13 @@ class SettingsDialog(QDialog):
             if then_close:
                 self.accept()
             return True
-        settings, actor = self.settings, self.actor
+        self._pending, self._close_after = changes, then_close
+        self.message.setText("Saving…")
+        self.submit()
+        return True
+
+    def work(self) -> Callable[[], int]:
+        settings, actor, changes = self.settings, self.actor, self._pending
 
         def save() -> int:  # on a worker: the logo is hashed into the blob store, each change audited
             count = 0
@@ -407,31 +410,20 @@ class SettingsDialog(QDialog):
                 count += 1
             return count + len(settings.set_many(actor, {k: v for k, v in changes.items() if k != _LOGO}))
 
-        def done(count: int) -> Changes:
-            self._set_saving(False)
-            self._reload_values()
-            text = f"Saved {count} change{'s' if count != 1 else ''}; each is in the audit trail."
-            self.message.setText(text)
-            self.saved.emit(count)
-            if then_close:
-                self.accept()
-            return Changes(None, ChangeKind.SETTINGS, text)
+        return save
 
-        def failed(error: Exception) -> None:
-            self._set_saving(False)
-            self._reload_values()
-            self.message.setText("Nothing more was saved: the settings are saved together or not at all.")
-            show_failure(self, "Settings", error)
+    def completed(self, count: int) -> bool:
+        self._reload_values()
+        text = f"Saved {count} change{'s' if count != 1 else ''}; each is in the audit trail."
+        self.message.setText(text)
+        self.saved.emit(count)
+        bus().announce(Changes(None, ChangeKind.SETTINGS, text))
+        return self._close_after
 
-        self._set_saving(True)
-        self.message.setText("Saving…")
-        Operation(self, save, title="Settings").success(done).failure(failed).run()
-        return True
-
-    def _set_saving(self, saving: bool) -> None:
-        self.saving = saving
-        self.buttons.setEnabled(not saving)
-        self.tabs.setEnabled(not saving)
+    def show_failure(self, error: BaseException) -> None:
+        self._reload_values()
+        self.message.setText("Nothing more was saved: the settings are saved together or not at all.")
+        super().show_failure(error)
 
     def _reload_values(self) -> None:
         self.values = self.settings.all()
@@ -441,11 +433,6 @@ class SettingsDialog(QDialog):
 
     def _ok(self) -> None:
         self.apply(then_close=True)
-
-    def reject(self) -> None:
-        if self.saving:  # a save in flight finishes or fails on its own
-            return
-        super().reject()
 
 
 class _FolderField(QWidget):
