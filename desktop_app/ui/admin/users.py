@@ -119,7 +119,8 @@ class UsersDialog(QDialog):
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         users, admin = self.users, self.admin
-        username, full_name, role = dialog.username.text(), dialog.full_name.text(), dialog.role.currentData()
+        username, full_name = dialog.username.text(), dialog.full_name.text()
+        role = Role(dialog.role.currentData())  # the combo box hands the value back as a plain str
         password, title = dialog.password.text(), dialog.title.text()
         self._run("Add user", lambda: users.create_user(admin, username, full_name, role, password, title=title),
                   f"Added {username.strip()}")
