@@ -40,11 +40,12 @@ def _follow_handlers(tree: ast.AST) -> set[str]:
 def refresh_calls_outside_handlers(root: Path = UI) -> list[str]:
     """`<x>.reload()` / `.refresh()` calls in functions that are not a view's own refresh handler."""
     found = []
-    for path in sorted(root.rglob("*.py")):
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in sorted(root.rglob("*.py"))}
+    handlers = set().union(*(_follow_handlers(tree) for tree in trees.values()))  # a mixin's handler is wired elsewhere
+    for path, tree in trees.items():
         if path == MODEL:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        allowed = OWN_HANDLERS | _follow_handlers(tree) | REFRESHES
+        allowed = OWN_HANDLERS | handlers | REFRESHES
 
         def walk(node: ast.AST, outer: str | None, file: Path = path, allowed: set[str] = allowed) -> None:
             for child in ast.iter_child_nodes(node):

@@ -24,7 +24,7 @@ from desktop_app.ui.queue.columns import fit_names
 from desktop_app.ui.queue.filters import BulkAssignDialog, combine
 from desktop_app.ui.queue.model import run_queue_task
 from desktop_app.ui.common.errors import show_failure
-from desktop_app.ui.operations import ChangeKind, Changes, Operation
+from desktop_app.ui.operations import ChangeKind, Changes, Operation, follow_changes
 from desktop_app.ui.startup import freeze_start_up_objects
 from desktop_app.ui.threads import COUNTS, DETAIL_PRIORITY, run_task
 
@@ -106,6 +106,7 @@ class QueueMixin:
                 self.queue.viewport().installEventFilter(self)
             self.queue.selectRow(0)
         self._poll_timer.start()
+        follow_changes(self, self._review_changed)  # every saved change, from any view, comes here
         if self.model.in_background:
             # Everything built so far (modules, widgets) lives as long as the window: out of
             # the collector's full passes with it (once a process; see ui.startup). The

@@ -9,7 +9,7 @@ import logging
 from typing import TYPE_CHECKING
 
 
-from desktop_app.ui.operations import ChangeKind, Changes, follow_changes
+from desktop_app.ui.operations import ChangeKind, Changes
 
 if TYPE_CHECKING:
     pass
@@ -47,7 +47,6 @@ class ReviewMixin:
         self.review = WorkflowController(self, self.services, self.actor, self.undo_stack)
         self.review.findings = FindingActions(self.review)
         self.review.approver = self.approve_and_sign
-        follow_changes(self, self._review_changed)  # every saved change, from any view, comes here
         findings, page = self.review.findings, self.detail.findings_page
         self.detail.action_panel.action_requested.connect(
             lambda key: self.detail.detail and self.review.perform(key, self.detail.detail))
@@ -63,7 +62,7 @@ class ReviewMixin:
         self.detail.finding_version_requested.connect(findings.show_version)
 
     def _review_changed(self, change: Changes) -> None:
-        """After any saved change (the bus): the window refreshes what it shows of it.
+        """After any saved change (the bus, from the first load on): the window refreshes what it shows of it.
 
         Submissions: the queue and the detail, keeping the selection (a new one is selected);
         saved filters: the sidebar. Other kinds (accounts, trust, settings) only say so.
@@ -79,7 +78,7 @@ class ReviewMixin:
             return
         if not change.touches_submissions:
             return
-        shown = self.detail.detail.id if self.detail.detail is not None else None
+        shown = self.detail.detail.id if self.ready and self.detail.detail is not None else None
         self.reload()  # re-shows the current row's detail; the pane keeps its tab and finding
         if shown == change.submission_id and self.current_id() != shown:
             self._show_submission(shown)  # it left the filtered view: keep showing what was acted on
