@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QDialog
 
 from desktop_app.domain.types import LetterKind
 from desktop_app.services.bundle import Services
-from desktop_app.ui.operations import bus
+from desktop_app.ui.operations import ChangeKind, bus
 
 from .support import PASSPHRASE, PASSWORD, pdf_text
 
@@ -74,7 +74,7 @@ def test_revoke_from_the_letters_tab_signs_the_revocation_notice(qtbot, services
     notice = services.letters.register()[-1]
     assert notice.kind is LetterKind.REVOCATION and notice.number != folder.number
     change = announced.args[0]
-    assert change.what == "letters" and change.submission_id == entry.submission_id
+    assert change.what is ChangeKind.LETTERS and change.submission_id == entry.submission_id
     assert f"{folder.number} revoked" in change.message and notice.number in change.message
     text, first_page = _flat(services.letters.pdf(notice.id))
     assert f"Revokes {folder.number}" in first_page and "The developer withdrew this build before release." in text
