@@ -212,9 +212,9 @@ class ConditionsService:
         from desktop_app.storage.models import AuditEvent
 
         with self.ctx.reading() as session:
-            entity = _entity(session, _load(session, condition_id))
+            entities = _entities(session, _load(session, condition_id))
             events = list(session.scalars(select(AuditEvent).where(
-                AuditEvent.entity_type == "condition", AuditEvent.entity_id == entity).order_by(AuditEvent.seq)))
+                AuditEvent.entity_type == "condition", AuditEvent.entity_id.in_(entities)).order_by(AuditEvent.seq)))
         found = []
         for event in events:
             after = json.loads(event.after) if event.after else {}
@@ -460,10 +460,11 @@ class ConditionsService:
                          owner_id: int | None = None) -> ConditionPlan | None:
         """Check the due dates entered at sign-off before anything is signed (None: no conditions).
 
-        One date for all conditions or one per condition; none before today. Given none, each
-        is due `DEFAULT_DUE_DAYS` after the decision (the dialog proposes that date and the
-        supervisor confirms or changes it). The owner is the recommending reviewer unless
-        another active reviewer or supervisor is named.
+        One date for all conditions or one per condition; none before today, and none
+        missing: a condition without a due date would never be followed up, so the service
+        refuses rather than inventing one (the dialog proposes `DEFAULT_DUE_DAYS` after the
+        decision and the supervisor confirms or changes it). The owner is the recommending
+        reviewer unless another active reviewer or supervisor is named.
         """
         with self.ctx.reading() as session:
             rec = session.scalar(select(Recommendation).where(
@@ -472,12 +473,12 @@ class ConditionsService:
             if rec is None or rec.decision != Decision.CLEARED_WITH_CONDITIONS.value:
                 return None
             count = len([c for c in rec.conditions or () if str(c).strip()])
-            if due_dates is None:
-                due_dates = self.today() + dt.timedelta(days=rules.DEFAULT_DUE_DAYS)
-            if isinstance(due_dates, dt.date):
-                dates: list[dt.date | None] = [due_dates] * count
-            else:
-                dates = list(due_dates)
+            dates: list[dt.date | None] = ([due_dates] * count if isinstance(due_dates, dt.date)
+                                           else list(due_dates or ()))
+            if count and not dates:
+                raise InputRejected(Problem(
+                    f"a cleared-with-conditions decision needs a due date for each of its {count} condition"
+                    f"{'s' if count != 1 else ''}", field="conditions_due"))
             if len(dates) != count:
                 raise InputRejected(Problem(f"{len(dates)} due dates for {count} conditions", field="conditions_due"))
             problems = rules.check_due_dates(dates, self.today())
@@ -560,7 +561,8 @@ def find_cited(session: Session, submission: Submission, letter_number: object, 
     """The condition a supplement cites, or one line saying why it cannot be the one.
 
     The letter must be a clearance letter of the submission the supplement refers to, not
-    revoked, and the condition must still await evidence or judgement.
+    revoked, and the condition must still await evidence or judgement. A letter since
+    corrected is read as its corrected letter, which the conditions followed.
     """
     field = "responds_to_condition"
     shown_letter = str(letter_number)[:40]
@@ -568,6 +570,9 @@ def find_cited(session: Session, submission: Submission, letter_number: object, 
     if letter is None or letter.submission_id != submission.id:
         raise InputRejected(Problem(f"{shown_letter!r} is not a letter issued for {submission.reference}",
                                     file="manifest.json", field=f"{field}.letter"), subject=subject)
+    while (successor := session.scalar(select(Letter).where(Letter.supersedes_id == letter.id,
+                                                            Letter.submission_id == submission.id))) is not None:
+        letter = successor
     if session.scalar(select(LetterRevocation.id).where(LetterRevocation.letter_id == letter.id)) is not None:
         raise InputRejected(Problem(f"{letter.number} was revoked; its conditions are no longer followed up",
                                     file="manifest.json", field=f"{field}.letter"), subject=subject)
@@ -614,6 +619,37 @@ def waive_for_revoked_letter(session: Session, letter: Letter, *, actor: str, no
         audit.record(session, actor=actor, action="condition.waive", entity_type="condition",
                      entity_id=f"{letter.number}#{row.number}", before=before,
                      after={"status": S.WAIVED.value, "reason": row.status_reason}, now=now)
+
+
+def follow_successor(session: Session, earlier: Letter, later: Letter, *, actor: str, now: dt.datetime) -> None:
+    """Inside the issuing transaction: the conditions of a superseded letter follow the letter that stands.
+
+    A corrected letter (same submission) restates the same numbered conditions, so every
+    condition moves to it with its number, status, evidence and dates: open ones go on being
+    followed up, and met or waived ones stay met or waived, so that the "conditions met"
+    notice still accounts for all of them. A resubmission's letter was decided afresh with
+    conditions of its own: the earlier letter's unresolved ones are closed as waived, naming
+    the letter that replaces them. Each change is one audit event.
+    """
+    rows = list(session.scalars(select(Condition).where(Condition.letter_id == earlier.id)
+                                .order_by(Condition.number)))
+    for row in rows:
+        if later.submission_id == earlier.submission_id:
+            row.letter_id, row.updated_at, row.updated_by = later.id, now, actor
+            session.flush()
+            audit.record(session, actor=actor, action="condition.follow_letter", entity_type="condition",
+                         entity_id=f"{later.number}#{row.number}", now=now,
+                         before={"letter": earlier.number}, after={"letter": later.number, "status": row.status})
+        elif S(row.status).is_unresolved:
+            reference = session.scalar(select(Submission.reference).where(Submission.id == later.submission_id))
+            before = {"status": row.status}
+            row.status, row.closed_at, row.updated_at, row.updated_by = S.WAIVED.value, now, now, actor
+            row.status_reason = (f"{earlier.number} was superseded by {later.number} for the resubmission "
+                                 f"{reference}; the conditions of {later.number} apply from now on.")
+            session.flush()
+            audit.record(session, actor=actor, action="condition.waive", entity_type="condition",
+                         entity_id=f"{earlier.number}#{row.number}", before=before,
+                         after={"status": S.WAIVED.value, "reason": row.status_reason}, now=now)
 
 
 def notice_items(session: Session, letter_id: int, zone: str) -> tuple[str, ...]:
@@ -663,6 +699,15 @@ def _entity(session: Session, row: Condition) -> str:
     return f"{number}#{row.number}"
 
 
+def _entities(session: Session, row: Condition) -> list[str]:
+    """The condition's audit names: under its letter now and under each earlier letter it followed from."""
+    names, letter = [], session.get(Letter, row.letter_id)
+    while letter is not None and letter.submission_id == row.submission_id:
+        names.append(f"{letter.number}#{row.number}")
+        letter = session.get(Letter, letter.supersedes_id) if letter.supersedes_id else None
+    return names
+
+
 def _username(session: Session, user_id: int | None) -> str | None:
     return session.scalar(select(User.username).where(User.id == user_id)) if user_id else None
 
@@ -709,6 +754,6 @@ def _infos(session: Session, rows: list[Condition], today: dt.date) -> list[Cond
     return found
 
 
-__all__ = ["CSV_HEADER", "ConditionCounts", "ConditionEvidenceInfo", "ConditionInfo", "ConditionPlan", "ConditionsService",
-           "conditions_csv", "csv_row", "find_cited", "link_supplement", "notice_items", "open_for_letter",
-           "text_line", "waive_for_revoked_letter"]
+__all__ = ["CSV_HEADER", "ConditionCounts", "ConditionEvidenceInfo", "ConditionInfo", "ConditionPlan",
+           "ConditionsService", "conditions_csv", "csv_row", "find_cited", "follow_successor", "link_supplement",
+           "notice_items", "open_for_letter", "text_line", "waive_for_revoked_letter"]

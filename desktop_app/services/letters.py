@@ -363,6 +363,9 @@ class LetterService:
             audit.record(session, actor=actor.username, action="letter.supersede", entity_type="letter",
                          entity_id=supersedes.number, now=now, before={"status": "valid"},
                          after={"status": "superseded", "superseded_by": number})
+            from desktop_app.services.conditions import follow_successor
+
+            follow_successor(session, supersedes, row, actor=actor.username, now=now)
         area.promote()
         return IssuedLetter(row.id, number, issue.kind, submission.id, submission.reference, decision, row.pdf_sha256,
                             row.data_digest, row.signer_fingerprint, row.audit_head,
@@ -1110,8 +1113,10 @@ def issue_demo_letters(ctx: ServiceContext, admin: Actor, supervisor: Actor, *, 
     more, leaving `keep_waiting` for a user to approve), and refused or waiting ones get
     their notice. Everything goes through the real services and their rules.
     """
+    from desktop_app.domain.conditions import DEFAULT_DUE_DAYS
     from desktop_app.letters.pki import DEMO_PASSPHRASE, create_demo_pki
     from desktop_app.letters.signing import Pkcs12Source
+    from desktop_app.services.conditions import ConditionsService
 
     say = progress or (lambda _message: None)
     say("Creating the demo PKI (DEMO root, issuing CA, supervisor key)…")
@@ -1123,6 +1128,7 @@ def issue_demo_letters(ctx: ServiceContext, admin: Actor, supervisor: Actor, *, 
         store.import_crl(admin, crl.read_bytes(), source=f"demo-pki/{crl.name}")
     letters = service or LetterService(ctx)
     source = Pkcs12Source(pki.supervisor_p12)
+    due = ConditionsService(ctx).today() + dt.timedelta(days=DEFAULT_DUE_DAYS)  # what the dialog proposes
     with ctx.reading() as session:
         rows = session.execute(select(Submission.id, Submission.state, Recommendation.decision)
                                .outerjoin(Recommendation, (Recommendation.submission_id == Submission.id)
@@ -1139,7 +1145,8 @@ def issue_demo_letters(ctx: ServiceContext, admin: Actor, supervisor: Actor, *, 
         say("Approving and signing clearance letters…")
         try:
             issued.append(letters.approve_and_issue(supervisor, sid, password=password, source=source,
-                                                    secret=DEMO_PASSPHRASE, comment="Approved (DEMO)."))
+                                                    secret=DEMO_PASSPHRASE, comment="Approved (DEMO).",
+                                                    conditions_due=due))
         except ClearanceDeskError as error:  # a demo submission the rules do not let through: say so, go on
             log.warning("demo: submission %s not approved: %s", sid, error)
     notices = [(sid, LetterKind.REFUSAL) for sid, state, _ in rows if state == SubmissionState.REFUSED.value][:1]
