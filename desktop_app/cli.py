@@ -234,11 +234,11 @@ def _open_register(args: argparse.Namespace, needed: str = "the letter register 
 
 
 def cmd_letters(args: argparse.Namespace) -> int:
-    from desktop_app.services.letters import LetterService
+    from desktop_app.services.register import RegisterService
 
     ctx = _open_register(args)
     try:
-        written = LetterService(ctx).export(args.folder)
+        written = RegisterService(ctx).export(args.folder)
         for path in written:
             print(path)
         print(f"{len(written)} letter{'s' if len(written) != 1 else ''} in {args.folder}; each one's status and "

@@ -44,8 +44,9 @@ from desktop_app.domain.errors import (
     Problem,
     TransitionNotAllowed,
 )
-from desktop_app.domain.types import Decision, LetterKind, Role
+from desktop_app.domain.types import LetterKind, Role
 from desktop_app.services import audit
+from desktop_app.services.condition_signoff import ConditionPlan, plan_for_signoff
 from desktop_app.services.context import Actor, ServiceContext
 from desktop_app.services.settings import SettingsService
 from desktop_app.services.submissions import safe_file_name
@@ -57,7 +58,6 @@ from desktop_app.storage.models import (
     Letter,
     LetterRevocation,
     Package,
-    Recommendation,
     Submission,
     User,
 )
@@ -128,14 +128,6 @@ class ConditionCounts:
     @property
     def total(self) -> int:
         return sum(n for _s, n in self.by_status)
-
-
-@dataclass(frozen=True)
-class ConditionPlan:
-    """Checked at sign-off before anything is signed: one due date per condition, and the owner."""
-
-    due_dates: tuple[dt.date, ...]
-    owner_id: int
 
 
 class _Refused(Exception):
@@ -458,37 +450,8 @@ class ConditionsService:
     # == sign-off ==========================================================================
     def plan_for_signoff(self, submission_id: int, due_dates: Sequence[dt.date | None] | dt.date | None,
                          owner_id: int | None = None) -> ConditionPlan | None:
-        """Check the due dates entered at sign-off before anything is signed (None: no conditions).
-
-        One date for all conditions or one per condition; none before today, and none
-        missing: a condition without a due date would never be followed up, so the service
-        refuses rather than inventing one (the dialog proposes `DEFAULT_DUE_DAYS` after the
-        decision and the supervisor confirms or changes it). The owner is the recommending
-        reviewer unless another active reviewer or supervisor is named.
-        """
-        with self.ctx.reading() as session:
-            rec = session.scalar(select(Recommendation).where(
-                Recommendation.submission_id == submission_id, Recommendation.outcome == "pending")
-                .order_by(Recommendation.id.desc()).limit(1))
-            if rec is None or rec.decision != Decision.CLEARED_WITH_CONDITIONS.value:
-                return None
-            count = len([c for c in rec.conditions or () if str(c).strip()])
-            dates: list[dt.date | None] = ([due_dates] * count if isinstance(due_dates, dt.date)
-                                           else list(due_dates or ()))
-            if count and not dates:
-                raise InputRejected(Problem(
-                    f"a cleared-with-conditions decision needs a due date for each of its {count} condition"
-                    f"{'s' if count != 1 else ''}", field="conditions_due"))
-            if len(dates) != count:
-                raise InputRejected(Problem(f"{len(dates)} due dates for {count} conditions", field="conditions_due"))
-            problems = rules.check_due_dates(dates, self.today())
-            if problems:
-                raise InputRejected(problems)
-            owner = session.get(User, owner_id if owner_id is not None else rec.reviewer_id)
-            if owner is None or not owner.active or Role(owner.role) not in (Role.REVIEWER, Role.SUPERVISOR):
-                raise InputRejected(Problem("choose an active reviewer or supervisor", field="condition owner"))
-            return ConditionPlan(tuple(d for d in dates if d is not None), owner.id)
-
+        """The due dates and owner entered at sign-off, checked (services.condition_signoff)."""
+        return plan_for_signoff(self.ctx, submission_id, due_dates, owner_id, today=self.today())
 
 # == listing for people and spreadsheets ======================================================
 
@@ -506,7 +469,7 @@ def conditions_csv(rows: Sequence[ConditionInfo], marking: str) -> str:
     """The conditions as CSV between two lines carrying the handling marking (top and bottom, as on paper)."""
     import csv
 
-    from desktop_app.services.reports import csv_cell
+    from desktop_app.domain.spreadsheet import csv_cell
 
     out = io.StringIO()
     writer = csv.writer(out)
@@ -529,31 +492,6 @@ def text_line(info: ConditionInfo) -> str:
 
 
 # == inside other services' transactions ======================================================
-
-
-def open_for_letter(session: Session, plan: ConditionPlan, letter: IssuedLetter, *, actor: str,
-                    now: dt.datetime) -> list[Condition]:
-    """Inside the issuing transaction: one tracked item per numbered condition of the letter."""
-    rec = session.scalar(select(Recommendation).where(Recommendation.submission_id == letter.submission_id)
-                         .order_by(Recommendation.id.desc()).limit(1))
-    texts = [str(c).strip() for c in (rec.conditions if rec else ()) or () if str(c).strip()]
-    if len(texts) != len(plan.due_dates):
-        raise InputRejected(Problem(f"{len(plan.due_dates)} due dates for {len(texts)} conditions",
-                                    field="conditions_due"))
-    rows = []
-    owner = _username(session, plan.owner_id)
-    for number, (text, due) in enumerate(zip(texts, plan.due_dates, strict=True), start=1):
-        row = Condition(letter_id=letter.id, submission_id=letter.submission_id, number=number, text=text,
-                        owner_id=plan.owner_id, due_date=due, status=S.OPEN.value, status_reason="",
-                        created_at=now, updated_at=now, updated_by=actor)
-        session.add(row)
-        session.flush()
-        audit.record(session, actor=actor, action="condition.open", entity_type="condition",
-                     entity_id=f"{letter.number}#{number}", now=now,
-                     after={"submission": letter.reference, "text": text, "owner": owner, "due_date": due,
-                            "status": S.OPEN.value})
-        rows.append(row)
-    return rows
 
 
 def find_cited(session: Session, submission: Submission, letter_number: object, number: object, *,
@@ -604,52 +542,6 @@ def link_supplement(session: Session, row: Condition, package: Package, artifact
                  entity_id=_entity(session, row), before=before, now=now,
                  after={"status": status.value, "package_id": package.package_id,
                         "artifacts": [{"path": a.path, "sha256": a.sha256} for a in artifacts]})
-
-
-def waive_for_revoked_letter(session: Session, letter: Letter, *, actor: str, now: dt.datetime) -> None:
-    """Inside the revocation's transaction: a revoked letter's unresolved conditions are no longer followed up."""
-    for row in session.scalars(select(Condition).where(
-            Condition.letter_id == letter.id,
-            Condition.status.in_([s.value for s in rules.UNRESOLVED_STATUSES])).order_by(Condition.number)):
-        before = {"status": row.status}
-        row.status, row.closed_at = S.WAIVED.value, now
-        row.status_reason = f"{letter.number} was revoked; its conditions are no longer followed up."
-        row.updated_at, row.updated_by = now, actor
-        session.flush()
-        audit.record(session, actor=actor, action="condition.waive", entity_type="condition",
-                     entity_id=f"{letter.number}#{row.number}", before=before,
-                     after={"status": S.WAIVED.value, "reason": row.status_reason}, now=now)
-
-
-def follow_successor(session: Session, earlier: Letter, later: Letter, *, actor: str, now: dt.datetime) -> None:
-    """Inside the issuing transaction: the conditions of a superseded letter follow the letter that stands.
-
-    A corrected letter (same submission) restates the same numbered conditions, so every
-    condition moves to it with its number, status, evidence and dates: open ones go on being
-    followed up, and met or waived ones stay met or waived, so that the "conditions met"
-    notice still accounts for all of them. A resubmission's letter was decided afresh with
-    conditions of its own: the earlier letter's unresolved ones are closed as waived, naming
-    the letter that replaces them. Each change is one audit event.
-    """
-    rows = list(session.scalars(select(Condition).where(Condition.letter_id == earlier.id)
-                                .order_by(Condition.number)))
-    for row in rows:
-        if later.submission_id == earlier.submission_id:
-            row.letter_id, row.updated_at, row.updated_by = later.id, now, actor
-            session.flush()
-            audit.record(session, actor=actor, action="condition.follow_letter", entity_type="condition",
-                         entity_id=f"{later.number}#{row.number}", now=now,
-                         before={"letter": earlier.number}, after={"letter": later.number, "status": row.status})
-        elif S(row.status).is_unresolved:
-            reference = session.scalar(select(Submission.reference).where(Submission.id == later.submission_id))
-            before = {"status": row.status}
-            row.status, row.closed_at, row.updated_at, row.updated_by = S.WAIVED.value, now, now, actor
-            row.status_reason = (f"{earlier.number} was superseded by {later.number} for the resubmission "
-                                 f"{reference}; the conditions of {later.number} apply from now on.")
-            session.flush()
-            audit.record(session, actor=actor, action="condition.waive", entity_type="condition",
-                         entity_id=f"{earlier.number}#{row.number}", before=before,
-                         after={"status": S.WAIVED.value, "reason": row.status_reason}, now=now)
 
 
 def notice_items(session: Session, letter_id: int, zone: str) -> tuple[str, ...]:
@@ -754,6 +646,5 @@ def _infos(session: Session, rows: list[Condition], today: dt.date) -> list[Cond
     return found
 
 
-__all__ = ["CSV_HEADER", "ConditionCounts", "ConditionEvidenceInfo", "ConditionInfo", "ConditionPlan",
-           "ConditionsService", "conditions_csv", "csv_row", "find_cited", "follow_successor", "link_supplement",
-           "notice_items", "open_for_letter", "text_line", "waive_for_revoked_letter"]
+__all__ = ["CSV_HEADER", "ConditionCounts", "ConditionEvidenceInfo", "ConditionInfo", "ConditionPlan", "ConditionsService",
+           "conditions_csv", "csv_row", "find_cited", "link_supplement", "notice_items", "text_line"]

@@ -55,6 +55,12 @@ from desktop_app.domain.permissions import may_sign
 from desktop_app.domain.text import checked
 from desktop_app.domain.types import Decision, FindingStatus, LetterKind, Role, Severity, SubmissionState
 from desktop_app.services import audit
+from desktop_app.services.condition_signoff import (
+    follow_successor,
+    open_for_letter,
+    plan_for_signoff,
+    waive_for_revoked_letter,
+)
 from desktop_app.services.context import Actor, ServiceContext, current_actor
 from desktop_app.services.findings import categories
 from desktop_app.services.references import next_number, peek
@@ -184,9 +190,8 @@ class LetterService:
         (None: the recommendation's rationale as written); they are recorded with the sign-off.
         """
         self._require_signer(actor, "approve and sign a clearance letter", submission_id)
-        from desktop_app.services.conditions import ConditionsService, open_for_letter
-
-        plan = ConditionsService(self.ctx).plan_for_signoff(submission_id, conditions_due, condition_owner_id)
+        today = review_clock.agency_date(self.ctx.now(), str(self.settings.get("agency_time_zone")))
+        plan = plan_for_signoff(self.ctx, submission_id, conditions_due, condition_owner_id, today=today)
         trust = self.trust.trust_config()
         settings = self.settings.all()
         letter_reasons = (reasons or "").strip()
@@ -363,8 +368,6 @@ class LetterService:
             audit.record(session, actor=actor.username, action="letter.supersede", entity_type="letter",
                          entity_id=supersedes.number, now=now, before={"status": "valid"},
                          after={"status": "superseded", "superseded_by": number})
-            from desktop_app.services.conditions import follow_successor
-
             follow_successor(session, supersedes, row, actor=actor.username, now=now)
         area.promote()
         return IssuedLetter(row.id, number, issue.kind, submission.id, submission.reference, decision, row.pdf_sha256,
@@ -702,8 +705,6 @@ class LetterService:
         audit.record(session, actor=actor.username, action="letter.revoke", entity_type="letter",
                      entity_id=letter.number, before={"status": "valid"},
                      after={"status": "revoked", "reason": reason}, now=now)
-        from desktop_app.services.conditions import waive_for_revoked_letter
-
         waive_for_revoked_letter(session, letter, actor=actor.username, now=now)
         return letter
 
@@ -746,32 +747,8 @@ class LetterService:
         target = Path(target)
         if target.is_dir():
             target = target / entry.file_name
-        _write_new(target, self.pdf(letter_id))
+        write_new(target, self.pdf(letter_id))
         return target
-
-    def export(self, folder: Path) -> list[Path]:
-        """Every issued letter as CL-….pdf, and `index.csv` with each one's status and SHA-256.
-
-        An identical PDF already there is kept, a different one refused.
-        """
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        written = []
-        for entry in self.register():
-            target = folder / entry.file_name
-            data = self.pdf(entry.id)
-            if target.exists():
-                if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == entry.pdf_sha256:
-                    written.append(target)
-                    continue
-                raise InputRejected(Problem("exists and is not this letter; nothing was overwritten",
-                                            file=str(target)))
-            _write_new(target, data)
-            written.append(target)
-        from desktop_app.services.register import RegisterService
-
-        RegisterService(self.ctx).write_index(folder)  # rewritten each time: statuses change, PDFs never do
-        return written
 
     # -- verification --------------------------------------------------------------------
     def verify(self, pdf: bytes, extra_trust: Iterable[bytes | Path] | bytes | Path | None = None) -> list[CheckResult]:
@@ -1025,7 +1002,8 @@ def _read(source: bytes | Path) -> bytes:
         raise InputRejected(Problem(f"cannot read: {error.strerror}", file=str(source))) from None
 
 
-def _write_new(target: Path, data: bytes) -> None:
+def write_new(target: Path, data: bytes) -> None:
+    """Write a new file; an existing one is never overwritten (one line naming it instead)."""
     try:
         with open(target, "xb") as out:
             out.write(data)
@@ -1116,7 +1094,6 @@ def issue_demo_letters(ctx: ServiceContext, admin: Actor, supervisor: Actor, *, 
     from desktop_app.domain.conditions import DEFAULT_DUE_DAYS
     from desktop_app.letters.pki import DEMO_PASSPHRASE, create_demo_pki
     from desktop_app.letters.signing import Pkcs12Source
-    from desktop_app.services.conditions import ConditionsService
 
     say = progress or (lambda _message: None)
     say("Creating the demo PKI (DEMO root, issuing CA, supervisor key)…")
@@ -1128,7 +1105,8 @@ def issue_demo_letters(ctx: ServiceContext, admin: Actor, supervisor: Actor, *, 
         store.import_crl(admin, crl.read_bytes(), source=f"demo-pki/{crl.name}")
     letters = service or LetterService(ctx)
     source = Pkcs12Source(pki.supervisor_p12)
-    due = ConditionsService(ctx).today() + dt.timedelta(days=DEFAULT_DUE_DAYS)  # what the dialog proposes
+    today = review_clock.agency_date(ctx.now(), str(SettingsService(ctx).get("agency_time_zone")))
+    due = today + dt.timedelta(days=DEFAULT_DUE_DAYS)  # the date the sign-off dialog proposes
     with ctx.reading() as session:
         rows = session.execute(select(Submission.id, Submission.state, Recommendation.decision)
                                .outerjoin(Recommendation, (Recommendation.submission_id == Submission.id)

@@ -3,7 +3,7 @@
 The status is one word, "valid", "revoked" or "superseded", with the detail beside it
 (the reason, the successor). CSV files carry the agency's handling marking as their
 first and last line, like the letters' banners, and each cell is neutralised against
-spreadsheet formulas. `write_index` gives an exported folder of letters its `index.csv`,
+spreadsheet formulas. `export` writes every letter's PDF to a folder and `write_index` gives an exported folder of letters its `index.csv`,
 so the set says which letters still stand and which file is which.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import os
 from collections.abc import Iterable
@@ -123,6 +124,31 @@ class RegisterService:
         _write_atomically(Path(target), data)
         return len(rows)
 
+    def export(self, folder: Path) -> list[Path]:
+        """Every issued letter as CL-….pdf, and `index.csv` with each one's status and SHA-256.
+
+        An identical PDF already there is kept, a different one refused.
+        """
+        from desktop_app.services.letters import LetterService, write_new
+
+        letters = LetterService(self.ctx)
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for entry in letters.register():
+            target = folder / entry.file_name
+            data = letters.pdf(entry.id)
+            if target.exists():
+                if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == entry.pdf_sha256:
+                    written.append(target)
+                    continue
+                raise InputRejected(Problem("exists and is not this letter; nothing was overwritten",
+                                            file=str(target)))
+            write_new(target, data)
+            written.append(target)
+        self.write_index(folder)  # rewritten each time: statuses change, PDFs never do
+        return written
+
     def write_index(self, folder: Path) -> Path:
         """`index.csv` in a folder of exported letters: each letter's status and SHA-256, marked."""
         target = Path(folder) / INDEX_NAME
@@ -131,7 +157,7 @@ class RegisterService:
 
 
 def register_csv(rows: Iterable[RegisterRow], marking: str) -> bytes:
-    from desktop_app.services.reports import csv_cell
+    from desktop_app.domain.spreadsheet import csv_cell
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

@@ -41,6 +41,7 @@ from desktop_app.domain import clock as review_clock
 from desktop_app.domain import findings as finding_rules
 from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.domain.errors import OperationCancelled
+from desktop_app.domain.spreadsheet import csv_cell
 from desktop_app.domain.types import Decision, Severity, SubmissionState
 from desktop_app.letters.report_data import (
     SEVERITIES,
@@ -104,16 +105,8 @@ DECIDED_LISTED = 200
 DECIDED_STATES = (SubmissionState.ISSUED.value, SubmissionState.REFUSED.value)
 REFUSED_KEY = SubmissionState.REFUSED.value
 _ROWS_CHUNK = 2_000
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 Progress = Callable[[int, int], None]
-
-
-def csv_cell(value: Any) -> Any:
-    """A value safe to open in a spreadsheet: text that looks like a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _outcome_label(key: str) -> str:
@@ -425,8 +418,10 @@ class ReportService:
         ids = queue.ordered_ids(flt, sort, descending)
         self._audit_export(actor, "queue.export_csv", "queue", Path(target).name,
                            {"rows": len(ids), "filter": flt.to_spec(), "sort": sort.name, "descending": descending})
+        marking = str(self.settings.get("handling_marking"))
         with _AtomicText(Path(target)) as out:
             writer = csv.writer(out)
+            writer.writerow([csv_cell(marking)])  # the handling marking first and last, as on paper
             writer.writerow(QUEUE_CSV_HEADER)
             for start in range(0, len(ids), _ROWS_CHUNK):
                 if cancelled():
@@ -435,6 +430,7 @@ class ReportService:
                     writer.writerow([csv_cell(v) for v in queue_csv_row(row)])
                 if progress is not None:
                     progress(min(start + _ROWS_CHUNK, len(ids)), len(ids))
+            writer.writerow([csv_cell(marking)])
         return len(ids)
 
     # -- the review record ---------------------------------------------------------------------
@@ -632,11 +628,15 @@ def _number(value: float | None) -> Any:
 
 
 def periodic_report_csv(report: PeriodicReport) -> str:
+    """The report's table between two lines carrying the handling marking (top and bottom, as on paper)."""
+    marking = [csv_cell(report.provenance.handling_marking)]
     out = io.StringIO()
     writer = csv.writer(out)
+    writer.writerow(marking)
     writer.writerow(PERIODIC_CSV_HEADER)
     for row in periodic_report_rows(report):
         writer.writerow([csv_cell(v) for v in row])
+    writer.writerow(marking)
     return out.getvalue()
 
 

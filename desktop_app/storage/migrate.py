@@ -15,8 +15,10 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+
+from desktop_app.domain.errors import IntegrityFailure
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -119,8 +121,39 @@ def upgrade_to_head(engine: Engine, *, backup_dir: Path | None = None) -> bool:
         path = backup_sqlite_file(Path(database), backup_dir, f"pre-migrate-{current}")
         log.info("backed up database to %s before migrating from %s", path, current)
     config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    with engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(conn, on=False)
+        try:
+            with conn.begin():
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+                if sqlite:
+                    _refuse_dangling_references(conn, database or "the database")
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(conn, on=True)
     log.info("database migrated to %s", head_revision())
     return True
+
+
+def _sqlite_foreign_keys(conn: Connection, *, on: bool) -> None:
+    """Switch SQLite's foreign-key enforcement, outside any transaction (inside one the pragma is ignored).
+
+    A migration that rebuilds a table (`batch_alter_table`: copy, DROP TABLE, rename) must
+    run with enforcement off, or DROP TABLE fails as soon as another table's rows name the
+    old one (SQLite's documented ALTER TABLE procedure); `_refuse_dangling_references`
+    checks every reference once at the end instead.
+    """
+    conn.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")  # type: ignore[union-attr]
+
+
+def _refuse_dangling_references(conn: Connection, database: str) -> None:
+    """Raise (rolling the whole upgrade back) if any row names a row that is not there."""
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        where = "; ".join(f"{table} row {rowid} names a missing {parent} row" for table, rowid, parent, _fk in broken[:5])
+        more = f" and {len(broken) - 5} more" if len(broken) > 5 else ""
+        raise IntegrityFailure(f"{database}: not migrated, the upgrade would leave {where}{more}; "
+                               "the database is unchanged")

@@ -144,7 +144,7 @@ def test_letters_tab_buttons_reach_the_letter_actions(qtbot, services, folder, m
     calls: list[tuple[str, int]] = []
     from desktop_app.ui.letters import actions as letter_actions
 
-    for name in ("open_letter", "save_letter", "print_letter", "verify_letter", "revoke_letter"):
+    for name in ("open_letter", "save_letter", "print_letter", "verify_letter", "revoke_letter", "correct_letter"):
         monkeypatch.setattr(letter_actions.LetterActions, name,
                             lambda self, letter_id, name=name: calls.append((name, letter_id)))
     sup = services.users.authenticate("sup", PASSWORD)
@@ -155,10 +155,10 @@ def test_letters_tab_buttons_reach_the_letter_actions(qtbot, services, folder, m
     window.detail.show_submission(services.submissions.detail(entry.submission_id),
                                   services.submissions.history(entry.submission_id))
     assert window.detail.letters.rowCount() == 1
-    for key in ("open", "save", "print", "verify", "revoke"):
+    for key in ("open", "save", "print", "verify", "revoke", "correct"):
         window.detail.letter_buttons[key].click()
     assert [name for name, _ in calls] == ["open_letter", "save_letter", "print_letter", "verify_letter",
-                                           "revoke_letter"]
+                                           "revoke_letter", "correct_letter"]
     assert {letter_id for _, letter_id in calls} == {folder.letter_id}
     menus = {action.text() for menu in window.menuBar().findChildren(type(window.file_menu))
              for action in menu.actions()}

@@ -1,4 +1,4 @@
-"""Writes that cost time leave the GUI thread: revoking (argon2 re-authentication) and
+"""Writes that cost time leave the GUI thread: revoking (argon2 re-authentication, signing the notice) and
 attaching files by hand (hashing whole files) answer later, by signal."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
 from desktop_app.services.bundle import Services
 
-from .support import PASSWORD
+from .support import PASSPHRASE, PASSWORD
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def folder(issued_folder):  # noqa: ANN001, ANN201
     return issued_folder[1]
 
 
-def test_revoking_re_authenticates_on_a_worker(qtbot, services, folder) -> None:  # noqa: ANN001
+def test_revoking_re_authenticates_on_a_worker(qtbot, services, folder, pki) -> None:  # noqa: ANN001
     from desktop_app.ui.letters.actions import RevokeDialog
 
     dialog = RevokeDialog(services, folder.people["sup"], folder.letter_id)
@@ -31,15 +31,23 @@ def test_revoking_re_authenticates_on_a_worker(qtbot, services, folder) -> None:
     dialog.show()
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     dialog.reason.setPlainText("Issued against the wrong package.")
+
+    def key() -> None:
+        dialog.key.use_file.setChecked(True)
+        dialog.key.p12_path.setText(str(pki.supervisor_p12))
+        dialog.key.passphrase.setText(PASSPHRASE)
+
+    key()
     dialog.password.setText("not my password")
     ok.click()
     assert not dialog.buttons.isEnabled() and dialog.isVisible()  # argon2 runs elsewhere; the dialog waits
     qtbot.waitUntil(lambda: dialog.error.isVisible())
     assert "password" in dialog.error.text() and dialog.buttons.isEnabled()
+    key()
     dialog.password.setText(PASSWORD)
     ok.click()
     assert dialog.result() != QDialog.DialogCode.Accepted  # not yet: the answer comes by signal
-    qtbot.waitUntil(lambda: dialog.result() == QDialog.DialogCode.Accepted, timeout=10_000)
+    qtbot.waitUntil(lambda: dialog.result() == QDialog.DialogCode.Accepted, timeout=30_000)
     assert services.letters.entry(folder.letter_id).revoked
 
 

@@ -148,14 +148,18 @@ def test_a_revoked_letter_fails_and_revocation_is_a_supervisors_audited_act(ctx,
     assert "letter.revoke" in actions and "permission.refused" in actions
 
 
-def test_letters_export_writes_each_letter_once(letters, issued, genuine, tmp_path) -> None:  # noqa: ANN001
-    written = letters.export(tmp_path / "out")
+def test_letters_export_writes_each_letter_once(ctx, issued, genuine, tmp_path) -> None:  # noqa: ANN001
+    from desktop_app.services.register import INDEX_NAME, RegisterService
+
+    register = RegisterService(ctx)
+    written = register.export(tmp_path / "out")
     assert [p.name for p in written] == [f"{issued.number}.pdf"]
     assert written[0].read_bytes() == genuine
-    assert letters.export(tmp_path / "out") == written  # identical files are kept
+    assert issued.number in (tmp_path / "out" / INDEX_NAME).read_text(encoding="utf-8")
+    assert register.export(tmp_path / "out") == written  # identical files are kept
     written[0].write_bytes(b"something else")
     with pytest.raises(InputRejected, match="not this letter"):
-        letters.export(tmp_path / "out")
+        register.export(tmp_path / "out")
 
 
 def test_no_trust_anchor_is_a_clear_refusal(ctx, people, genuine) -> None:  # noqa: ANN001

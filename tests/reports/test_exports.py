@@ -74,8 +74,11 @@ def test_periodic_report_pdf_and_csv(marked, tmp_path: Path) -> None:  # noqa: A
     assert "Exploit development" in text and "Riley Reviewer" in text
     assert "DEMO" not in text
 
-    rows = list(csv.reader(io.StringIO(target.with_suffix(".csv").read_text(encoding="utf-8"))))
-    assert rows[0] == ["section", "item", "breakdown", "value"]
+    marked_rows = list(csv.reader(io.StringIO(target.with_suffix(".csv").read_text(encoding="utf-8"))))
+    assert marked_rows[0] == marked_rows[-1] == [MARKING]  # the handling marking first and last, as on paper
+    rows = marked_rows[:-1]
+    assert rows[1] == ["section", "item", "breakdown", "value"]
+    rows = rows[1:]
     table = {(s, i, b): v for s, i, b, v in rows[1:]}
     assert table[("report", "handling marking", "")] == MARKING
     assert table[("summary", "received", "")] == "7"
@@ -180,7 +183,9 @@ def test_queue_csv_in_queue_order_with_formulas_neutralised(small, tmp_path: Pat
     service = ReportService(small.ctx)
     target = tmp_path / "queue.csv"
     assert service.export_queue_csv(small.people["rev"], target, QueueFilter(), QueueColumn.REFERENCE) == 13
-    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
+    marked_rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert marked_rows[0] == marked_rows[-1] == ["CUI"]  # the default handling marking, first and last
+    rows = marked_rows[1:-1]
     assert rows[0][:4] == ["Reference", "Developer", "Model", "Status"]
     assert [r[0] for r in rows[1:]] == [f"CD-2026-{n:04d}" for n in range(1, 14)]
     by_ref = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
@@ -190,6 +195,13 @@ def test_queue_csv_in_queue_order_with_formulas_neutralised(small, tmp_path: Pat
     assert by_ref["CD-2026-0007"]["Due"] == "" and by_ref["CD-2026-0007"]["Status"] == "Issued"
     [event] = events(small.ctx, "queue.export_csv")
     assert '"rows":13' in (event.after or "")
+
+
+def test_queue_csv_carries_the_configured_handling_marking(marked, tmp_path: Path) -> None:  # noqa: ANN001
+    target = tmp_path / "queue.csv"
+    ReportService(marked.ctx).export_queue_csv(marked.people["rev"], target, QueueFilter(overdue=True))
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == lines[-1] == MARKING and lines[1].startswith("Reference,")
 
 
 def test_queue_csv_of_a_filtered_view(small, tmp_path: Path) -> None:  # noqa: ANN001

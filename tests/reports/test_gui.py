@@ -213,7 +213,7 @@ def test_export_queue_as_csv_from_the_menu(qtbot, small, services, tmp_path: Pat
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_a, **_k: (str(target), "CSV (*.csv)"))
     window.report_actions.export_queue_csv()
     qtbot.waitUntil(lambda: "Exported 13 submissions" in window.statusBar().currentMessage(), timeout=10_000)
-    assert target.read_text(encoding="utf-8").count("\n") == 14
+    assert target.read_text(encoding="utf-8").count("\n") == 16  # the marking, the header, 13 rows, the marking
 
 
 def test_review_record_from_the_menu(qtbot, small, services, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001

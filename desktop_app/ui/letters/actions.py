@@ -1,92 +1,134 @@
 """What the window does with letters: the Letters tab's buttons and the letter menu entries.
 
 The main window creates one `LetterActions` and connects the detail pane's letter
-signals to it; `changed` fires with the submission id after a letter is issued or
-revoked, so the window refreshes the queue and the detail.
+signals to it. What they change (a letter issued, revoked with its signed notice, or
+corrected by a letter that supersedes it) goes on the one bus as `Changes`, so the
+window refreshes the queue and the detail.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QCheckBox, QLineEdit, QPlainTextEdit, QWidget
 
 from desktop_app.domain.errors import ClearanceDeskError, InputRejected, Problem
 from desktop_app.domain.types import LetterKind, Role
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
-from desktop_app.ui.letters.signing import error_label, show_error
+from desktop_app.services.letters import IssuedLetter, KeyFile, KeyToken, RegisterEntry
+from desktop_app.ui.letters.signing import KeySourceWidget
 from desktop_app.ui.operations import Changes, bus
-from desktop_app.ui.threads import run_task
+from desktop_app.ui.operations.dialog import OperationDialog
 
 
-class RevokeDialog(QDialog):
-    """Reason and password; the letter stays in the register, marked revoked."""
+class _LetterAboutDialog(OperationDialog):
+    """A signed letter about an earlier one: what it says, the signing key and the account password.
 
-    def __init__(self, services: Services, actor: Actor, letter_id: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    The passphrase or PIN and the password go straight to the service call on a worker
+    (re-authentication and signing take seconds) and every secret field is cleared after
+    each attempt; only where the key is is remembered, as in the signing dialog.
+    """
+
+    def __init__(self, services: Services, actor: Actor, letter_id: int, *, title: str, intro: str, ok_text: str,
+                 label: str, field: str, placeholder: str, parent: QWidget | None = None) -> None:
+        super().__init__(title, intro, ok_text, parent)
         self.services, self.actor, self.letter_id = services, actor, letter_id
-        entry = services.letters.entry(letter_id)
-        self.setWindowTitle(f"Revoke {entry.number}")
-        self.setMinimumWidth(520)
-        intro = QLabel(f"Revoking <b>{entry.number}</b> ({entry.reference}) records that it no longer stands. "
-                       "The letter itself is kept unchanged; verifying it will fail the check "
-                       "“not revoked” from now on. This cannot be undone.")
-        intro.setWordWrap(True)
-        self.reason = QPlainTextEdit()
-        self.reason.setAccessibleName("Reason for revocation")
-        self.reason.setPlaceholderText("Why the letter no longer stands (recorded in the audit trail)")
-        self.reason.setMaximumHeight(96)
+        self.setMinimumWidth(600)
+        self.text = QPlainTextEdit()
+        self.text.setAccessibleName(label.replace("&", "").rstrip(":"))
+        self.text.setPlaceholderText(placeholder)
+        self.text.setTabChangesFocus(True)
+        self.text.setMaximumHeight(110)
+        self.form.addRow(label, self.text)
+        self.fields[field] = self.text
+        self.key = KeySourceWidget(parent=self)
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setAccessibleName("Your account password")
-        form = QFormLayout()
-        form.addRow("&Reason:", self.reason)
-        form.addRow("Account pass&word:", self.password)
-        self.error = error_label()
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons = buttons
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Revoke letter")
-        buttons.accepted.connect(self.revoke)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
+        self.fields["key"] = self.key
+        self.fields["account password"] = self.password
+        self.form.addRow(self.key)
+        self.form.addRow("Account pass&word:", self.password)
+        self.text.setFocus()
 
-    def revoke(self) -> None:
-        """Re-authentication (argon2) and the revocation run on a worker; the dialog waits, responsive."""
-        if not self.buttons.isEnabled():
-            return
-        password = self.password.text()
-        self.password.clear()
-        if not password:
-            show_error(self.error, InputRejected(Problem("enter your account password to confirm",
-                                                         field="account password")))
-            return
-        letters, actor, letter_id, reason = self.services.letters, self.actor, self.letter_id, self.reason.toPlainText()
-        self.buttons.setEnabled(False)
-        self.error.hide()
-
-        def failed(error: Exception) -> None:
-            self.buttons.setEnabled(True)
-            show_error(self.error, error)
-
-        run_task(lambda: letters.revoke(actor, letter_id, reason, password=password),
-                 on_done=lambda _result: self.accept(), on_error=failed, owner=self)
+    def credentials(self) -> tuple[KeyFile | KeyToken, str, str]:
+        """(key source, passphrase or PIN, account password), read once and cleared from the form."""
+        try:
+            source, secret = self.key.source()
+            password = self.password.text()
+            if not password:
+                raise InputRejected(Problem("enter your account password to confirm", field="account password"))
+        finally:
+            self.key.clear_secrets()
+            self.password.clear()
+        self.key.remember()
+        return source, secret, password
 
     def reject(self) -> None:
-        if self.buttons.isEnabled():  # a revocation in flight finishes or fails on its own
-            super().reject()
+        if not self.busy.isVisible():
+            self.key.clear_secrets()
+            self.password.clear()
+        super().reject()
+
+
+class RevokeDialog(_LetterAboutDialog):
+    """Revoke a letter and sign the revocation notice the developer receives (`revoke_and_notify`)."""
+
+    def __init__(self, services: Services, actor: Actor, letter_id: int, parent: QWidget | None = None) -> None:
+        entry = services.letters.entry(letter_id)
+        super().__init__(
+            services, actor, letter_id, title=f"Revoke {entry.number}",
+            intro=f"Revoking <b>{entry.number}</b> ({entry.reference}) records that it no longer stands, and signs "
+                  f"a revocation notice to the developer that names {entry.number} and gives your reason. The "
+                  "letter itself is kept unchanged; verifying it will fail the check “not revoked” from now on. "
+                  "This cannot be undone.",
+            ok_text="&Revoke and sign the notice", label="&Reason:", field="reason",
+            placeholder="Why the letter no longer stands (printed in the notice and recorded in the audit trail)",
+            parent=parent)
+        self.reason = self.text
+
+    def work(self) -> Callable[[], Any]:
+        reason = self.reason.toPlainText()
+        if not reason.strip():
+            raise InputRejected(Problem("say why the letter is revoked", field="reason"))
+        source, secret, password = self.credentials()
+        letters, actor, letter_id = self.services.letters, self.actor, self.letter_id
+        return lambda: letters.revoke_and_notify(actor, letter_id, reason, password=password, source=source,
+                                                 secret=secret)
+
+
+class CorrectedLetterDialog(_LetterAboutDialog):
+    """Issue a corrected letter for the agency's own mistake (`issue_corrected`): it supersedes the letter."""
+
+    def __init__(self, services: Services, actor: Actor, letter_id: int, parent: QWidget | None = None) -> None:
+        entry = services.letters.entry(letter_id)
+        decision = f" ({entry.decision.label})" if entry.decision else ""
+        super().__init__(
+            services, actor, letter_id, title=f"Issue a corrected letter for {entry.number}",
+            intro=f"A signed letter cannot be changed. The corrected letter carries the same decision{decision}, "
+                  f"names <b>{entry.number}</b> on its first page as the letter it replaces, and says what it "
+                  f"corrects; {entry.number} stays in the register, marked superseded.",
+            ok_text="&Sign the corrected letter", label="What is &corrected:", field="correction",
+            placeholder="The agency's mistake in the earlier letter and what this letter corrects",
+            parent=parent)
+        self.correction = self.text
+        self.appendix = QCheckBox("Include the findings &appendix (findings marked releasable)")
+        self.appendix.setChecked(True)
+        self.form.insertRow(1, "", self.appendix)
+        self.fields["appendix"] = self.appendix
+
+    def work(self) -> Callable[[], Any]:
+        correction = self.correction.toPlainText()
+        if not correction.strip():
+            raise InputRejected(Problem("say what the corrected letter corrects", field="correction"))
+        appendix = self.appendix.isChecked()
+        source, secret, password = self.credentials()
+        letters, actor, letter_id = self.services.letters, self.actor, self.letter_id
+        return lambda: letters.issue_corrected(actor, letter_id, correction, password=password, source=source,
+                                               secret=secret, appendix=appendix)
 
 
 class LetterActions(QObject):
@@ -157,11 +199,31 @@ class LetterActions(QObject):
         dialog.show()
         self._keep(dialog)
 
-    def revoke_letter(self, letter_id: int) -> None:
+    def revoke_letter(self, letter_id: int) -> RevokeDialog:
+        """Revoke with its signed notice; the dialog stays open on a refusal, the bus hears of the result."""
         dialog = RevokeDialog(self.services, self.actor, letter_id, self.window)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            entry = self.services.letters.entry(letter_id)
-            bus().announce(Changes(entry.submission_id, "letters", f"{entry.number} revoked"))
+
+        def revoked(result: tuple[RegisterEntry, IssuedLetter]) -> Changes:
+            entry, notice = result
+            return Changes(entry.submission_id, "letters", f"{entry.number} revoked; revocation notice "
+                                                           f"{notice.number} signed and issued")
+
+        return self._open_dialog(dialog, revoked)
+
+    def correct_letter(self, letter_id: int) -> CorrectedLetterDialog:
+        """Issue a corrected letter that supersedes `letter_id`; the bus hears of it."""
+        dialog = CorrectedLetterDialog(self.services, self.actor, letter_id, self.window)
+        return self._open_dialog(dialog, lambda letter: Changes(
+            letter.submission_id, "letters", f"Corrected letter {letter.number} signed and issued; it supersedes "
+                                             f"{letter.supersedes}"))
+
+    def _open_dialog(self, dialog: OperationDialog, change: Callable[[Any], Changes]) -> Any:
+        """Show `dialog` without blocking (as the workflow's dialogs are); when it saves, announce `change(result)`."""
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.succeeded.connect(lambda result: bus().announce(change(result)))
+        self._keep(dialog)
+        dialog.open()
+        return dialog
 
     def issue_notice(self, submission_id: int, kind: str) -> None:
         from desktop_app.ui.letters.signing import issue_notice_and_sign

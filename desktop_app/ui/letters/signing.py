@@ -188,11 +188,12 @@ class SigningDialog(QDialog):
     signed = Signal(object)
 
     def __init__(self, services: Services, actor: Actor, submission_id: int, *,
-                 kind: LetterKind = LetterKind.CLEARANCE, appendix: bool = True,
+                 kind: LetterKind = LetterKind.CLEARANCE, appendix: bool = True, reasons: str | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services, self.actor, self.submission_id = services, actor, submission_id
-        self.kind, self.appendix = kind, appendix
+        #: the reasons the supervisor approved in the preview (None: the recommendation's rationale)
+        self.kind, self.appendix, self.reasons = kind, appendix, reasons
         self.issued: IssuedLetter | None = None
         self.setWindowTitle(_KIND_TITLES[kind])
         self.setMinimumWidth(620)
@@ -254,6 +255,9 @@ class SigningDialog(QDialog):
         if self.kind is LetterKind.CLEARANCE and pending is not None:
             lines.append(f"Decision: <b>{Decision(pending.decision).label}</b>, recommended by "
                          f"{html.escape(pending.reviewer)}")
+            if self.reasons is not None:
+                edited = "as you edited them" if self.reasons != pending.rationale.strip() else "the rationale"
+                lines.append(f"Reasons stated in the letter: {edited} in the preview, recorded with your approval")
         elif self.kind is not LetterKind.CLEARANCE:
             lines.append(f"Letter: <b>{_KIND_TITLES[self.kind].removeprefix('Sign the ')}</b>")
         who = html.escape(self.actor.label)
@@ -286,15 +290,16 @@ class SigningDialog(QDialog):
         self.password.clear()
         self.key.remember()
         self._set_busy(True)
-        letters, actor, submission_id, kind, appendix = (self.services.letters, self.actor, self.submission_id,
-                                                         self.kind, self.appendix)
+        letters, actor, submission_id, kind, appendix, reasons = (self.services.letters, self.actor,
+                                                                  self.submission_id, self.kind, self.appendix,
+                                                                  self.reasons)
         if kind is LetterKind.CLEARANCE:
             due, owner = self.conditions.values() if self.conditions is not None else (None, None)
 
             def work() -> IssuedLetter:
                 return letters.approve_and_issue(actor, submission_id, password=password, source=source,
                                                  secret=secret, comment=comment, appendix=appendix,
-                                                 conditions_due=due, condition_owner_id=owner)
+                                                 conditions_due=due, condition_owner_id=owner, reasons=reasons)
         else:
             def work() -> IssuedLetter:
                 return letters.issue_notice(actor, submission_id, kind, password=password, source=source,
@@ -370,7 +375,7 @@ def _preview_then_sign(parent: QWidget, services: Services, actor: Actor, submis
     if preview.exec() != QDialog.DialogCode.Accepted:
         return None
     dialog = SigningDialog(services, actor, submission_id, kind=kind, appendix=preview.include_appendix,
-                           parent=parent)
+                           reasons=preview.reasons, parent=parent)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     return dialog.issued

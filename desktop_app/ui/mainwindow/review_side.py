@@ -32,6 +32,7 @@ class ReviewMixin:
         self.detail.letter_print_requested.connect(self.letter_actions.print_letter)
         self.detail.letter_verify_requested.connect(self.letter_actions.verify_letter)
         self.detail.letter_revoke_requested.connect(self.letter_actions.revoke_letter)
+        self.detail.letter_correct_requested.connect(self.letter_actions.correct_letter)
         self.detail.notice_requested.connect(self.letter_actions.issue_notice)
 
     def approve_and_sign(self, submission_id: int) -> bool:

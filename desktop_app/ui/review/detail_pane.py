@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from desktop_app.domain.types import Decision
 from desktop_app.domain.units import human_size
 from desktop_app.services.findings import category_title
-from desktop_app.services.submissions import HistoryEntry, SubmissionDetail
+from desktop_app.services.submissions import HistoryEntry, LetterInfo, SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
 from desktop_app.ui.review.findings import FindingsPage
 from desktop_app.ui.review.history_text import describe as describe_event
@@ -153,6 +153,7 @@ class DetailPane(QTabWidget):
     letter_print_requested = Signal(int)
     letter_verify_requested = Signal(int)
     letter_revoke_requested = Signal(int)
+    letter_correct_requested = Signal(int)
     notice_requested = Signal(int, str)
     # History tab: a finding as it stood after an event (finding id, event sequence number)
     finding_version_requested = Signal(int, int)
@@ -267,8 +268,11 @@ class DetailPane(QTabWidget):
                 ("save", "Sa&ve…", "Save the signed PDF exactly as issued", self.letter_save_requested),
                 ("print", "&Print…", "Print the letter", self.letter_print_requested),
                 ("verify", "&Verify", "Check the signature, trust anchor and register", self.letter_verify_requested),
-                ("revoke", "&Revoke…", "Record that the letter no longer stands (supervisors)",
-                 self.letter_revoke_requested)):
+                ("revoke", "&Revoke…", ("Record that the letter no longer stands and sign the revocation notice "
+                                       "to the developer (supervisors)"), self.letter_revoke_requested),
+                ("correct", "Issue a co&rrected letter…", ("Correct the agency's own mistake: a signed letter with "
+                                                           "the same decision that supersedes this one and names it "
+                                                           "(supervisors)"), self.letter_correct_requested)):
             button = QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(lambda _checked=False, signal=signal: self._emit_for_letter(signal))
@@ -290,6 +294,7 @@ class DetailPane(QTabWidget):
         """Supervisors revoke letters and sign notices; others see those buttons hidden."""
         self.can_sign_letters = allowed
         self.letter_buttons["revoke"].setVisible(allowed)
+        self.letter_buttons["correct"].setVisible(allowed)
         self._update_letter_buttons()
 
     def current_letter_id(self) -> int | None:
@@ -311,10 +316,20 @@ class DetailPane(QTabWidget):
         if self.detail is not None and kind is not None:
             self.notice_requested.emit(self.detail.id, kind)
 
+    def current_letter(self) -> LetterInfo | None:
+        letter_id = self.current_letter_id()
+        letters = self.detail.letters if self.detail is not None else ()
+        return next((letter for letter in letters if letter.id == letter_id), None)
+
     def _update_letter_buttons(self) -> None:
-        chosen = self.current_letter_id() is not None
+        letter = self.current_letter()
         for button in self.letter_buttons.values():
-            button.setEnabled(chosen)
+            button.setEnabled(letter is not None)
+        standing = letter is not None and not letter.revoked and not letter.superseded_by
+        # a revoked letter is not revoked twice; only a standing clearance (or corrected) letter is corrected
+        self.letter_buttons["revoke"].setEnabled(letter is not None and not letter.revoked)
+        self.letter_buttons["correct"].setEnabled(standing and letter is not None
+                                                  and letter.kind in ("clearance", "corrected"))
         self.notice_button.setVisible(self.can_sign_letters and self._notice_kind() is not None)
 
     def current_artifact_id(self) -> int | None:
