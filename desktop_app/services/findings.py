@@ -50,9 +50,8 @@ from desktop_app.domain.text import checked
 from desktop_app.domain.types import FindingStatus, Role
 from desktop_app.domain.workflow import Action
 from desktop_app.infra.resources import read_json
-from desktop_app.services import audit, evallog
+from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext
-from desktop_app.services.eval_evidence import EvalEvidence, LogRef
 from desktop_app.services.submissions import (
     EvidenceInfo,
     FindingInfo,
@@ -355,6 +354,9 @@ class FindingService:
     def _sample_locator(self, artifact_id: int, locator: str) -> str:
         """A locator that names an evaluation sample (`eval:<path>#<id>`, or `#<id>` on a log)
         is checked against the log and written out in full; any other locator is kept as typed."""
+        from desktop_app.services import evallog  # here: the detail pane imports this module, not the log reader
+        from desktop_app.services.eval_evidence import EvalEvidence, LogRef
+
         with self.ctx.reading() as session:
             artifact = session.get(Artifact, artifact_id)
             path = artifact.path if artifact is not None else ""

@@ -139,6 +139,8 @@ class RegisterEntry:
     revocation_reason: str
     superseded_by: str | None
     supersedes: str | None
+    #: the letter a revocation or conditions-met notice is about
+    concerns: str | None = None
 
     @property
     def file_name(self) -> str:
@@ -956,9 +958,9 @@ def _entries(session: Session, letters: list[Letter]) -> list[RegisterEntry]:
                                                                .where(LetterRevocation.letter_id.in_(ids)))}
     successors = {old: new for old, new in session.execute(
         select(Letter.supersedes_id, Letter.number).where(Letter.supersedes_id.in_(ids)))}
-    predecessors = {i for letter in letters if (i := letter.supersedes_id) is not None}
+    earlier = {i for letter in letters for i in (letter.supersedes_id, letter.concerns_id) if i is not None}
     older = {i: number for i, number in session.execute(
-        select(Letter.id, Letter.number).where(Letter.id.in_(predecessors)))}
+        select(Letter.id, Letter.number).where(Letter.id.in_(earlier)))}
     references = {i: reference for i, reference in session.execute(select(Submission.id, Submission.reference).where(
         Submission.id.in_({letter.submission_id for letter in letters})))}
     names = {i: name for i, name in session.execute(select(User.id, User.display_name).where(
@@ -971,7 +973,8 @@ def _entries(session: Session, letters: list[Letter]) -> list[RegisterEntry]:
                           letter.id in revoked or trail[letter.id].revoked_reason is not None,
                           revoked.get(letter.id) or trail[letter.id].revoked_reason or "",
                           successors.get(letter.id) or trail[letter.id].superseded_by,
-                          older.get(letter.supersedes_id or 0)) for letter in letters]
+                          older.get(letter.supersedes_id or 0), older.get(letter.concerns_id or 0))
+            for letter in letters]
 
 
 def _required_reason(reason: str) -> str:

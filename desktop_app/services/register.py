@@ -27,7 +27,10 @@ from desktop_app.services.context import Actor, ServiceContext
 
 STATUSES = ("valid", "revoked", "superseded")
 CSV_HEADER = ("Letter", "Kind", "Decision", "Submission", "Model", "Signer", "Issued (UTC)", "Status",
-              "Status detail", "Supersedes", "PDF SHA-256")
+              "Status detail", "Supersedes", "Concerns", "PDF SHA-256")
+#: how a letter relates to the earlier letter it names, by its kind (any other kind: "replaces")
+_RELATIONS = {LetterKind.REVOCATION: "revokes", LetterKind.CORRECTED: "corrects and replaces",
+              LetterKind.CONDITIONS_MET: "conditions met for"}
 INDEX_NAME = "index.csv"
 
 
@@ -46,21 +49,29 @@ class RegisterRow:
     status_detail: str
     supersedes: str
     pdf_sha256: str
+    #: the letter a revocation or conditions-met notice is about ("" = none)
+    concerns: str = ""
 
     @property
     def file_name(self) -> str:
         return f"{self.number}.pdf"
 
+    @property
+    def about(self) -> str:
+        """Which earlier letter this one concerns, in words: "revokes CL-2026-0003" ("" = none)."""
+        earlier = self.supersedes or self.concerns
+        return f"{_RELATIONS.get(self.kind, 'replaces')} {earlier}" if earlier else ""
+
     def csv_row(self) -> list[str]:
         return [self.number, self.kind.value, self.decision, self.reference, self.model, self.signer,
                 f"{self.issued_at:%Y-%m-%d %H:%M}", self.status, self.status_detail, self.supersedes,
-                self.pdf_sha256]
+                self.concerns, self.pdf_sha256]
 
     def matches(self, text: str) -> bool:
         needle = text.strip().casefold()
         return not needle or any(needle in value.casefold() for value in
                                  (self.number, self.reference, self.model, self.signer, self.decision,
-                                  self.kind.value, self.status_detail))
+                                  self.kind.value, self.status_detail, self.about))
 
 
 @dataclass(frozen=True)
@@ -98,7 +109,7 @@ class RegisterService:
             rows.append(RegisterRow(entry.id, entry.submission_id, entry.number, entry.kind,
                                     entry.decision.label if entry.decision else "", entry.reference,
                                     models.get(entry.submission_id, ""), entry.signer, entry.issued_at, status,
-                                    detail, entry.supersedes or "", entry.pdf_sha256))
+                                    detail, entry.supersedes or "", entry.pdf_sha256, entry.concerns or ""))
         return [row for row in rows if flt.keeps(row)]
 
     def marking(self) -> str:

@@ -12,10 +12,11 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from desktop_app.ui import startup
 
@@ -41,33 +42,23 @@ def make_application() -> QApplication:
 
 
 def _build_demo_with_progress(data_dir: Path, db_url: str | None) -> None:
-    """Fill a new demo folder off the GUI thread, showing progress."""
+    """Fill a new demo folder off the GUI thread, showing progress (the operations' progress dialog)."""
     from desktop_app.services.context import open_data_folder
     from desktop_app.services.demo import DemoBuilder
-    from desktop_app.ui.threads import run_task
+    from desktop_app.ui.operations.dialog import ProgressDialog
 
-    dialog = QProgressDialog("Preparing the demo data folder…", "", 0, 0)
-    dialog.setCancelButton(None)
-    dialog.setWindowTitle(APP_NAME)
-    dialog.setMinimumDuration(0)
-    outcome: dict[str, object] = {}
-
-    def work(report: object) -> str:
+    def work(progress: Callable[[str, int, int], None], _cancelled: object) -> str:
         ctx = open_data_folder(data_dir, db_url=db_url)
         try:
-            return DemoBuilder(ctx).build(progress=report)  # type: ignore[arg-type]
+            return DemoBuilder(ctx).build(progress=lambda message: progress(str(message), 0, 0))
         finally:
             ctx.close()
 
-    run_task(work, with_progress=True, on_done=lambda r: outcome.setdefault("done", r),
-             on_error=lambda e: outcome.setdefault("error", e), on_progress=lambda m: dialog.setLabelText(str(m)))
-    dialog.show()
-    while not outcome:
-        QApplication.processEvents()
-        time.sleep(0.01)
-    dialog.close()
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
+    dialog = ProgressDialog(APP_NAME, work, cancellable=False)
+    dialog.stage.setText("Preparing the demo data folder…")
+    dialog.exec()
+    if dialog.failure is not None:
+        raise dialog.failure
 
 
 def run_gui(args: argparse.Namespace, *, data_dir: Path, db_url: str | None, started: float) -> int:
@@ -187,7 +178,8 @@ def _smoke(app: QApplication, window, started: float, opened: float) -> int:  # 
         result["painted"] = time.perf_counter()
 
     def settled() -> None:
-        if window.ready and not window.model.loading:
+        """Ready: the whole id list is in, and the detail pane shows the current submission."""
+        if window.ready and not window.model.loading and window.detail_is_current():
             result["ready"] = time.perf_counter()
             app.quit()
 

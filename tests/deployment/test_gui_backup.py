@@ -16,6 +16,7 @@ from desktop_app.services import backup as backups
 from desktop_app.services.bundle import Services
 from desktop_app.ui.admin import backup as backup_dialogs
 from desktop_app.ui.mainwindow.window import MainWindow
+from desktop_app.ui.operations.dialog import ProgressDialog
 
 
 def _menu_actions(window: MainWindow, menu: str) -> dict[str, object]:
@@ -40,9 +41,9 @@ def test_back_up_now_writes_the_archive_with_progress(qtbot, ctx, people, tmp_pa
                                                       monkeypatch: pytest.MonkeyPatch, quiet_boxes: list[str]) -> None:
     target = tmp_path / "from-the-window.zip"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
-    runs: list[backup_dialogs.ProgressRun] = []
-    real_exec = backup_dialogs.ProgressRun.exec
-    monkeypatch.setattr(backup_dialogs.ProgressRun, "exec", lambda self: runs.append(self) or real_exec(self))
+    runs: list[ProgressDialog] = []
+    real_exec = ProgressDialog.exec
+    monkeypatch.setattr(ProgressDialog, "exec", lambda self: runs.append(self) or real_exec(self))
     reviewer_window = MainWindow(Services.from_context(ctx), people["rev"])
     qtbot.addWidget(reviewer_window)
     assert "&Back up now…" not in _menu_actions(reviewer_window, "&File")  # administrators back up
@@ -142,8 +143,8 @@ def test_cancel_stops_the_worker_and_reports_cancelled(qtbot) -> None:  # noqa: 
             time.sleep(0.005)
         return "finished"
 
-    run = backup_dialogs.ProgressRun("Test", work)
+    run = ProgressDialog("Test", work)
     qtbot.addWidget(run)
-    QTimer.singleShot(100, run.cancel)
+    QTimer.singleShot(100, run.reject)  # Cancel, or Escape
     run.exec()
-    assert isinstance(run.error, OperationCancelled) and run.result_value is None
+    assert isinstance(run.failure, OperationCancelled) and run.result_value is None

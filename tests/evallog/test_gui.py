@@ -125,7 +125,9 @@ def test_changes_view_shows_the_comparison_and_carries_a_finding_over(qtbot, ctx
     assert dialog.findings.item(0, 4).text() == "—"
     dialog.findings.selectRow(0)
     assert dialog.carry_button.isEnabled()
-    with qtbot.waitSignal(dialog.carried, timeout=10_000):
+    from desktop_app.ui.operations import bus
+
+    with qtbot.waitSignal(bus().changed, timeout=10_000):
         dialog.carry_button.click()
     qtbot.waitUntil(lambda: dialog.findings.item(0, 4).text() == "F-1", timeout=10_000)
     assert not dialog.carry_button.isEnabled()

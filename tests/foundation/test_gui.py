@@ -54,14 +54,15 @@ def test_first_run_dialog_creates_the_admin(qtbot, tmp_path: Path) -> None:  # n
         dialog.full_name.setText("Chief Admin")
         dialog.password.setText("short")
         dialog.repeat.setText("short")
-        dialog.try_create()
+        dialog.try_create()  # checked and hashed on a worker: the dialog waits, painting
+        qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
         assert dialog.result() != QDialog.DialogCode.Accepted
         assert "12 characters" in dialog.error.text()
         assert not bundle.users.has_accounts()
         dialog.password.setText("a long enough passphrase")
         dialog.repeat.setText("a long enough passphrase")
-        dialog.try_create()
-        assert dialog.result() == QDialog.DialogCode.Accepted
+        with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+            dialog.try_create()
         assert bundle.users.get("chief").role.value == "admin"
     finally:
         bundle.close()
@@ -72,11 +73,14 @@ def test_login_dialog_refuses_then_accepts(qtbot, services) -> None:  # noqa: AN
     qtbot.addWidget(dialog)
     dialog.password.setText("not the password")
     dialog.try_sign_in()
+    assert dialog.running  # argon2 checks the password on a worker
+    qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
     assert dialog.actor is None
     assert "wrong user name or password" in dialog.error.text()
     assert dialog.password.text() == ""  # never kept after an attempt
     dialog.password.setText(DEMO_PASSWORD)
-    dialog.try_sign_in()
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        dialog.try_sign_in()
     assert dialog.actor is not None and dialog.actor.username == "reviewer"
     assert dialog.result() == QDialog.DialogCode.Accepted
 
@@ -210,3 +214,47 @@ def test_the_window_signs_out_a_user_whose_account_changed(qtbot, services, wind
     assert message is not None and message.isVisible()
     assert message.text().startswith(said)
     message.close()
+
+
+def test_account_changes_run_on_a_worker_and_the_list_follows_the_bus(qtbot, services, monkeypatch) -> None:  # noqa: ANN001
+    """Adding an account hashes its password with argon2: not on the GUI thread. The list refreshes
+    because the change is announced (ui.operations), not because the dialog reloads itself after saving."""
+    from desktop_app.ui.admin import users as users_ui
+    from desktop_app.ui.operations import ChangeKind, bus
+
+    admin = services.users.authenticate("admin", DEMO_PASSWORD)
+    dialog = users_ui.UsersDialog(services.users, admin)
+    qtbot.addWidget(dialog)
+    before = dialog.table.rowCount()
+
+    def filled(form: users_ui.NewUserDialog) -> int:
+        form.username.setText("auditor")
+        form.full_name.setText("Avery Auditor")
+        form.password.setText("a long enough passphrase 7")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(users_ui.NewUserDialog, "exec", filled)
+    with qtbot.waitSignal(bus().changed, timeout=10_000) as announced:
+        dialog.add_user()
+        assert dialog.table.rowCount() == before  # the worker has not answered yet
+    assert announced.args[0].what is ChangeKind.USERS and "auditor" in announced.args[0].message
+    assert dialog.table.rowCount() == before + 1 and services.users.get("auditor").display_name == "Avery Auditor"
+
+
+def test_a_password_change_is_checked_on_a_worker(qtbot, services) -> None:  # noqa: ANN001
+    from desktop_app.ui.account.dialogs import ChangePasswordDialog
+
+    actor = services.users.authenticate("reviewer", DEMO_PASSWORD)
+    dialog = ChangePasswordDialog(services.users, actor)
+    qtbot.addWidget(dialog)
+    dialog.current.setText("not my password")
+    dialog.new.setText("a fresh long passphrase 9")
+    dialog.repeat.setText("a fresh long passphrase 9")
+    dialog.try_change()
+    assert dialog.running and not dialog.ok_button.isEnabled()  # argon2 runs elsewhere; the dialog paints
+    qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
+    assert not dialog.error.isHidden() and dialog.result() != QDialog.DialogCode.Accepted
+    dialog.current.setText(DEMO_PASSWORD)
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        dialog.try_change()
+    assert services.users.authenticate("reviewer", "a fresh long passphrase 9").username == "reviewer"

@@ -101,8 +101,8 @@ def test_refused_package_shows_every_problem(qtbot, window, samples_dir, tmp_pat
     dialog = ImportDialog(window.services.intake, window.actor, path, window)
     qtbot.addWidget(dialog)
     dialog.start()
-    qtbot.waitUntil(lambda: dialog.error is not None, timeout=10_000)
-    refusal = RefusalDialog(path, dialog.error, window)
+    qtbot.waitUntil(lambda: dialog.failure is not None, timeout=10_000)
+    refusal = RefusalDialog(path, dialog.failure, window)
     qtbot.addWidget(refusal)
     texts = [refusal.problems.item(i).text() for i in range(refusal.problems.count())]
     assert any("intended_release" in t for t in texts)

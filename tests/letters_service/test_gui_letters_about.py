@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QDialog
 
 from desktop_app.domain.types import LetterKind
 from desktop_app.services.bundle import Services
-from desktop_app.ui.operations import bus
+from desktop_app.ui.operations import ChangeKind, bus
 
 from .support import PASSPHRASE, PASSWORD, pdf_text
 
@@ -74,11 +74,19 @@ def test_revoke_from_the_letters_tab_signs_the_revocation_notice(qtbot, services
     notice = services.letters.register()[-1]
     assert notice.kind is LetterKind.REVOCATION and notice.number != folder.number
     change = announced.args[0]
-    assert change.what == "letters" and change.submission_id == entry.submission_id
+    assert change.what is ChangeKind.LETTERS and change.submission_id == entry.submission_id
     assert f"{folder.number} revoked" in change.message and notice.number in change.message
     text, first_page = _flat(services.letters.pdf(notice.id))
     assert f"Revokes {folder.number}" in first_page and "The developer withdrew this build before release." in text
     assert all(check.ok for check in services.letters.verify(services.letters.pdf(notice.id)))
+    from desktop_app.ui.letters.register import COLUMNS, RegisterDialog
+
+    register = RegisterDialog(services, folder.people["sup"])  # the register names the letter the notice revokes
+    qtbot.addWidget(register)
+    qtbot.waitUntil(register.export_button.isEnabled, timeout=20_000)
+    shown = {register.table.item(row, 0).text(): register.table.item(row, COLUMNS.index("Concerns")).text()
+             for row in range(register.table.rowCount())}
+    assert shown == {folder.number: "—", notice.number: f"revokes {folder.number}"}
     qtbot.waitUntil(lambda: window.detail.letters.rowCount() == 2, timeout=10_000)
     window.detail.letters.selectRow(0)  # the revoked letter: neither revoked again nor corrected
     assert not window.detail.letter_buttons["revoke"].isEnabled()

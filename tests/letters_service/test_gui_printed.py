@@ -75,8 +75,8 @@ def test_register_view_filters_searches_and_exports_marked_csv(qtbot, services, 
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.export_button.isEnabled(), timeout=20_000)
     assert dialog.table.rowCount() == 1
-    assert [dialog.table.item(0, c).text() for c in (0, 1, 3, 7)] == [folder.number, "Clearance", "CD-2026-0001",
-                                                                       "valid"]
+    assert [dialog.table.item(0, c).text() for c in (0, 1, 3, 4, 8)] == [folder.number, "Clearance", "—",
+                                                                          "CD-2026-0001", "valid"]
     assert dialog.count.text() == "1 of 1 letter"
     dialog.status.setCurrentIndex(dialog.status.findData("revoked"))
     assert dialog.table.rowCount() == 0 and dialog.count.text() == "0 of 1 letter"

@@ -64,6 +64,32 @@ def test_statuses_filters_and_the_marked_csv(demo: Path, tmp_path: Path) -> None
     assert exported[0][0] == "admin" and json.loads(exported[0][1])["status"] == "valid"
 
 
+def test_each_notice_names_the_letter_it_concerns(demo: Path, tmp_path: Path) -> None:
+    """The demo's revocation notice and corrected letter: the register says which letter each is about."""
+    ctx = open_data_folder(demo)
+    try:
+        register = RegisterService(ctx)
+        rows = {row.number: row for row in register.rows()}
+        [notice] = [row for row in rows.values() if row.kind is LetterKind.REVOCATION]
+        [corrected] = [row for row in rows.values() if row.kind is LetterKind.CORRECTED]
+        assert notice.concerns and rows[notice.concerns].status == "revoked"
+        assert notice.about == f"revokes {notice.concerns}"
+        assert corrected.supersedes and corrected.about == f"corrects and replaces {corrected.supersedes}"
+        assert rows[corrected.supersedes].status_detail == f"by {corrected.number}"
+        assert all(row.about == "" for row in rows.values() if row.kind is LetterKind.INFORMATION_REQUEST)
+        # searching for a letter finds the notices about it too
+        assert {r.number for r in register.rows(RegisterFilter(text=notice.concerns))} == {notice.concerns,
+                                                                                            notice.number}
+        admin = UserService(ctx).authenticate("admin", DEMO_PASSWORD)
+        register.export_csv(admin, tmp_path / "register.csv")
+        table = _csv((tmp_path / "register.csv").read_bytes())
+        by_number = {line[0]: dict(zip(CSV_HEADER, line, strict=True)) for line in table[2:-1]}
+        assert by_number[notice.number]["Concerns"] == notice.concerns
+        assert by_number[corrected.number]["Supersedes"] == corrected.supersedes
+    finally:
+        ctx.close()
+
+
 def test_letters_export_writes_an_index_with_status_and_sha256(demo: Path, tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "letters"
@@ -76,6 +102,6 @@ def test_letters_export_writes_an_index_with_status_and_sha256(demo: Path, tmp_p
     assert sorted(line[0] for line in lines) == [p.stem for p in pdfs]
     assert {line[7] for line in lines} == {"valid", "revoked", "superseded"}  # the demo's correction and revocation
     for line in lines:
-        assert line[10] == hashlib.sha256((out / f"{line[0]}.pdf").read_bytes()).hexdigest()
+        assert line[11] == hashlib.sha256((out / f"{line[0]}.pdf").read_bytes()).hexdigest()
     # a second export keeps the PDFs and refreshes the index
     assert main(["--data-dir", str(demo), "letters", "export", str(out)]) == 0

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,48 @@ def test_the_review_half_is_built_just_after_the_first_paint(qtbot, services, ac
     current = window.current_id()
     qtbot.waitUntil(lambda: window.detail.detail is not None and window.detail.detail.id == current, timeout=10_000)
     assert window.splitter.widget(2) is window.detail
+
+
+def test_the_first_detail_is_read_on_the_worker_that_imports_the_review_half(qtbot, services,  # noqa: ANN001
+                                                                              actors) -> None:  # noqa: ANN001
+    """The first ORM read (mappers set up, statements compiled) would stall the window just after its first paint."""
+    window = MainWindow(services, actors["rev"], defer_review=True)
+    qtbot.addWidget(window)
+    window._poll_timer.stop()
+    read_on: list[int] = []
+    read = window._detail_parts
+
+    def noting_the_thread(submission_id: int) -> tuple[object, ...]:
+        read_on.append(threading.get_ident())
+        return read(submission_id)
+
+    window._detail_parts = noting_the_thread  # type: ignore[method-assign]
+    with qtbot.waitExposed(window):
+        window.show()
+    qtbot.waitUntil(window.detail_is_current, timeout=10_000)
+    assert window.detail.detail is not None and window.detail.detail.id == window.model.id_at(0)
+    assert read_on and threading.get_ident() not in read_on
+
+
+REVIEW_HALF_SCRIPT = r"""
+import importlib, json, sys
+import desktop_app.ui.application
+from desktop_app.ui.mainwindow.window import REVIEW_MODULES
+for name in REVIEW_MODULES:
+    importlib.import_module(name)
+print(json.dumps(sorted(m for m in sys.modules if m.startswith((
+    "jsonschema", "reportlab", "pyhanko", "desktop_app.services.reports", "desktop_app.services.letters",
+    "desktop_app.services.packages.reader", "desktop_app.letters")))))
+"""
+
+
+def test_the_review_half_waits_for_no_report_letter_or_package_library() -> None:
+    """What the detail pane needs, and no more: reports, letters and the package reader load on first use."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", REVIEW_HALF_SCRIPT], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
 
 def test_a_command_before_the_review_half_builds_it_first(qtbot, services, actors) -> None:  # noqa: ANN001

@@ -294,7 +294,8 @@ def test_settings_are_validated_before_anything_is_saved(qtbot, small, services)
     dialog.editors["review_window_days"].setValue(45)
     dialog.editors["agency_time_zone"].setCurrentText("America/Chicago")
     dialog.editors["agency_logo_blob"].set_image(PNG)
-    assert dialog.apply()
+    with qtbot.waitSignal(dialog.saved, timeout=20_000):
+        assert dialog.apply()
     assert services.settings.get("agency_name") == "Office of Model Review"
     assert services.settings.get("review_window_days") == 45
     assert services.settings.get("agency_logo_blob") == hashlib.sha256(PNG).hexdigest()
@@ -303,6 +304,45 @@ def test_settings_are_validated_before_anything_is_saved(qtbot, small, services)
         "agency_logo_blob", "agency_name", "agency_time_zone", "review_window_days"]
     assert "Saved 4 changes" in dialog.message.text()
     assert dialog.apply() and dialog.message.text() == "No changes to save."
+
+
+def test_settings_are_saved_on_a_worker_thread_and_announced(qtbot, small, services, monkeypatch) -> None:  # noqa: ANN001
+    """The save (argon2-free, but a transaction on a possibly remote database, and the logo hashed) never
+    runs on the GUI thread; the dialog stays responsive and the change goes on the one bus."""
+    import threading
+
+    from desktop_app.ui.admin.settings import SettingsDialog
+    from desktop_app.ui.operations import ChangeKind, bus
+
+    threads: list[threading.Thread] = []
+    real_set_many, real_set_logo = services.settings.set_many, services.settings.set_logo
+
+    def set_many(actor, values):  # noqa: ANN001, ANN202 - the real save, noting where it runs
+        threads.append(threading.current_thread())
+        return real_set_many(actor, values)
+
+    def set_logo(actor, image):  # noqa: ANN001, ANN202
+        threads.append(threading.current_thread())
+        return real_set_logo(actor, image)
+
+    monkeypatch.setattr(services.settings, "set_many", set_many)
+    monkeypatch.setattr(services.settings, "set_logo", set_logo)
+    dialog = SettingsDialog(services, small.people["admin"])
+    qtbot.addWidget(dialog)
+    dialog.editors["agency_name"].setText("Office of Frontier Model Review")
+    dialog.editors["agency_logo_blob"].set_image(PNG)
+    announced: list[object] = []
+    bus().changed.connect(announced.append)
+    try:
+        with qtbot.waitSignal(dialog.saved, timeout=20_000):
+            assert dialog.apply()
+            assert not dialog.buttons.isEnabled()  # busy until the worker answers
+    finally:
+        bus().changed.disconnect(announced.append)
+    assert len(threads) == 2 and all(t is not threading.main_thread() for t in threads)
+    assert services.settings.get("agency_name") == "Office of Frontier Model Review"
+    assert dialog.buttons.isEnabled() and "Saved 2 changes" in dialog.message.text()
+    assert [c.what for c in announced] == [ChangeKind.SETTINGS]  # type: ignore[attr-defined]
 
 
 def test_a_logo_must_be_an_image(small, services) -> None:  # noqa: ANN001

@@ -18,6 +18,7 @@ from desktop_app.services.intake import IntakeService
 from desktop_app.storage.models import AuditEvent
 from desktop_app.ui.review.findings import FindingEditor, FindingVersionDialog
 from desktop_app.ui.mainwindow.window import MainWindow
+from desktop_app.ui.operations import bus
 from desktop_app.ui.queue.model import days_left_text
 from desktop_app.ui.review.workflow import (
     AssignDialog,
@@ -65,7 +66,7 @@ def click_action(qtbot, window: MainWindow, key: str) -> OperationDialog:  # noq
 
 
 def finish(qtbot, window: MainWindow, dialog: OperationDialog) -> None:  # noqa: ANN001
-    with qtbot.waitSignal(window.review.changed, timeout=5000):
+    with qtbot.waitSignal(bus().changed, timeout=5000):
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.isVisible())
 
@@ -167,12 +168,12 @@ def test_undo_and_redo_of_a_finding_edit_are_saved_changes(qtbot, ctx, services,
     assert services.findings.get(finding.id).severity.value == "Critical"
     assert window.undo_action.isEnabled() and "F-1 (severity)" in window.undo_action.text()
 
-    with qtbot.waitSignal(window.review.changed):
+    with qtbot.waitSignal(bus().changed):
         window.undo_action.trigger()
     undone = services.findings.get(finding.id)
     assert (undone.severity.value, undone.version) == ("Medium", 3)  # a new version, not a rollback
     assert window.detail.findings.item(0, 1).text() == "Medium"
-    with qtbot.waitSignal(window.review.changed):
+    with qtbot.waitSignal(bus().changed):
         window.redo_action.trigger()
     assert services.findings.get(finding.id).severity.value == "Critical"
     with ctx.reading() as session:

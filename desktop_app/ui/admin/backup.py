@@ -1,8 +1,8 @@
 """Backups from the window: Back up now…, Restore… (admins), the backup on exit, the log folder.
 
-Every backup and restore runs off the GUI thread in a progress dialog with Cancel;
-the worker reports `(message, bytes done, bytes in all)` by signal and never touches a
-widget. A restore is verified and staged in the worker; only after that, and after the
+Every backup and restore runs off the GUI thread in the operations' progress dialog
+(ui.operations.dialog) with Cancel; the worker reports `(message, bytes done, bytes in
+all)` by signal and never touches a widget. A restore is verified and staged in the worker; only after that, and after the
 admin confirms, does the window close its database connections and put it in place,
 then asks to be started again.
 """
@@ -10,10 +10,7 @@ then asks to be started again.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -26,7 +23,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -34,109 +30,19 @@ from PySide6.QtWidgets import (
 
 from desktop_app import APP_NAME
 from desktop_app.domain.errors import ClearanceDeskError, OperationCancelled
-from desktop_app.domain.units import human_size
 from desktop_app.services import backup as backups
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
-from desktop_app.ui.common.errors import problem_text
-from desktop_app.ui.threads import CancelToken, Task, run_task
+from desktop_app.ui.common.errors import problem_text, show_problems
+from desktop_app.ui.operations.dialog import ProgressDialog
 
 log = logging.getLogger("clearance_desk.ui")
 
-PROGRESS_INTERVAL_S = 0.1
 FILE_FILTER = "Clearance Desk backups (*.zip);;All files (*)"
 
 
-class ProgressRun(QDialog):
-    """Runs `work(progress, cancelled)` on a worker thread; `result_value` or `error` is set when it ends."""
-
-    def __init__(self, title: str, work: Callable[[backups.Progress, CancelToken], Any], parent: QWidget | None = None,
-                 *, cancellable: bool = True) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        self.setMinimumWidth(480)
-        self.setWindowModality(Qt.WindowModality.WindowModal)
-        self.work = work
-        self.result_value: Any = None
-        self.error: Exception | None = None
-        self.finished_run = False
-        self.stage = QLabel("Starting…")
-        self.stage.setWordWrap(True)
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 0)
-        self.bar.setAccessibleName(f"{title} progress")
-        self.amount = QLabel("")
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.rejected.connect(self.cancel)
-        self.buttons.setEnabled(cancellable)
-        layout = QVBoxLayout(self)
-        for widget in (self.stage, self.bar, self.amount, self.buttons):
-            layout.addWidget(widget)
-        self._cancel = CancelToken()
-        self._task: Task | None = None
-
-    def start(self) -> None:
-        last = [0.0]
-
-        def run(report: Any) -> Any:
-            def progress(message: str, done: int, total: int) -> None:
-                now = time.monotonic()
-                if now - last[0] >= PROGRESS_INTERVAL_S or (total and done >= total):
-                    last[0] = now
-                    report((message, done, total))
-
-            return self.work(progress, self._cancel)
-
-        self._task = run_task(run, with_progress=True, on_done=self._done, on_error=self._failed,
-                              on_progress=self.show_progress)
-
-    def exec(self) -> int:  # noqa: A003
-        self.start()
-        return super().exec()
-
-    def show_progress(self, update: tuple[str, int, int]) -> None:
-        message, done, total = update
-        self.stage.setText(message)
-        if total > 0:
-            self.bar.setRange(0, 1000)
-            self.bar.setValue(int(1000 * min(done, total) / total))
-            self.amount.setText(f"{human_size(done)} of {human_size(total)}")
-        else:
-            self.bar.setRange(0, 0)
-
-    def cancel(self) -> None:
-        if self._task is not None and not self.finished_run:
-            self._cancel.cancel()
-            self.stage.setText("Cancelling… nothing will be changed")
-            self.buttons.setEnabled(False)
-        else:
-            self.reject()
-
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - closing the window means Cancel
-        if not self.finished_run:
-            event.ignore()
-            self.cancel()
-            return
-        super().closeEvent(event)
-
-    def _done(self, result: Any) -> None:
-        self.finished_run = True
-        self.result_value = result
-        self.accept()
-
-    def _failed(self, error: Exception) -> None:
-        self.finished_run = True
-        self.error = error
-        self.reject()
-
-
 def _show_error(parent: QWidget | None, title: str, error: Exception) -> None:
-    from desktop_app.ui.common.errors import show_problems
-
-    if isinstance(error, ClearanceDeskError):
-        show_problems(parent, title, error)  # type: ignore[arg-type]
-    else:
-        QMessageBox.critical(parent, title, f"{title} failed: {error}\nDetails are in the log file.")
+    show_problems(parent, title, error)  # type: ignore[arg-type]
 
 
 # -- Back up now… --------------------------------------------------------------------------
@@ -165,12 +71,12 @@ def back_up_now(parent: QWidget | None, services: Services, actor: Actor,
     if target is None:
         return None
     ctx = services.ctx
-    run = ProgressRun("Back up now", lambda progress, cancelled: backups.backup_as(
+    run = ProgressDialog("Back up now", lambda progress, cancelled: backups.backup_as(
         ctx, actor, target, progress=progress, cancelled=cancelled), parent)
     run.exec()
-    if run.error is not None:
-        if not isinstance(run.error, OperationCancelled):
-            _show_error(parent, "Back up", run.error)
+    if run.failure is not None:
+        if not isinstance(run.failure, OperationCancelled):
+            _show_error(parent, "Back up", run.failure)
         return None
     result: backups.BackupResult = run.result_value
     text = result.summary()
@@ -196,14 +102,14 @@ def automatic_backup_on_close(parent: QWidget | None, services: Services) -> bac
     except Exception:  # noqa: BLE001 - a backup on exit must never stop the window from closing
         log.exception("cannot read backup_keep; keeping the default")
         keep = 7
-    run = ProgressRun("Automatic backup", lambda progress, cancelled: backups.automatic_backup(
+    run = ProgressDialog("Automatic backup", lambda progress, cancelled: backups.automatic_backup(
         ctx, keep=keep, progress=progress, cancelled=cancelled), parent)
     run.stage.setText("Making today's automatic backup before closing…")
     run.exec()
-    if run.error is not None:
-        if not isinstance(run.error, OperationCancelled):
-            log.error("automatic backup failed: %s", run.error)
-            QMessageBox.warning(parent, "Automatic backup", f"Today's automatic backup failed: {run.error}")
+    if run.failure is not None:
+        if not isinstance(run.failure, OperationCancelled):
+            log.error("automatic backup failed: %s", run.failure)
+            QMessageBox.warning(parent, "Automatic backup", f"Today's automatic backup failed: {run.failure}")
         return None
     return run.result_value  # type: ignore[no-any-return]
 
@@ -266,22 +172,22 @@ def restore_backup(parent: QWidget | None, services: Services, actor: Actor,
         return None
     data_dir = services.data_dir
 
-    def staged(force: bool, reason: str) -> ProgressRun:
-        run = ProgressRun("Restore", lambda progress, cancelled: backups.prepare_restore(
+    def staged(force: bool, reason: str) -> ProgressDialog:
+        run = ProgressDialog("Restore", lambda progress, cancelled: backups.prepare_restore(
             source, data_dir, actor=actor.username, progress=progress, cancelled=cancelled, force=force,
             reason=reason), parent)
         run.exec()
         return run
 
     run = staged(False, "")
-    if isinstance(run.error, backups.RestoreGoesBack):
-        reason = reason_to_go_back(parent, run.error)
+    if isinstance(run.failure, backups.RestoreGoesBack):
+        reason = reason_to_go_back(parent, run.failure)
         if not reason:
             return None
         run = staged(True, reason)
-    if run.error is not None:
-        if not isinstance(run.error, OperationCancelled):
-            _show_error(parent, "Restore refused: nothing was changed", run.error)
+    if run.failure is not None:
+        if not isinstance(run.failure, OperationCancelled):
+            _show_error(parent, "Restore refused: nothing was changed", run.failure)
         return None
     prepared: backups.PreparedRestore = run.result_value
     services.close()  # every pooled connection, so the swap is not refused as "in use"

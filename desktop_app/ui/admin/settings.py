@@ -4,7 +4,8 @@ The pages are built from the declarations in `infra.settings` (a setting added t
 shows up here without touching this file: anything not placed on a named page lands on
 "Other"). Nothing is saved until every changed value passes `infra.settings.validate`;
 each problem is shown under its field, and the first bad field gets the focus. Each
-change is then saved through `SettingsService.set`, which audits it. Trust anchors and
+change is then saved, on a worker, through `SettingsService.set_many` (one transaction, each
+change audited). Trust anchors and
 CRLs are managed in their own dialog (`letter_trust`), reached from the Trust page; the
 database URL is chosen when the application starts and is shown here read-only.
 """
@@ -12,16 +13,15 @@ database URL is chosen when the application starts and is shown here read-only.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
-    QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
@@ -43,6 +43,8 @@ from desktop_app.infra import settings as declared
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.ui.common import theme
+from desktop_app.ui.operations import ChangeKind, Changes, bus
+from desktop_app.ui.operations.dialog import OperationDialog
 
 #: Pages and the settings on them, in order. Declared settings not listed go to "Other".
 PAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -138,12 +140,20 @@ class LogoField(QWidget):
         return self.chosen is not None or (self.removed and self.current is not None)
 
 
-class SettingsDialog(QDialog):
+class SettingsDialog(OperationDialog):
+    """Every setting on its page; OK and Apply validate here, then save as one operation on a worker.
+
+    The busy state and a refused save are the operation dialog's (ui.operations.dialog);
+    a value that needs correcting is shown under its field before anything runs.
+    """
+
+    saved = Signal(int)  # the number of changes saved
+
     def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("Settings", "Agency settings apply to everyone using this database. Every change is "
+                         "recorded in the audit trail.", "&OK", parent)
         self.services, self.actor = services, actor
         self.settings = services.settings
-        self.setWindowTitle("Settings")
         self.setMinimumSize(720, 520)
         self.values = self.settings.all()
         self.editors: dict[str, QWidget] = {}
@@ -163,22 +173,17 @@ class SettingsDialog(QDialog):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setAccessibleName("Settings status")
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Apply
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&OK")
-        self.buttons.button(QDialogButtonBox.StandardButton.Apply).setText("A&pply")
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancel")
+        apply = self.buttons.addButton(QDialogButtonBox.StandardButton.Apply)
+        apply.setText("A&pply")
+        apply.clicked.connect(lambda: self.apply())
+        self.buttons.accepted.disconnect(self.submit)
         self.buttons.accepted.connect(self._ok)
-        self.buttons.rejected.connect(self.reject)
-        self.buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self.apply)
-        layout = QVBoxLayout(self)
-        intro = QLabel("Agency settings apply to everyone using this database. Every change is recorded in the "
-                       "audit trail.")
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
-        layout.addWidget(self.tabs, 1)
-        layout.addWidget(self.message)
-        layout.addWidget(self.buttons)
+        self.content.addWidget(self.tabs, 1)
+        self.content.addWidget(self.message)
+        self.layout().setStretchFactor(self.content, 1)
+        self.fields.update(self.editors)  # disabled while saving; a refused key gets the focus
+        self._pending: dict[str, Any] = {}
+        self._close_after = False
 
     # -- pages -------------------------------------------------------------------------
     def _page(self, specs: Iterable[declared.SettingSpec]) -> QWidget:
@@ -373,30 +378,52 @@ class SettingsDialog(QDialog):
             self.message.setText(f"Nothing was saved: {len(problems)} setting{'s need' if len(problems) != 1 else ' needs'}"
                                  " correcting.")
 
-    def apply(self) -> bool:
-        """Validate every change, then save them in one transaction (each audited). True when saved."""
+    def apply(self, *, then_close: bool = False) -> bool:
+        """Validate every change here, then save them off the GUI thread (one transaction, each audited).
+
+        False when a value needs correcting (nothing is saved); True when the save started
+        or there was nothing to save. `saved` fires when it is done and the change is
+        announced on the bus; a refusal is shown in the dialog and nothing more is saved.
+        """
         changes = self.changes()
         problems = self.problems(changes)
         self._show_problems(problems)
         if problems:
             return False
-        saved = 0
-        try:
-            if _LOGO in changes:
-                self.settings.set_logo(self.actor, changes[_LOGO])
-                saved += 1
-            saved += len(self.settings.set_many(self.actor, {k: v for k, v in changes.items() if k != _LOGO}))
-        except ClearanceDeskError as error:
-            from desktop_app.ui.common.errors import show_problems
-
-            show_problems(self, "Settings", error)
-            self.message.setText("Nothing more was saved: the settings are saved together or not at all.")
-            self._reload_values()
-            return False
-        self._reload_values()
-        self.message.setText("No changes to save." if not saved else
-                             f"Saved {saved} change{'s' if saved != 1 else ''}; each is in the audit trail.")
+        if not changes:
+            self.message.setText("No changes to save.")
+            if then_close:
+                self.accept()
+            return True
+        self._pending, self._close_after = changes, then_close
+        self.message.setText("Saving…")
+        self.submit()
         return True
+
+    def work(self) -> Callable[[], int]:
+        settings, actor, changes = self.settings, self.actor, self._pending
+
+        def save() -> int:  # on a worker: the logo is hashed into the blob store, each change audited
+            count = 0
+            if _LOGO in changes:
+                settings.set_logo(actor, changes[_LOGO])
+                count += 1
+            return count + len(settings.set_many(actor, {k: v for k, v in changes.items() if k != _LOGO}))
+
+        return save
+
+    def completed(self, count: int) -> bool:
+        self._reload_values()
+        text = f"Saved {count} change{'s' if count != 1 else ''}; each is in the audit trail."
+        self.message.setText(text)
+        self.saved.emit(count)
+        bus().announce(Changes(None, ChangeKind.SETTINGS, text))
+        return self._close_after
+
+    def show_failure(self, error: BaseException) -> None:
+        self._reload_values()
+        self.message.setText("Nothing more was saved: the settings are saved together or not at all.")
+        super().show_failure(error)
 
     def _reload_values(self) -> None:
         self.values = self.settings.all()
@@ -405,8 +432,7 @@ class SettingsDialog(QDialog):
             logo.current, logo.chosen, logo.removed = self.settings.logo(), None, False
 
     def _ok(self) -> None:
-        if self.apply():
-            self.accept()
+        self.apply(then_close=True)
 
 
 class _FolderField(QWidget):

@@ -1,4 +1,8 @@
-"""Administration of accounts: add, set role, reset password, deactivate (never delete)."""
+"""Administration of accounts: add, set role, reset password, deactivate (never delete).
+
+Every change runs off the GUI thread (a new or reset password is hashed with argon2) as
+an operation; the list refreshes when the change is announced.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.domain.errors import ClearanceDeskError
+from collections.abc import Callable
+
 from desktop_app.domain.types import Role
 from desktop_app.services.context import Actor
 from desktop_app.services.users import UserService
-from desktop_app.ui.common.errors import show_problems
+from desktop_app.ui.operations import ChangeKind, Changes, Operation, follow_changes
 
 
 class NewUserDialog(QDialog):
@@ -83,6 +88,11 @@ class UsersDialog(QDialog):
         layout.addLayout(buttons)
         layout.addWidget(close)
         self.reload()
+        follow_changes(self, self._changes)
+
+    def _changes(self, changes: Changes) -> None:
+        if changes.what is ChangeKind.USERS:
+            self.reload()
 
     def reload(self) -> None:
         accounts = self.users.list_users()
@@ -100,20 +110,20 @@ class UsersDialog(QDialog):
             return None
         return self.table.item(row, 0).text()
 
-    def _run(self, title: str, fn: object) -> None:
-        try:
-            fn()  # type: ignore[operator]
-        except ClearanceDeskError as error:
-            show_problems(self, title, error)
-        self.reload()
+    def _run(self, title: str, change: Callable[[], object], done: str) -> None:
+        """One account change as an operation: refused ones are shown, saved ones announced."""
+        Operation(self, change, title=title).success(lambda _result: Changes(None, ChangeKind.USERS, done)).run()
 
     def add_user(self) -> None:
         dialog = NewUserDialog(self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
-        self._run("Add user", lambda: self.users.create_user(
-            self.admin, dialog.username.text(), dialog.full_name.text(), dialog.role.currentData(),
-            dialog.password.text(), title=dialog.title.text()))
+        users, admin = self.users, self.admin
+        username, full_name = dialog.username.text(), dialog.full_name.text()
+        role = Role(dialog.role.currentData())  # the combo box hands the value back as a plain str
+        password, title = dialog.password.text(), dialog.title.text()
+        self._run("Add user", lambda: users.create_user(admin, username, full_name, role, password, title=title),
+                  f"Added {username.strip()}")
 
     def set_role(self) -> None:
         username = self._selected()
@@ -122,7 +132,8 @@ class UsersDialog(QDialog):
         names = [r.value for r in Role]
         choice, ok = QInputDialog.getItem(self, "Set role", f"Role for {username}:", names, 0, False)
         if ok:
-            self._run("Set role", lambda: self.users.set_role(self.admin, username, Role(choice)))
+            self._run("Set role", lambda: self.users.set_role(self.admin, username, Role(choice)),
+                      f"{username} is now {choice}")
 
     def reset_password(self) -> None:
         username = self._selected()
@@ -131,14 +142,15 @@ class UsersDialog(QDialog):
         password, ok = QInputDialog.getText(self, "Reset password", f"Temporary password for {username}:",
                                             QLineEdit.EchoMode.Password)
         if ok:
-            self._run("Reset password", lambda: self.users.reset_password(self.admin, username, password))
+            self._run("Reset password", lambda: self.users.reset_password(self.admin, username, password),
+                      f"Password of {username} reset")
 
     def deactivate(self) -> None:
         username = self._selected()
         if username:
-            self._run("Deactivate", lambda: self.users.deactivate(self.admin, username))
+            self._run("Deactivate", lambda: self.users.deactivate(self.admin, username), f"{username} deactivated")
 
     def reactivate(self) -> None:
         username = self._selected()
         if username:
-            self._run("Reactivate", lambda: self.users.reactivate(self.admin, username))
+            self._run("Reactivate", lambda: self.users.reactivate(self.admin, username), f"{username} reactivated")

@@ -1,13 +1,14 @@
 """Importing a package from the GUI: progress off the GUI thread, cancel, refusal view.
 
-The worker reports progress at most ten times a second (a large shard produces hundreds
-of chunks a second) and never touches a widget; the dialog shows bytes and files done,
-the current file, the rate and the time left.
+The import runs in the operations' progress dialog (ui.operations.dialog): the worker
+reports progress at most ten times a second and never touches a widget; this dialog
+shows bytes and files done, the current file, the rate and the time left.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -17,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QVBoxLayout,
     QWidget,
 )
@@ -27,9 +27,7 @@ from desktop_app.domain.units import human_size
 from desktop_app.services.context import Actor
 from desktop_app.services.intake import ImportResult, IntakeService
 from desktop_app.services.packages import ImportProgress
-from desktop_app.ui.threads import CancelToken, Task, run_task
-
-PROGRESS_INTERVAL_S = 0.1
+from desktop_app.ui.operations.dialog import ProgressDialog
 
 
 def format_duration(seconds: float) -> str:
@@ -41,55 +39,35 @@ def format_duration(seconds: float) -> str:
     return f"{seconds} s"
 
 
-class ImportDialog(QDialog):
-    """Runs one import; `result` or `error` is set when it ends."""
+class ImportDialog(ProgressDialog):
+    """Runs one import (ui.operations.dialog); `result_value` or `failure` is set when it ends."""
 
     imported = Signal(object)
 
     def __init__(self, intake: IntakeService, actor: Actor, path: Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(f"Importing {Path(path).name}", parent=parent)
         self.intake, self.actor, self.path = intake, actor, Path(path)
-        self.result_value: ImportResult | None = None
-        self.error: Exception | None = None
-        self.setWindowTitle(f"Importing {self.path.name}")
         self.setMinimumWidth(520)
-        self.title = QLabel(f"<b>{self.path.name}</b>")
-        self.title.setTextFormat(Qt.TextFormat.RichText)
-        self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setAccessibleName("Import progress")
+        self.stage.setText(f"<b>{self.path.name}</b>")
+        self.stage.setTextFormat(Qt.TextFormat.RichText)
         self.counts = QLabel("Checking the manifest…")
         self.current = QLabel("")
         self.current.setWordWrap(True)
-        self.rate = QLabel("")
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.rejected.connect(self.cancel)
-        layout = QVBoxLayout(self)
-        for widget in (self.title, self.bar, self.counts, self.current, self.rate, self.buttons):
-            layout.addWidget(widget)
+        self.rate = self.amount
+        for widget in (self.counts, self.current):
+            self.content.addWidget(widget)
         self._started = time.monotonic()
-        self._task: Task | None = None
-        self._cancel = CancelToken()
+        self.succeeded.connect(self.imported)
 
-    def start(self) -> None:
-        last = [0.0]
-
-        def work(report: object) -> ImportResult:
-            def progress(update: ImportProgress) -> None:
-                now = time.monotonic()
-                if now - last[0] >= PROGRESS_INTERVAL_S or update.bytes_done == update.bytes_total:
-                    last[0] = now
-                    report(update)  # type: ignore[operator]
-
-            return self.intake.import_package(self.actor, self.path, progress=progress, cancelled=self._cancel)
-
+    def work(self) -> Callable[[Callable[[ImportProgress], None]], ImportResult]:
+        intake, actor, path, cancelled = self.intake, self.actor, self.path, self.cancel_token
         self._started = time.monotonic()
-        self._task = run_task(work, with_progress=True, on_done=self._done, on_error=self._failed,
-                              on_progress=self.show_progress)
+        return lambda report: intake.import_package(actor, path, progress=report, cancelled=cancelled)
 
-    def exec(self) -> int:  # noqa: A003
-        self.start()
-        return super().exec()
+    def final_update(self, update: ImportProgress) -> bool:
+        return update.bytes_done == update.bytes_total
 
     def show_progress(self, update: ImportProgress) -> None:
         total = max(update.bytes_total, 1)
@@ -103,25 +81,8 @@ class ImportDialog(QDialog):
             left = (update.bytes_total - update.bytes_done) / rate if rate else 0
             self.rate.setText(f"{human_size(int(rate))}/s · about {format_duration(left)} left")
 
-    def cancel(self) -> None:
-        if self._task is not None and self.result_value is None and self.error is None:
-            self._cancel.cancel()
-            self.counts.setText("Cancelling… nothing will be kept")
-            self.buttons.setEnabled(False)
-        else:
-            self.reject()
-
-    def _done(self, result: ImportResult) -> None:
-        self.result_value = result
-        self.imported.emit(result)
-        self.accept()
-
-    def _failed(self, error: Exception) -> None:
-        self.error = error
-        if isinstance(error, OperationCancelled):
-            self.reject()
-            return
-        self.done(QDialog.DialogCode.Rejected)
+    def show_cancelling(self) -> None:
+        self.counts.setText("Cancelling… nothing will be kept")
 
 
 class RefusalDialog(QDialog):
@@ -155,10 +116,11 @@ def import_with_dialogs(parent: QWidget, intake: IntakeService, actor: Actor, pa
     dialog = ImportDialog(intake, actor, path, parent)
     dialog.exec()
     if dialog.result_value is not None:
-        return dialog.result_value
-    if dialog.error is not None and not isinstance(dialog.error, OperationCancelled):
-        if isinstance(dialog.error, ClearanceDeskError):
-            RefusalDialog(path, dialog.error, parent).exec()
+        return dialog.result_value  # type: ignore[no-any-return]
+    failure = dialog.failure
+    if failure is not None and not isinstance(failure, OperationCancelled):
+        if isinstance(failure, ClearanceDeskError):
+            RefusalDialog(path, failure, parent).exec()
         else:
-            RefusalDialog(path, InputRejected(f"unexpected error: {dialog.error}"), parent).exec()
+            RefusalDialog(path, InputRejected(f"unexpected error: {failure}"), parent).exec()
     return None

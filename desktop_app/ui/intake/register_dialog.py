@@ -3,46 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from PySide6.QtCore import QDate
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QDateEdit,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QDateEdit, QLineEdit, QPlainTextEdit, QWidget
 
-from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.services.context import Actor
 from desktop_app.services.intake import ImportResult, IntakeService, ManualRegistration
-from desktop_app.ui.common.errors import error_label, show_error
+from desktop_app.ui.operations.dialog import OperationDialog
 
 
-class RegisterDialog(QDialog):
+class RegisterDialog(OperationDialog):
+    """The manifest's fields typed in; Register runs off the GUI thread, refusals stay in the dialog."""
+
     def __init__(self, intake: IntakeService, actor: Actor, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("Register a submission by hand",
+                         "Use this when a package arrived incomplete. The audit trail records that the "
+                         "submission was registered by hand; attach files later from its Artifacts tab.",
+                         "&Register", parent)
         self.intake, self.actor = intake, actor
         self.result_value: ImportResult | None = None
-        self.setWindowTitle("Register a submission by hand")
-        self.setMinimumWidth(520)
-        self.fields: dict[str, QLineEdit] = {}
-        form = QFormLayout(self)
-        intro = QLabel("Use this when a package arrived incomplete. The audit trail records that the "
-                       "submission was registered by hand; attach files later from its Artifacts tab.")
-        intro.setWordWrap(True)
-        form.addRow(intro)
+        self.inputs: dict[str, QLineEdit] = {}
+        form = self.form
         for key, label in (("developer_name", "&Developer:"), ("developer_address", "Developer &address:"),
                            ("contact_name", "&Contact name:"), ("contact_email", "Contact &e-mail:"),
                            ("model_name", "&Model name:"), ("model_version", "Model &version:"),
                            ("package_id", "&Package id (if known):")):
             field = QLineEdit()
             field.setAccessibleName(label.replace("&", "").rstrip(":"))
-            self.fields[key] = field
+            self.inputs[key] = field
+            self.fields[key.replace("_", " ")] = field  # the service names problems "developer name", …
             form.addRow(label, field)
         self.has_release = QCheckBox("Intended release date &known")
         self.release = QDateEdit(QDate.currentDate().addDays(30))
@@ -50,20 +40,15 @@ class RegisterDialog(QDialog):
         self.release.setDisplayFormat("yyyy-MM-dd")
         self.release.setAccessibleName("Intended release date")
         form.addRow(self.has_release, self.release)
+        self.fields["intended release"] = self.release
         self.description = QPlainTextEdit()
         self.description.setAccessibleName("Description")
         self.description.setFixedHeight(80)
         form.addRow("Descri&ption:", self.description)
-        self.error = error_label()
-        form.addRow(self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Register")
-        buttons.accepted.connect(self.try_register)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        self.fields["description"] = self.description
 
-    def form(self) -> ManualRegistration:
-        text = {key: field.text() for key, field in self.fields.items()}
+    def registration(self) -> ManualRegistration:
+        text = {key: field.text() for key, field in self.inputs.items()}
         release = self.release.date().toPython() if self.has_release.isChecked() else None
         assert release is None or isinstance(release, dt.date)
         return ManualRegistration(developer_name=text["developer_name"], contact_name=text["contact_name"],
@@ -72,10 +57,6 @@ class RegisterDialog(QDialog):
                                   package_id=text["package_id"], developer_address=text["developer_address"],
                                   description=self.description.toPlainText())
 
-    def try_register(self) -> None:
-        try:
-            self.result_value = self.intake.register_by_hand(self.actor, self.form())
-        except ClearanceDeskError as error:
-            show_error(self.error, error)
-            return
-        self.accept()
+    def work(self) -> Callable[[], ImportResult]:
+        intake, actor, registration = self.intake, self.actor, self.registration()
+        return lambda: intake.register_by_hand(actor, registration)

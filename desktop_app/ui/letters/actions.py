@@ -9,7 +9,7 @@ window refreshes the queue and the detail.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QCheckBox, QLineEdit, QPlainTextEdit, QWidget
@@ -18,10 +18,11 @@ from desktop_app.domain.errors import ClearanceDeskError, InputRejected, Problem
 from desktop_app.domain.types import LetterKind, Role
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
-from desktop_app.services.letters import IssuedLetter, KeyFile, KeyToken, RegisterEntry
-from desktop_app.ui.letters.signing import KeySourceWidget
-from desktop_app.ui.operations import Changes, bus
+from desktop_app.ui.operations import ChangeKind, Changes, bus
 from desktop_app.ui.operations.dialog import OperationDialog
+
+if TYPE_CHECKING:  # the letter service and signing load on first use: the window is ready before them
+    from desktop_app.services.letters import IssuedLetter, KeyFile, KeyToken, RegisterEntry
 
 
 class _LetterAboutDialog(OperationDialog):
@@ -44,6 +45,8 @@ class _LetterAboutDialog(OperationDialog):
         self.text.setMaximumHeight(110)
         self.form.addRow(label, self.text)
         self.fields[field] = self.text
+        from desktop_app.ui.letters.signing import KeySourceWidget
+
         self.key = KeySourceWidget(parent=self)
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
@@ -153,9 +156,8 @@ class LetterActions(QObject):
     def save_letter(self, letter_id: int) -> None:
         from desktop_app.ui.letters.viewer import save_letter
 
-        target = save_letter(self.window, self.services.letters, letter_id)
-        if target is not None:
-            self._status(f"Saved {target.name} to {target.parent}")
+        save_letter(self.window, self.services.letters, letter_id,
+                    lambda target: self._status(f"Saved {target.name} to {target.parent}"))
 
     def print_letter(self, letter_id: int) -> None:
         from desktop_app.ui.letters.viewer import print_letter
@@ -205,7 +207,7 @@ class LetterActions(QObject):
 
         def revoked(result: tuple[RegisterEntry, IssuedLetter]) -> Changes:
             entry, notice = result
-            return Changes(entry.submission_id, "letters", f"{entry.number} revoked; revocation notice "
+            return Changes(entry.submission_id, ChangeKind.LETTERS, f"{entry.number} revoked; revocation notice "
                                                            f"{notice.number} signed and issued")
 
         return self._open_dialog(dialog, revoked)
@@ -214,7 +216,7 @@ class LetterActions(QObject):
         """Issue a corrected letter that supersedes `letter_id`; the bus hears of it."""
         dialog = CorrectedLetterDialog(self.services, self.actor, letter_id, self.window)
         return self._open_dialog(dialog, lambda letter: Changes(
-            letter.submission_id, "letters", f"Corrected letter {letter.number} signed and issued; it supersedes "
+            letter.submission_id, ChangeKind.LETTERS, f"Corrected letter {letter.number} signed and issued; it supersedes "
                                              f"{letter.supersedes}"))
 
     def _open_dialog(self, dialog: OperationDialog, change: Callable[[Any], Changes]) -> Any:
@@ -229,7 +231,7 @@ class LetterActions(QObject):
         from desktop_app.ui.letters.signing import issue_notice_and_sign
 
         if issue_notice_and_sign(self.window, self.services, self.actor, submission_id, LetterKind(kind)):
-            bus().announce(Changes(submission_id, "letters", "Notice letter signed and issued"))
+            bus().announce(Changes(submission_id, ChangeKind.LETTERS, "Notice letter signed and issued"))
 
     def approve(self, submission_id: int) -> bool:
         from desktop_app.ui.letters.signing import approve_and_sign

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QBrush, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QHideEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -49,6 +49,8 @@ from desktop_app.services.conditions import ConditionInfo
 from desktop_app.services.context import Actor
 from desktop_app.ui.common import icons, theme
 from desktop_app.ui.common.errors import error_label, problem_text, show_error
+from desktop_app.ui.operations import ChangeKind, Changes, bus, follow_changes
+from desktop_app.ui.operations.dialog import OperationDialog
 from desktop_app.ui.threads import run_task
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -169,6 +171,24 @@ class ConditionsWindow(QWidget):
         QShortcut(QKeySequence("Escape"), self, self.close)
         self.refresh()
         theme.follow_palette(self, self.refresh)  # the overdue colour follows the palette
+        self._stale = False
+        follow_changes(self, self._changes)
+
+    def _changes(self, changes: Changes) -> None:
+        """Conditions change with their own actions, open with a letter, are waived with its revocation
+        and take evidence from an imported supplement."""
+        if changes.what in (ChangeKind.CONDITIONS, ChangeKind.LETTERS, ChangeKind.INTAKE):
+            self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - shown again: what changed meanwhile
+        if self._stale:
+            self._stale = False
+            self.refresh()
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802
+        self._stale = True
+        super().hideEvent(event)
 
     # -- loading -------------------------------------------------------------------------
     def refresh(self, keep_id: int | None = None) -> None:
@@ -282,9 +302,7 @@ class ConditionsWindow(QWidget):
             button.setEnabled(False)
 
         def done(_result: object) -> None:
-            if message:
-                self.summary.setText(message)
-            self.refresh(keep_id=info.id)
+            bus().announce(Changes(info.submission_id, ChangeKind.CONDITIONS, message))
 
         def failed(error: Exception) -> None:
             show_error(self.error, error)
@@ -376,8 +394,8 @@ class ConditionsWindow(QWidget):
             return
         dialog = ConditionsMetDialog(self.services, self.actor, info, self)
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.issued is not None:
-            self.summary.setText(f"{info.label} met; notice {dialog.issued.number} issued and registered")
-            self.refresh(keep_id=info.id)
+            bus().announce(Changes(info.submission_id, ChangeKind.CONDITIONS,
+                                   f"{info.label} met; notice {dialog.issued.number} issued and registered"))
 
     def open_submission(self) -> None:
         if self.current is not None:
@@ -455,22 +473,24 @@ class DueDateDialog(QDialog):
         self.accept()
 
 
-class ConditionsMetDialog(QDialog):
-    """Close the last condition as met: the password and the signing key, then the signed notice."""
+class ConditionsMetDialog(OperationDialog):
+    """Close the last condition as met: the password and the signing key, then the signed notice.
+
+    The busy state and failures are the operation dialog's (ui.operations.dialog); the
+    secret fields are cleared after each attempt.
+    """
 
     def __init__(self, services: Services, actor: Actor, info: ConditionInfo, parent: QWidget | None = None) -> None:
         from desktop_app.ui.letters.signing import KeySourceWidget
 
-        super().__init__(parent)
+        super().__init__("Close the last condition and sign the notice",
+                         f"<b>{html.escape(info.label)}</b> is the last unresolved condition of "
+                         f"{html.escape(info.letter_number)}. Marking it met issues a signed notice to "
+                         f"{html.escape(info.developer)} that the conditions of the clearance are met, registered "
+                         f"like any letter.", "Mark met, &sign and issue", parent)
         self.services, self.actor, self.info = services, actor, info
         self.issued: Any = None
-        self.setWindowTitle("Close the last condition and sign the notice")
         self.setMinimumWidth(600)
-        intro = QLabel(f"<b>{html.escape(info.label)}</b> is the last unresolved condition of "
-                       f"{html.escape(info.letter_number)}. Marking it met issues a signed notice to "
-                       f"{html.escape(info.developer)} that the conditions of the clearance are met, registered "
-                       f"like any letter.")
-        intro.setWordWrap(True)
         self.note = QPlainTextEdit()
         self.note.setAccessibleName("Note")
         self.note.setPlaceholderText("What the evidence shows (optional, recorded with the change)")
@@ -479,57 +499,36 @@ class ConditionsMetDialog(QDialog):
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setAccessibleName("Your account password")
-        form = QFormLayout()
-        form.addRow("Account pass&word:", self.password)
-        self.error = error_label()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.sign_button = QPushButton("Mark met, &sign and issue")
+        self.content.insertWidget(self.content.indexOf(self.form), self.note)
+        self.content.insertWidget(self.content.indexOf(self.form), self.key)
+        self.form.addRow("Account pass&word:", self.password)
+        self.sign_button = self.ok_button
         self.sign_button.setDefault(True)
-        self.buttons.addButton(self.sign_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        self.buttons.accepted.connect(self.sign)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addWidget(self.note)
-        layout.addWidget(self.key)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(self.buttons)
-        self._busy = False
+        self.fields.update({"note": self.note, "key file": self.key.p12_path, "module": self.key.module,
+                            "token label": self.key.token_label, "key label": self.key.key_label,
+                            "PIN": self.key.pin, "account password": self.password})
+        self.succeeded.connect(self._issued)
 
     def sign(self) -> None:
-        self.error.hide()
-        try:
-            source, secret = self.key.source()
-            if not self.password.text():
-                raise InputRejected(Problem("enter your account password to confirm", field="account password"))
-        except InputRejected as error:
-            show_error(self.error, error)
-            return
+        self.submit()
+
+    def work(self) -> Callable[[], Any]:
+        source, secret = self.key.source()
+        if not self.password.text():
+            raise InputRejected(Problem("enter your account password to confirm", field="account password"))
         password, note = self.password.text(), self.note.toPlainText()
         self.key.clear_secrets()
         self.password.clear()
         self.key.remember()
-        self._busy = True
-        self.sign_button.setEnabled(False)
         conditions, actor, condition_id = self.services.conditions, self.actor, self.info.id
-        run_task(lambda: conditions.close_last_as_met(actor, condition_id, password=password, source=source,
-                                                      secret=secret, note=note),
-                 on_done=self._done, on_error=self._failed, owner=self)
+        return lambda: conditions.close_last_as_met(actor, condition_id, password=password, source=source,
+                                                    secret=secret, note=note)
 
-    def _done(self, issued: Any) -> None:
-        self._busy = False
+    def _issued(self, issued: Any) -> None:
         self.issued = issued
-        self.accept()
-
-    def _failed(self, error: Exception) -> None:
-        self._busy = False
-        self.sign_button.setEnabled(True)
-        show_error(self.error, error)
 
     def reject(self) -> None:
-        if self._busy:  # a signature in flight finishes or fails on its own
-            return
-        self.key.clear_secrets()
-        self.password.clear()
+        if not self.running:
+            self.key.clear_secrets()
+            self.password.clear()
         super().reject()

@@ -1,7 +1,8 @@
 """Reports → Letter register…: every letter with its status, filters and search, CSV with the handling marking.
 
 The rows are read off the GUI thread once; kind, status and the search box filter them
-in place (a register holds thousands of letters at most). A double click opens the
+in place (a register holds thousands of letters at most). "Concerns" names the earlier
+letter a letter revokes, corrects, replaces or reports the conditions of. A double click opens the
 letter. "Export CSV…" writes the rows shown, between two handling-marking lines.
 """
 
@@ -34,7 +35,8 @@ from desktop_app.services.register import STATUSES, RegisterFilter, RegisterRow,
 from desktop_app.ui.common import theme
 from desktop_app.ui.threads import run_task
 
-COLUMNS = ("Letter", "Kind", "Decision", "Submission", "Model", "Signer", "Issued (UTC)", "Status")
+COLUMNS = ("Letter", "Kind", "Decision", "Concerns", "Submission", "Model", "Signer", "Issued (UTC)", "Status")
+_MODEL_COLUMN, _STATUS_COLUMN = COLUMNS.index("Model"), COLUMNS.index("Status")
 _KIND_LABELS = {kind: kind.value.replace("-", " ").capitalize() for kind in LetterKind}
 
 
@@ -63,7 +65,7 @@ class RegisterDialog(QDialog):
         for status in STATUSES:
             self.status.addItem(status.capitalize(), status)
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search number, submission, model, signer…")
+        self.search.setPlaceholderText("Search number, submission, model, signer, letter concerned…")
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Search the register")
         for combo in (self.kind, self.status):
@@ -83,7 +85,7 @@ class RegisterDialog(QDialog):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSortingEnabled(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(_MODEL_COLUMN, QHeaderView.ResizeMode.Stretch)
         self.table.cellDoubleClicked.connect(self._open_row)
         self.count = QLabel("Reading the register…")
         self.export_button = QPushButton("&Export CSV…")
@@ -123,12 +125,12 @@ class RegisterDialog(QDialog):
         colours = {"revoked": theme.colour("error"), "superseded": theme.colour("due_soon")}
         for index, row in enumerate(self.shown):
             status = row.status + (f" — {row.status_detail}" if row.status_detail else "")
-            values = (row.number, _KIND_LABELS[row.kind], row.decision or "—", row.reference, row.model, row.signer,
-                      f"{row.issued_at:%Y-%m-%d %H:%M}", status)
+            values = (row.number, _KIND_LABELS[row.kind], row.decision or "—", row.about or "—", row.reference,
+                      row.model, row.signer, f"{row.issued_at:%Y-%m-%d %H:%M}", status)
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setToolTip(value)
-                if column == 7 and row.status in colours:
+                if column == _STATUS_COLUMN and row.status in colours:
                     item.setForeground(colours[row.status])
                 self.table.setItem(index, column, item)
         total = len(self.all_rows)

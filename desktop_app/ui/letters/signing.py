@@ -15,20 +15,19 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QRadioButton,
     QVBoxLayout,
@@ -42,9 +41,8 @@ from desktop_app.services.context import Actor
 from desktop_app.services.letters import IssuedLetter, KeyFile, KeyToken
 from desktop_app.services.submissions import SubmissionDetail
 from desktop_app.services.trust_store import EnrolledCertificate
-from desktop_app.ui.threads import run_task
 from desktop_app.ui.common import theme
-from desktop_app.ui.common.errors import error_label, show_error
+from desktop_app.ui.operations.dialog import OperationDialog
 
 log = logging.getLogger("clearance_desk.ui")
 
@@ -171,10 +169,6 @@ class KeySourceWidget(QGroupBox):
         self.pin.clear()
 
 
-
-
-
-
 _KIND_TITLES = {
     LetterKind.CLEARANCE: "Approve and sign the clearance letter",
     LetterKind.REFUSAL: "Sign the notice of refusal",
@@ -182,20 +176,24 @@ _KIND_TITLES = {
 }
 
 
-class SigningDialog(QDialog):
-    """Sign one letter; on success `issued` holds the register entry and `signed` fires."""
+class SigningDialog(OperationDialog):
+    """Sign one letter; on success `issued` holds the register entry and `signed` fires (None on failure).
+
+    The busy state and failures are the operation dialog's; a signature cannot be cancelled
+    half-way, so Cancel waits for it. Every secret field is cleared after each attempt.
+    """
 
     signed = Signal(object)
 
     def __init__(self, services: Services, actor: Actor, submission_id: int, *,
                  kind: LetterKind = LetterKind.CLEARANCE, appendix: bool = True, reasons: str | None = None,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(_KIND_TITLES[kind], ok_text="&Sign and issue" if kind is not LetterKind.CLEARANCE else
+                         "Approve, &sign and issue", parent=parent)
         self.services, self.actor, self.submission_id = services, actor, submission_id
         #: the reasons the supervisor approved in the preview (None: the recommendation's rationale)
         self.kind, self.appendix, self.reasons = kind, appendix, reasons
         self.issued: IssuedLetter | None = None
-        self.setWindowTitle(_KIND_TITLES[kind])
         self.setMinimumWidth(620)
         detail = services.submissions.detail(submission_id)
         enrolled = services.letters.trust.enrolled(actor.username)
@@ -214,33 +212,21 @@ class SigningDialog(QDialog):
         form.addRow("Account pass&word:", self.password)
         if kind is LetterKind.CLEARANCE:
             form.addRow("&Comment:", self.comment)
-        self.error = error_label()
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)
-        self.busy.setTextVisible(False)
-        self.busy.setMaximumHeight(6)
-        self.busy.hide()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.sign_button = QPushButton("&Sign and issue" if kind is not LetterKind.CLEARANCE else
-                                       "Approve, &sign and issue")
+        self.sign_button = self.ok_button
         self.sign_button.setDefault(True)
-        self.buttons.addButton(self.sign_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        self.buttons.accepted.connect(self.sign)
-        self.buttons.rejected.connect(self.reject)
         note = QLabel("Your passphrase or PIN and your password are used for this signature only and are not "
                       "stored.")
         note.setWordWrap(True)
         theme.colour_text(note, "muted")
-        layout = QVBoxLayout(self)
-        layout.addWidget(summary)
-        if self.conditions is not None and self.conditions.dates:
-            layout.addWidget(self.conditions)
-        layout.addWidget(self.key)
-        layout.addWidget(confirm)
-        layout.addWidget(note)
-        layout.addWidget(self.error)
-        layout.addWidget(self.busy)
-        layout.addWidget(self.buttons)
+        for widget in (summary, self.conditions if self.conditions is not None and self.conditions.dates else None,
+                       self.key, confirm, note):
+            if widget is not None:
+                self.content.addWidget(widget)
+        self.fields.update({"key file": self.key.p12_path, "passphrase": self.key.passphrase,
+                            "module": self.key.module, "token label": self.key.token_label,
+                            "key label": self.key.key_label, "PIN": self.key.pin,
+                            "account password": self.password, "comment": self.comment})
+        self.succeeded.connect(self._signed)
         self.key.secret_field().setFocus()
         self.adjustSize()
         if enrolled.fingerprint is None:
@@ -269,60 +255,44 @@ class SigningDialog(QDialog):
             lines.append(f"Signing as {who}")
         return "<br>".join(lines)
 
-    def _set_busy(self, busy: bool) -> None:
-        for widget in (self.key, self.password, self.comment, self.sign_button):
-            widget.setEnabled(not busy)
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setEnabled(not busy)
-        self.busy.setVisible(busy)
-
     def sign(self) -> None:
-        self.error.hide()
-        try:
-            source, secret = self.key.source()
-            if not self.password.text():
-                raise InputRejected(Problem("enter your account password to confirm", field="account password"))
-        except InputRejected as error:
-            show_error(self.error, error)
-            return
+        self.submit()
+
+    def work(self) -> Callable[[], IssuedLetter]:
+        """The key and password as typed (then cleared from the form), and the service call that signs."""
+        source, secret = self.key.source()
+        if not self.password.text():
+            raise InputRejected(Problem("enter your account password to confirm", field="account password"))
         password = self.password.text()
         comment = self.comment.text().strip()
         self.key.clear_secrets()
         self.password.clear()
         self.key.remember()
-        self._set_busy(True)
         letters, actor, submission_id, kind, appendix, reasons = (self.services.letters, self.actor,
                                                                   self.submission_id, self.kind, self.appendix,
                                                                   self.reasons)
         if kind is LetterKind.CLEARANCE:
             due, owner = self.conditions.values() if self.conditions is not None else (None, None)
-
-            def work() -> IssuedLetter:
-                return letters.approve_and_issue(actor, submission_id, password=password, source=source,
-                                                 secret=secret, comment=comment, appendix=appendix,
-                                                 conditions_due=due, condition_owner_id=owner, reasons=reasons)
-        else:
-            def work() -> IssuedLetter:
-                return letters.issue_notice(actor, submission_id, kind, password=password, source=source,
+            return lambda: letters.approve_and_issue(actor, submission_id, password=password, source=source,
+                                                     secret=secret, comment=comment, appendix=appendix,
+                                                     conditions_due=due, condition_owner_id=owner,
+                                                     reasons=reasons)
+        return lambda: letters.issue_notice(actor, submission_id, kind, password=password, source=source,
                                             secret=secret)
-        run_task(work, on_done=self._done, on_error=self._failed)
 
-    def _done(self, issued: IssuedLetter) -> None:
-        self._set_busy(False)
+    def _signed(self, issued: IssuedLetter) -> None:
         self.issued = issued
         self.signed.emit(issued)
-        self.accept()
 
-    def _failed(self, error: Exception) -> None:
-        self._set_busy(False)
-        show_error(self.error, error)
+    def show_failure(self, error: BaseException) -> None:
+        super().show_failure(error)
         self.key.secret_field().setFocus()
         self.signed.emit(None)
 
     def reject(self) -> None:
-        if self.busy.isVisible():  # a signature in flight finishes or fails on its own; it cannot be half-done
-            return
-        self.key.clear_secrets()
-        self.password.clear()
+        if not self.running:
+            self.key.clear_secrets()
+            self.password.clear()
         super().reject()
 
 

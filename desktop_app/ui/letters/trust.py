@@ -9,6 +9,7 @@ certificate that is not the key's, or that may not sign, is refused at enrolment
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -18,7 +19,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.domain.errors import ClearanceDeskError
+from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.services.context import Actor
 from desktop_app.services.trust_store import TrustStoreService
-from desktop_app.ui.common.errors import show_problems
-from desktop_app.ui.letters.signing import KeySourceWidget, file_row, error_label, show_error
-from desktop_app.ui.threads import run_task
+from desktop_app.ui.letters.signing import KeySourceWidget, file_row
+from desktop_app.ui.operations import ChangeKind, Changes, Operation, bus, follow_changes
+from desktop_app.ui.operations.dialog import OperationDialog
 from desktop_app.ui.common import theme
 
 
@@ -102,6 +102,7 @@ class TrustDialog(QDialog):
         layout.addWidget(buttons)
         self.reload()
         theme.follow_palette(self, self.reload)  # the expired-CRL colour follows the palette
+        follow_changes(self, lambda changes: changes.what is ChangeKind.TRUST and self.reload())
 
     def _page(self, table: QTableWidget, actions: tuple[tuple[str, object], ...], note: str) -> QWidget:
         page = QWidget()
@@ -136,22 +137,25 @@ class TrustDialog(QDialog):
         _fill(self.people, [[p.username, p.display_name, p.name or "not enrolled", _day(p.not_after),
                              p.fingerprint or ""] for p in people], [p.username for p in people])
 
-    def _run(self, title: str, change: object) -> bool:
-        try:
-            change()  # type: ignore[operator]
-        except (ClearanceDeskError, OSError) as error:
-            show_problems(self, title, error)
-            return False
-        finally:
-            self.reload()
-        return True
+    def _run(self, title: str, change: Callable[[], object], done: str) -> None:
+        """One change of the trust store as an operation (off the GUI thread); the lists refresh when it is announced."""
+        def run() -> object:
+            try:
+                return change()
+            except OSError as error:  # the chosen file could not be read
+                raise InputRejected(f"{getattr(error, 'filename', '') or 'file'}: cannot read: {error.strerror}") \
+                    from None
+
+        Operation(self, run, title=title).success(lambda _result: Changes(None, ChangeKind.TRUST, done)).run()
 
     def add_anchor(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Add a trust anchor", "",
                                               "Certificates (*.pem *.crt *.cer *.der);;All files (*)")
         if name:
+            store, actor = self.store, self.actor
             self._run("Add a trust anchor",
-                      lambda: self.store.add_anchor(self.actor, Path(name).read_bytes(), source=Path(name).name))
+                      lambda: store.add_anchor(actor, Path(name).read_bytes(), source=Path(name).name),
+                      f"Added the trust anchor {Path(name).name}")
 
     def remove_anchor(self) -> None:
         anchor_id = _selected_key(self.anchors)
@@ -162,53 +166,51 @@ class TrustDialog(QDialog):
             self, "Remove trust anchor",
             f"Stop trusting {name}?\n\nLetters signed under it will no longer verify in this register.")
         if answer == QMessageBox.StandardButton.Yes:
-            self._run("Remove trust anchor", lambda: self.store.remove_anchor(self.actor, int(anchor_id)))
+            store, actor = self.store, self.actor
+            self._run("Remove trust anchor", lambda: store.remove_anchor(actor, int(anchor_id)),
+                      f"Stopped trusting {name}")
 
     def import_crl(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Import a CRL", "", "CRLs (*.crl *.pem *.der);;All files (*)")
         if name:
+            store, actor = self.store, self.actor
             self._run("Import a CRL",
-                      lambda: self.store.import_crl(self.actor, Path(name).read_bytes(), source=Path(name).name))
+                      lambda: store.import_crl(actor, Path(name).read_bytes(), source=Path(name).name),
+                      f"Imported the CRL {Path(name).name}")
 
     def enrol(self) -> None:
         username = _selected_key(self.people)
         if username is None:
             QMessageBox.information(self, "Enrol certificate", "Select the supervisor first.")
             return
-        if EnrolDialog(self.store, self.actor, str(username), self).exec():
-            self.reload()
+        EnrolDialog(self.store, self.actor, str(username), self).exec()  # it announces the enrolment
 
 
-class EnrolDialog(QDialog):
-    """The supervisor's key (file or token) and its passphrase or PIN; the certificate file is optional."""
+class EnrolDialog(OperationDialog):
+    """The supervisor's key (file or token) and its passphrase or PIN; the certificate file is optional.
+
+    The key is opened and checked on a worker (ui.operations.dialog); the enrolment is announced.
+    """
 
     def __init__(self, store: TrustStoreService, actor: Actor, username: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(f"Enrol a signing certificate for {username}",
+                         f"<b>{username}</b> types the passphrase or PIN of their key: enrolment proves the "
+                         "certificate belongs to that key and may sign. Nothing secret is stored.", "&Enrol", parent)
         self.store, self.actor, self.username = store, actor, username
-        self.setWindowTitle(f"Enrol a signing certificate for {username}")
         self.setMinimumWidth(600)
-        intro = QLabel(f"<b>{username}</b> types the passphrase or PIN of their key: enrolment proves the "
-                       "certificate belongs to that key and may sign. Nothing secret is stored.")
-        intro.setWordWrap(True)
         self.key = KeySourceWidget("The supervisor's key", self)
         self.certificate = QLineEdit()
         self.certificate.setAccessibleName("Certificate file")
         self.certificate.setPlaceholderText("optional: the key's own certificate is used when empty")
         browse = QPushButton("Bro&wse…")
         browse.clicked.connect(self._choose)
-        form = QFormLayout()
-        form.addRow("&Certificate (PEM):", file_row(self.certificate, browse))
-        self.error = error_label()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Enrol")
-        self.buttons.accepted.connect(self.enrol)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addWidget(self.key)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(self.buttons)
+        self.content.insertWidget(self.content.indexOf(self.form), self.key)
+        self.form.addRow("&Certificate (PEM):", file_row(self.certificate, browse))
+        self.fields.update({"key file": self.key.p12_path, "module": self.key.module,
+                            "token label": self.key.token_label, "key label": self.key.key_label,
+                            "PIN": self.key.pin, "certificate": self.certificate})
+        self.succeeded.connect(lambda _result: bus().announce(
+            Changes(None, ChangeKind.TRUST, f"Enrolled the signing certificate of {username}")))
 
     def _choose(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Certificate", "", "Certificates (*.pem *.crt *.cer);;All (*)")
@@ -216,21 +218,15 @@ class EnrolDialog(QDialog):
             self.certificate.setText(name)
 
     def enrol(self) -> None:
-        self.error.hide()
-        try:
-            source, secret = self.key.source()
-            path = self.certificate.text().strip()
-            certificate = Path(path).read_bytes() if path else None
-        except (ClearanceDeskError, OSError) as error:
-            show_error(self.error, error if isinstance(error, ClearanceDeskError) else
-                       ClearanceDeskError(f"{path}: cannot read: {error.strerror}"))
-            return
-        self.key.clear_secrets()
-        self.buttons.setEnabled(False)
-        store, actor, username = self.store, self.actor, self.username
-        run_task(lambda: store.enrol(actor, username, source, secret, certificate=certificate),
-                 on_done=lambda _result: self.accept(), on_error=self._failed)
+        self.submit()
 
-    def _failed(self, error: Exception) -> None:
-        self.buttons.setEnabled(True)
-        show_error(self.error, error)
+    def work(self) -> Callable[[], object]:
+        source, secret = self.key.source()
+        path = self.certificate.text().strip()
+        try:
+            certificate = Path(path).read_bytes() if path else None
+        except OSError as error:
+            raise InputRejected(Problem(f"cannot read: {error.strerror}", file=path, field="certificate")) from None
+        self.key.clear_secrets()
+        store, actor, username = self.store, self.actor, self.username
+        return lambda: store.enrol(actor, username, source, secret, certificate=certificate)

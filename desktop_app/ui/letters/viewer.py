@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSize, Qt
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.services.letters import LetterService, RegisterEntry
 from desktop_app.ui.common.errors import show_problems
+from desktop_app.ui.operations import Operation
 
 log = logging.getLogger("clearance_desk.ui")
 
@@ -131,7 +133,7 @@ class LetterViewer(QDialog):
         status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         status.setWordWrap(True)
         save = QPushButton("&Save a copy…")
-        save.clicked.connect(lambda: save_letter(self, self.letters, self.entry.id))
+        save.clicked.connect(lambda: save_letter(self, self.letters, self.entry.id, lambda _target: None))
         print_button = QPushButton("&Print…")
         print_button.clicked.connect(lambda: print_pdf(self, self.pane.document, self.entry.file_name))
         verify = QPushButton("&Verify")
@@ -167,20 +169,24 @@ def open_letter(parent: QWidget, letters: LetterService, letter_id: int) -> Lett
     return viewer
 
 
-def save_letter(parent: QWidget, letters: LetterService, letter_id: int) -> Path | None:
-    """Ask where, then write the letter exactly as issued (never over an existing file)."""
+def save_letter(parent: QWidget, letters: LetterService, letter_id: int, saved: Callable[[Path], None]) -> None:
+    """Ask where, then write the letter exactly as issued (never over an existing file), on a worker."""
     try:
         entry = letters.entry(letter_id)
-        name, _ = QFileDialog.getSaveFileName(parent, f"Save {entry.number}", entry.file_name, "PDF (*.pdf)")
-        if not name:
-            return None
-        target = Path(name)
+    except ClearanceDeskError as error:
+        show_problems(parent, "Cannot save the letter", error)
+        return
+    name, _ = QFileDialog.getSaveFileName(parent, f"Save {entry.number}", entry.file_name, "PDF (*.pdf)")
+    if not name:
+        return
+    target = Path(name)
+
+    def save() -> Path:
         if target.exists():  # the dialog already asked whether to replace it
             target.unlink()
         return letters.save_copy(letter_id, target)
-    except (ClearanceDeskError, OSError) as error:
-        show_problems(parent, "Cannot save the letter", error)
-        return None
+
+    Operation(parent, save, title="Cannot save the letter").success(lambda written: saved(written)).run()
 
 
 def print_letter(parent: QWidget, letters: LetterService, letter_id: int) -> bool:

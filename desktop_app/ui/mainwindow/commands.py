@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app import APP_NAME, __version__
 from desktop_app.domain.types import Role
-from desktop_app.ui.operations import Changes, Operation
+from desktop_app.ui.operations import ChangeKind, Changes, Operation, bus
 
 if TYPE_CHECKING:
     pass
@@ -49,16 +49,18 @@ class CommandsMixin:
             QMessageBox.information(self, "Import package", "Administrators do not import submissions.")
             return
         result = import_with_dialogs(self, self.services.intake, self.actor, Path(path))
-        if result is not None:
-            self.select_submission(result.submission_id)
-            self.statusBar().showMessage(f"Imported {Path(path).name} as {result.reference}", 8000)
+        if result is not None:  # the window shows the new submission when it hears of it
+            bus().announce(Changes(result.submission_id, ChangeKind.INTAKE,
+                                   f"Imported {Path(path).name} as {result.reference}"))
 
     def register_by_hand(self) -> None:
         from desktop_app.ui.intake.register_dialog import RegisterDialog
 
         dialog = RegisterDialog(self.services.intake, self.actor, self)
         if dialog.exec() and dialog.result_value is not None:
-            self.select_submission(dialog.result_value.submission_id)
+            registered = dialog.result_value
+            bus().announce(Changes(registered.submission_id, ChangeKind.INTAKE,
+                                   f"Registered {registered.reference} by hand"))
 
     def view_artifact(self, artifact_id: int) -> None:
         from desktop_app.ui.review.artifact_viewer import view_artifact
@@ -74,23 +76,21 @@ class CommandsMixin:
         open_evidence(self, self.services, self.detail.detail, evidence_id)
 
     def open_changes(self, submission_id: int) -> None:
-        """Changes since the previous submission (ui.review.diff_view); a carried-over finding refreshes the window."""
+        """Changes since the previous submission (ui.review.diff_view); a carried-over finding is announced on the bus."""
         from desktop_app.ui.review.diff_view import DiffDialog
 
         shown = self.detail.detail
         reference = shown.reference if shown is not None and shown.id == submission_id else ""
         dialog = DiffDialog(self.services, self.actor, submission_id, reference, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.carried.connect(lambda sid: self._review_changed(Changes(sid, "finding", "Finding carried over")))
         dialog.show()
         self.changes_dialog = dialog
 
     def save_artifact(self, artifact_id: int) -> None:
         from desktop_app.ui.review.artifact_viewer import save_artifact_copy
 
-        target = save_artifact_copy(self, self.services.artifacts, artifact_id)
-        if target is not None:
-            self.statusBar().showMessage(f"Saved a copy as {target}", 8000)
+        save_artifact_copy(self, self.services.artifacts, artifact_id,
+                           lambda target: self.statusBar().showMessage(f"Saved a copy as {target}", 8000))
 
     def attach_files(self, submission_id: int) -> None:
         from PySide6.QtWidgets import QFileDialog
@@ -102,7 +102,7 @@ class CommandsMixin:
         intake, actor, files = self.services.intake, self.actor, [(Path(p), "other") for p in paths]
         # hashing whole files: on a worker (ui.operations), the detail refreshes from the bus
         Operation(self, lambda: intake.attach_files(actor, submission_id, files), title="Attach files").success(
-            lambda _result: Changes(submission_id, "evidence", f"Attached {len(files)} file(s) by hand")).run()
+            lambda _result: Changes(submission_id, ChangeKind.EVIDENCE, f"Attached {len(files)} file(s) by hand")).run()
 
     def open_users(self) -> None:
         from desktop_app.ui.admin.users import UsersDialog

@@ -7,7 +7,6 @@ A mixin of `MainWindow` (ui.mainwindow.window): it uses the window's attributes.
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
@@ -19,14 +18,15 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.domain.clock import DUE_SOON_DAYS
-from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.domain.types import Role
 from desktop_app.services.queue import BulkAssignResult, QueueColumn, QueueCounts, QueueFilter, SavedFilterInfo
 from desktop_app.ui.queue.columns import fit_names
 from desktop_app.ui.queue.filters import BulkAssignDialog, combine
 from desktop_app.ui.queue.model import run_queue_task
+from desktop_app.ui.common.errors import show_failure
+from desktop_app.ui.operations import ChangeKind, Changes, Operation, follow_changes
 from desktop_app.ui.startup import freeze_start_up_objects
-from desktop_app.ui.threads import COUNTS_PRIORITY, DETAIL_PRIORITY
+from desktop_app.ui.threads import COUNTS, DETAIL_PRIORITY, run_task
 
 if TYPE_CHECKING:
     pass
@@ -37,11 +37,10 @@ log = logging.getLogger("clearance_desk.ui")
 #: No fixed delay: keystrokes typed while a search runs collapse into one query (QueueModel),
 #: so a short search answers at once and a slow one is never queued behind stale ones.
 SEARCH_DEBOUNCE_MS = 0
-COUNTS_DELAY_MS = 120  # sidebar counts wait until typing pauses (large queues only)
+#: Sidebar counts wait until typing pauses (large queues only): a count under a search costs
+#: more than the search itself, and keystrokes come 100-250 ms apart.
+COUNTS_DELAY_MS = 300
 CHANGE_POLL_MS = 2000  # look for changes made elsewhere (another window, another workstation)
-#: Rows made current closer together than this (an arrow key held down) read their detail on
-#: the worker, which skips the rows passed over; a single click reads it on the GUI thread.
-DETAIL_BURST_S = 0.06  # key auto-repeat is 25-33 a second; clicks are further apart
 
 
 class QueueMixin:
@@ -107,6 +106,7 @@ class QueueMixin:
                 self.queue.viewport().installEventFilter(self)
             self.queue.selectRow(0)
         self._poll_timer.start()
+        follow_changes(self, self._review_changed)  # every saved change, from any view, comes here
         if self.model.in_background:
             # Everything built so far (modules, widgets) lives as long as the window: out of
             # the collector's full passes with it (once a process; see ui.startup). The
@@ -164,9 +164,10 @@ class QueueMixin:
                 self._counts_again = False
                 self._refresh_counts()
 
-        run_queue_task(lambda: queue.counts(base, me=me, due_within_days=DUE_SOON_DAYS), on_done=done, owner=self,
-                       on_error=lambda error: (log.warning("sidebar counts failed: %s", error), done(None)),
-                       priority=COUNTS_PRIORITY)
+        # on their own worker: a count never holds up the id query of the next keystroke (ui.threads)
+        run_task(lambda: queue.counts(base, me=me, due_within_days=DUE_SOON_DAYS), on_done=done, owner=self,
+                 on_error=lambda error: (log.warning("sidebar counts failed: %s", error), done(None)),
+                 pool_name=COUNTS)
 
     def _check_for_changes(self) -> None:
         """Read the change counter on a worker (a shared database may be across the network).
@@ -175,8 +176,6 @@ class QueueMixin:
         """
         if self.model.loading or self._poll_running:
             return
-        from desktop_app.ui.threads import run_task
-
         self._poll_running = True
 
         def done(marker: int) -> None:
@@ -230,26 +229,21 @@ class QueueMixin:
         submission_id = self.model.known_id(row)
         if submission_id is not None and submission_id == self._shown_id:
             return  # the same submission after a re-sort or refresh: keep the pane as it is
-        now = time.monotonic()
-        burst = now - self._last_detail_at < DETAIL_BURST_S or self._detail_loading
-        self._last_detail_at = now
-        if submission_id is not None and self.model.in_background and burst:
-            self._load_detail(submission_id)  # an arrow key held down: the worker skips rows passed over
-        elif submission_id is not None and self.model.in_background:
-            # One click or key press: read here (~10 ms, no thread hop), just after the queue
-            # has repainted the new selection, so neither waits for the other.
-            QTimer.singleShot(0, lambda: self._show_if_current(submission_id))
+        if submission_id is not None and self.model.in_background:
+            # On the queue's worker, even for one click: the GUI thread never waits for the
+            # database (a cold ORM read or a busy disk takes 50-150 ms), and rows passed over
+            # while a read runs (an arrow key held down) are skipped.
+            self._load_detail(submission_id)
         else:
             self.show_row(row)
         match = self.model.match_text(row) if submission_id is not None else ""
         if match:
             self.statusBar().showMessage(f"Search matched {match}", 8000)
 
-    def _show_if_current(self, submission_id: int) -> None:
-        if self.current_id() == submission_id and self._shown_id != submission_id and not self._detail_loading:
-            row = self.model.row_for_id(submission_id)
-            if row is not None:
-                self.show_row(row)
+    def detail_is_current(self) -> bool:
+        """The detail pane shows the current row (or no row is current): the window is ready."""
+        current = self.current_id()
+        return self.ready and (current is None or self._shown_id == current)
 
     def _detail_parts(self, submission_id: int) -> tuple[object, ...]:
         """What the detail pane shows, read from the services (any thread)."""
@@ -257,7 +251,8 @@ class QueueMixin:
                 self.services.workflow.choices(self.actor, submission_id))
 
     def _load_detail(self, submission_id: int) -> None:
-        """Read the detail on a worker (large queues): holding an arrow key never stalls the window.
+        """Read the detail on the queue's worker (large queues): a click or an arrow key held down
+        never stalls the window.
 
         One read at a time; rows passed over while it ran are skipped, the last one is shown.
         """
@@ -306,25 +301,23 @@ class QueueMixin:
                                         text=current.name if current else "")
         if not ok or not name.strip():
             return
-        try:
-            saved = self.services.queue.save_filter(self.actor, name, self.current_filter())
-        except ClearanceDeskError as error:
-            from desktop_app.ui.common.errors import show_problems
+        queue, actor, flt = self.services.queue, self.actor, self.current_filter()
 
-            show_problems(self, "Save filter", error)
-            return
-        self.sidebar.set_saved(self.services.queue.saved_filters(self.actor), select_id=saved.id)
-        self.statusBar().showMessage(f"Saved the filter “{saved.name}”", 5000)
+        def saved(info: SavedFilterInfo) -> Changes:
+            self._saved_to_select = info.id  # the sidebar selects it when it shows the change
+            return Changes(None, ChangeKind.SAVED_FILTERS, f"Saved the filter “{info.name}”")
+
+        Operation(self, lambda: queue.save_filter(actor, name, flt), title="Save filter").success(saved).run()
 
     def delete_saved_filter(self, saved: SavedFilterInfo) -> None:
         answer = QMessageBox.question(self, "Delete saved filter", f"Delete the saved filter “{saved.name}”?")
         if answer != QMessageBox.StandardButton.Yes:
             return
-        was_current = self.sidebar.current_saved() == saved
-        self.services.queue.delete_filter(self.actor, saved.id)
-        self.sidebar.set_saved(self.services.queue.saved_filters(self.actor))
-        if was_current:
+        if self.sidebar.current_saved() == saved:
             self.sidebar.setCurrentRow(0)
+        queue, actor = self.services.queue, self.actor
+        Operation(self, lambda: queue.delete_filter(actor, saved.id), title="Delete saved filter").success(
+            lambda _none: Changes(None, ChangeKind.SAVED_FILTERS, f"Deleted the saved filter “{saved.name}”")).run()
 
     def assign_selected(self) -> None:
         ids = self.selected_ids()
@@ -338,30 +331,26 @@ class QueueMixin:
 
     def bulk_assign(self, ids: list[int], assignee_id: int) -> None:
         """Assign off the GUI thread (a select-all can be thousands of audited changes)."""
-        from desktop_app.ui.threads import run_task
-
         queue, actor = self.services.queue, self.actor
         self.statusBar().showMessage(f"Assigning {len(ids):,} submissions…")
         self.setCursor(Qt.CursorShape.BusyCursor)
-        run_task(lambda: queue.bulk_assign(actor, ids, assignee_id), on_done=self._assigned,
-                 on_error=self._assign_failed, owner=self)
 
-    def _assigned(self, result: BulkAssignResult) -> None:
+        def failed(error: Exception) -> None:
+            self.unsetCursor()
+            self.statusBar().clearMessage()
+            show_failure(self, "Assign submissions", error)
+
+        Operation(self, lambda: queue.bulk_assign(actor, ids, assignee_id), title="Assign submissions").success(
+            self._assigned).failure(failed).run()
+
+    def _assigned(self, result: BulkAssignResult) -> Changes:
         self.unsetCursor()
         parts = [f"Assigned {len(result.assigned):,}"]
         if result.unchanged:
             parts.append(f"{len(result.unchanged):,} already theirs")
         if result.skipped:
             parts.append(f"{len(result.skipped):,} skipped ({result.skipped[0][0]} {result.skipped[0][1]})")
-        self.statusBar().showMessage("; ".join(parts), 10000)
-        self.reload()
-
-    def _assign_failed(self, error: Exception) -> None:
-        from desktop_app.ui.common.errors import show_problems
-
-        self.unsetCursor()
-        self.statusBar().clearMessage()
-        show_problems(self, "Assign submissions", error)
+        return Changes(None, ChangeKind.ASSIGNMENT, "; ".join(parts))
 
     def _queue_menu(self, position: QPoint) -> None:
         menu = QMenu(self)

@@ -9,7 +9,7 @@ import logging
 from typing import TYPE_CHECKING
 
 
-from desktop_app.ui.operations import Changes, bus
+from desktop_app.ui.operations import ChangeKind, Changes
 
 if TYPE_CHECKING:
     pass
@@ -47,7 +47,6 @@ class ReviewMixin:
         self.review = WorkflowController(self, self.services, self.actor, self.undo_stack)
         self.review.findings = FindingActions(self.review)
         self.review.approver = self.approve_and_sign
-        bus().changed.connect(self._review_changed)  # every saved change, from any view, comes here
         findings, page = self.review.findings, self.detail.findings_page
         self.detail.action_panel.action_requested.connect(
             lambda key: self.detail.detail and self.review.perform(key, self.detail.detail))
@@ -62,17 +61,27 @@ class ReviewMixin:
         page.open_evidence_requested.connect(self.open_evidence)
         self.detail.finding_version_requested.connect(findings.show_version)
 
-    def _review_changed(self, change: object) -> None:
-        """After any saved change (the bus): refresh the queue row and the detail, keeping the selection."""
-        assert isinstance(change, Changes)
+    def _review_changed(self, change: Changes) -> None:
+        """After any saved change (the bus, from the first load on): the window refreshes what it shows of it.
+
+        Submissions: the queue and the detail, keeping the selection (a new one is selected);
+        saved filters: the sidebar. Other kinds (accounts, trust, settings) only say so.
+        """
         if change.message:
             self.statusBar().showMessage(change.message, 8000)
-        shown = self.detail.detail.id if self.detail.detail is not None else None
+        if change.what is ChangeKind.SAVED_FILTERS:
+            select, self._saved_to_select = getattr(self, "_saved_to_select", None), None
+            self.sidebar.set_saved(self.services.queue.saved_filters(self.actor), select_id=select)
+            return
+        if change.what is ChangeKind.INTAKE and change.submission_id is not None:
+            self.select_submission(change.submission_id)  # a new submission: show it
+            return
+        if not change.touches_submissions:
+            return
+        shown = self.detail.detail.id if self.ready and self.detail.detail is not None else None
         self.reload()  # re-shows the current row's detail; the pane keeps its tab and finding
         if shown == change.submission_id and self.current_id() != shown:
             self._show_submission(shown)  # it left the filtered view: keep showing what was acted on
-        if self.my_work is not None:
-            self.my_work.refresh()
 
     def _show_submission(self, submission_id: int) -> None:
         detail = self.services.submissions.detail(submission_id)
@@ -81,9 +90,8 @@ class ReviewMixin:
         self._shown_id = submission_id
 
     def _save_evidence(self, evidence_id: int) -> None:
-        target = self.review.findings.save_evidence(evidence_id)
-        if target is not None:
-            self.statusBar().showMessage(f"Saved a copy as {target}", 8000)
+        self.review.findings.save_evidence(
+            evidence_id, lambda target: self.statusBar().showMessage(f"Saved a copy as {target}", 8000))
 
     def open_my_work(self) -> None:
         from desktop_app.ui.queue.my_work import MyWorkDialog
@@ -91,9 +99,7 @@ class ReviewMixin:
         if self.my_work is None:
             self.my_work = MyWorkDialog(self.services, self.actor, self)
             self.my_work.open_requested.connect(self._open_from_my_work)
-        else:
-            self.my_work.refresh()
-        self.my_work.show()
+        self.my_work.show()  # shown again, it reads what changed meanwhile
         self.my_work.raise_()
         self.my_work.activateWindow()
 
@@ -105,9 +111,7 @@ class ReviewMixin:
         if window is None:
             window = self.conditions_window = ConditionsWindow(self.services, self.actor, self)
             window.open_requested.connect(self._open_from_my_work)
-        else:
-            window.refresh()
-        window.show()
+        window.show()  # shown again, it reads what changed meanwhile
         window.raise_()
         window.activateWindow()
 

@@ -45,6 +45,7 @@ from desktop_app.ui.common import icons
 from desktop_app.ui.queue.columns import set_up_columns
 from desktop_app.ui.queue.filters import FilterBar, QueueSidebar
 from desktop_app.ui.queue.model import HighlightDelegate, QueueModel, SelectionKeeper
+from desktop_app.ui.startup import freeze_start_up_objects
 from desktop_app.ui.mainwindow.commands import CommandsMixin
 from desktop_app.ui.mainwindow.menus import MenusMixin
 from desktop_app.ui.mainwindow.queue_side import COUNTS_DELAY_MS, CHANGE_POLL_MS, SEARCH_DEBOUNCE_MS, QueueMixin
@@ -131,7 +132,6 @@ class MainWindow(MenusMixin, QueueMixin, ReviewMixin, CommandsMixin, QMainWindow
         self._shown_id: int | None = None
         self._detail_wanted: int | None = None
         self._detail_loading = False
-        self._last_detail_at = 0.0
         #: A filter chosen elsewhere (a dashboard chart) until the user picks a view or refinement.
         self._external_filter: QueueFilter | None = None
         self._counts_running = False
@@ -172,8 +172,12 @@ class MainWindow(MenusMixin, QueueMixin, ReviewMixin, CommandsMixin, QMainWindow
         else:
             self.queue.viewport().installEventFilter(self)  # after the first paint: _build_review_later
 
-    def finish_setup(self) -> None:
-        """Build the review half now (once): detail pane, workflow, letter and report actions."""
+    def finish_setup(self, first_detail: tuple[int, tuple[object, ...]] | None = None) -> None:
+        """Build the review half now (once): detail pane, workflow, letter and report actions.
+
+        `first_detail` is (submission id, detail parts) read on the worker that imported the
+        review modules: shown at once if that submission is still the current one.
+        """
         if self.ready:
             return
         from desktop_app.ui.review.detail_pane import DetailPane
@@ -193,26 +197,47 @@ class MainWindow(MenusMixin, QueueMixin, ReviewMixin, CommandsMixin, QMainWindow
             placeholder.deleteLater()
         self.ready = True
         self._shown_id = None
-        self._current_changed(self.queue.currentIndex().row())
+        if first_detail is not None and first_detail[0] == self.current_id():
+            self.detail.show_submission(*first_detail[1])  # type: ignore[arg-type]
+            self._shown_id = first_detail[0]
+            freeze_start_up_objects("review")
+        else:
+            self._current_changed(self.queue.currentIndex().row())
 
     def _build_review_later(self) -> None:
-        """Import the review half's modules on a worker thread, then build it here."""
+        """Import the review half's modules on a worker thread, then build it here.
+
+        The same worker then reads the current submission's detail: the first ORM query
+        sets up the mappers and compiles its statements (~100 ms), which would otherwise
+        stall the GUI thread just after the first paint.
+        """
         if self.ready or self._review_importing:
             return
         from desktop_app.ui.threads import run_task
 
         self._review_importing = True
+        wanted = self.current_id()
 
-        def imported(_result: object) -> None:
+        def work() -> tuple[int, tuple[object, ...]] | None:
+            for name in REVIEW_MODULES:
+                importlib.import_module(name)
+            if wanted is None:
+                return None
+            try:
+                return wanted, self._detail_parts(wanted)
+            except Exception as error:  # noqa: BLE001 - read again on the GUI thread, which reports it
+                log.warning("reading the first detail in the background failed (%s)", error)
+                return None
+
+        def imported(first_detail: tuple[int, tuple[object, ...]] | None) -> None:
             self._review_importing = False
-            self.finish_setup()
+            self.finish_setup(first_detail)
 
         def failed(error: Exception) -> None:
             log.warning("loading the review modules in the background failed (%s); loading them now", error)
             imported(None)
 
-        run_task(lambda: [importlib.import_module(name) for name in REVIEW_MODULES], on_done=imported,
-                 on_error=failed, owner=self)
+        run_task(work, on_done=imported, on_error=failed, owner=self)
 
     def _needs_review(self, call: Callable[[], object]) -> Callable[[], None]:
         """A menu slot that uses the review half: builds it first if it is not there yet."""

@@ -6,10 +6,12 @@ place (ui.common.errors) unless the caller handles it, and on success announces 
 the `Changes` whether they need to refresh; nothing calls another view's `reload()`.
 
     Operation(window, lambda: services.findings.edit(actor, fid, draft, expected_version=v),
-              title="Save finding").success(lambda info: Changes(sid, "finding", f"{info.label} saved")).run()
+              title="Save finding").success(lambda info: Changes(sid, ChangeKind.FINDING, f"{info.label} saved")).run()
 
 `OperationDialog` (ui.operations.dialog) is the same thing behind a form: its OK runs the
-call, failures stay in the dialog, and the busy state and cancel are written once.
+call, failures stay in the dialog, and the busy state and cancel are written once;
+`ProgressDialog` is it without a form, for long work that reports progress and can be
+cancelled (imports, backups).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from desktop_app.ui.common.errors import show_failure
@@ -29,17 +32,47 @@ log = logging.getLogger("clearance_desk.ui")
 T = TypeVar("T")
 
 
+class ChangeKind(Enum):
+    """What kind of data a saved change touched; each view refreshes only for the kinds it shows."""
+
+    WORKFLOW = "workflow"  # a submission's state, assignee or review window
+    FINDING = "finding"
+    EVIDENCE = "evidence"
+    LETTERS = "letters"  # issued, revoked or superseded letters
+    CONDITIONS = "conditions"  # conditions after clearance
+    INTAKE = "intake"  # a submission or package imported or registered
+    ASSIGNMENT = "assignment"  # many submissions assigned at once
+    SAVED_FILTERS = "saved_filters"  # the user's saved queue filters
+    USERS = "users"  # accounts: added, roles, passwords, active flags
+    TRUST = "trust"  # trust anchors, CRLs, enrolled signing certificates
+    SETTINGS = "settings"
+
+
+#: The kinds that change what the queue and a submission's detail show.
+SUBMISSION_KINDS = frozenset({ChangeKind.WORKFLOW, ChangeKind.FINDING, ChangeKind.EVIDENCE, ChangeKind.LETTERS,
+                              ChangeKind.CONDITIONS, ChangeKind.INTAKE, ChangeKind.ASSIGNMENT})
+
+
 @dataclass(frozen=True)
 class Changes:
     """What a saved change touched: the submission (None: not one submission) and what of it.
 
-    `what` is one of "workflow", "finding", "evidence", "letters", "intake", "users",
-    "settings", "conditions"; `message` is the sentence for the status bar.
+    `message` is the sentence for the status bar. `what` is a `ChangeKind`; its value
+    ("finding") is accepted too and turned into the kind, so a misspelt kind fails at once.
     """
 
     submission_id: int | None
-    what: str
+    what: ChangeKind
     message: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.what, ChangeKind):
+            object.__setattr__(self, "what", ChangeKind(self.what))
+
+    @property
+    def touches_submissions(self) -> bool:
+        """True when the queue or a submission's detail may show something else now."""
+        return self.what in SUBMISSION_KINDS
 
     def touches(self, submission_id: int | None) -> bool:
         return self.submission_id is None or self.submission_id == submission_id
@@ -62,6 +95,28 @@ def bus() -> ChangeBus:
     if _bus is None:
         _bus = ChangeBus()
     return _bus
+
+
+class _Listener(QObject):
+    """Calls `handler(changes)` for each announced change; a child of its view, so it dies with it."""
+
+    def __init__(self, view: QObject, handler: Callable[[Changes], None]) -> None:
+        super().__init__(view)
+        self.handler = handler
+        bus().changed.connect(self._changed)
+
+    @Slot(object)
+    def _changed(self, changes: Changes) -> None:
+        self.handler(changes)
+
+
+def follow_changes(view: QObject, handler: Callable[[Changes], None]) -> None:
+    """Call `handler(changes)` after every saved change, for as long as `view` lives.
+
+    The handler decides from the `Changes` whether the view shows anything that changed;
+    it is the only place a view refreshes itself after a change.
+    """
+    _Listener(view, handler)
 
 
 class Operation(Generic[T]):
@@ -98,4 +153,4 @@ class Operation(Generic[T]):
             show_failure(self.parent, self.title, error)
 
 
-__all__ = ["ChangeBus", "Changes", "Operation", "bus"]
+__all__ = ["SUBMISSION_KINDS", "ChangeBus", "ChangeKind", "Changes", "Operation", "bus", "follow_changes"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QHideEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -28,6 +28,7 @@ from desktop_app.services.context import Actor
 from desktop_app.services.workflow import MyWork, WorkItem
 from desktop_app.ui.common import icons
 from desktop_app.ui.common import theme
+from desktop_app.ui.operations import Changes, follow_changes
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 
@@ -78,8 +79,24 @@ class MyWorkDialog(QDialog):
         self.work: MyWork | None = None
         self.refresh()
         theme.follow_palette(self, self.refresh)  # the overdue colour follows the palette
+        self._stale = False
+        follow_changes(self, self._changes)
+
+    def _changes(self, changes: Changes) -> None:
+        if changes.touches_submissions:
+            self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - shown again: what changed meanwhile
+        if self._stale:
+            self.refresh()
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802
+        self._stale = True
+        super().hideEvent(event)
 
     def refresh(self) -> None:
+        self._stale = False
         try:
             self.work = self.services.workflow.my_work(self.actor)
         except ClearanceDeskError as error:

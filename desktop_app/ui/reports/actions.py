@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDate, QObject, QStandardPaths, Qt
 from PySide6.QtWidgets import (
@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressDialog,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -34,9 +33,11 @@ from PySide6.QtWidgets import (
 from desktop_app.domain.errors import ClearanceDeskError, InputRejected, OperationCancelled
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
-from desktop_app.services.reports import Period, ReportService
 from desktop_app.ui.common import theme
-from desktop_app.ui.threads import CancelToken, run_task
+from desktop_app.ui.threads import CancelToken
+
+if TYPE_CHECKING:
+    from desktop_app.services.reports import Period, ReportService
 
 
 def _default_folder() -> Path:
@@ -144,6 +145,8 @@ class PeriodicReportDialog(QDialog):
             self.target.setText(path if path.lower().endswith(".pdf") else path + ".pdf")
 
     def period(self) -> Period:
+        from desktop_app.services.reports import Period
+
         return Period(_date(self.start.date()), _date(self.end.date()))
 
     def _accept(self) -> None:
@@ -164,8 +167,12 @@ class ReportActions(QObject):
     def __init__(self, window: Any, services: Services, actor: Actor) -> None:
         super().__init__(window)
         self.window, self.services, self.actor = window, services, actor
-        self.reports: ReportService = services.reports
         self.dashboard: QWidget | None = None
+
+    @property
+    def reports(self) -> ReportService:
+        """The report service, imported on first use: the window is ready before it (~50 ms of imports)."""
+        return self.services.reports
 
     def _status(self, text: str, timeout: int = 10_000) -> None:
         self.window.statusBar().showMessage(text, timeout)
@@ -203,35 +210,26 @@ class ReportActions(QObject):
         self.window.activateWindow()
 
     # -- running a report with a progress dialog ----------------------------------------------
-    def _run(self, title: str, label: str, work: Callable[..., Any], done: Callable[[Any], None], *,
-             cancel: CancelToken | None = None, with_progress: bool = False) -> None:
-        dialog = QProgressDialog(label, "Cancel" if cancel is not None else "", 0, 0, self.window)
-        dialog.setWindowTitle(title)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(300)
-        if cancel is None:
-            dialog.setCancelButton(None)
-        else:
-            dialog.canceled.connect(cancel.cancel)
+    def _run(self, title: str, label: str, work: Callable[[Any, CancelToken], Any], done: Callable[[Any], None], *,
+             cancellable: bool = False) -> QDialog:
+        """`work(progress, cancelled)` in the operations' progress dialog (ui.operations.dialog), without
+        blocking the window; `done(result)` when it ends, the failure shown if it fails."""
+        from desktop_app.ui.operations.dialog import ProgressDialog
 
-        def progress(value: Any) -> None:
-            written, total = value
-            dialog.setMaximum(max(total, 1))
-            dialog.setValue(written)
-            dialog.setLabelText(f"{label} {written:,} of {total:,} rows")
+        dialog = ProgressDialog(title, work, self.window, cancellable=cancellable)
+        dialog.stage.setText(label)
+        dialog.amount_text = lambda done, total: f"{done:,} of {total:,} rows"
+        dialog.succeeded.connect(done)
 
-        def finished(result: Any) -> None:
-            dialog.reset()
-            dialog.close()
-            done(result)
+        def ended(_code: int) -> None:
+            if dialog.failure is not None:  # a cancel is said in the status bar
+                self._problem(title, dialog.failure)  # type: ignore[arg-type]
 
-        def failed(error: Exception) -> None:
-            dialog.reset()
-            dialog.close()
-            self._problem(title, error)
-
-        run_task(work, on_done=finished, on_error=failed, on_progress=progress if with_progress else None,
-                 with_progress=with_progress)
+        dialog.finished.connect(ended)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.start()
+        dialog.open()
+        return dialog
 
     # -- the menu entries ---------------------------------------------------------------------
     def periodic_report(self) -> None:
@@ -241,7 +239,7 @@ class ReportActions(QObject):
         period, target = dialog.period(), Path(dialog.target.text().strip())
         reports, actor = self.reports, self.actor
         self._run("Periodic report", f"Writing the report for {period.label}…",
-                  lambda: reports.write_periodic_report(actor, period, target),
+                  lambda _progress, _cancelled: reports.write_periodic_report(actor, period, target),
                   lambda path: self._status(f"Wrote {path.name} and {path.with_suffix('.csv').name} to {path.parent}"))
 
     def export_queue_csv(self) -> None:
@@ -252,15 +250,14 @@ class ReportActions(QObject):
             return
         target = Path(path if path.lower().endswith(".csv") else path + ".csv")
         flt, sort, descending = model.filter, model.sort_column, model.descending
-        reports, actor, token = self.reports, self.actor, CancelToken()
+        reports, actor = self.reports, self.actor
 
-        def work(report: Callable[[Any], None]) -> int:
-            return reports.export_queue_csv(actor, target, flt, sort, descending,
-                                            progress=lambda n, total: report((n, total)), cancelled=token)
+        def work(progress: Callable[[str, int, int], None], cancelled: CancelToken) -> int:
+            return reports.export_queue_csv(actor, target, flt, sort, descending, cancelled=cancelled,
+                                            progress=lambda n, total: progress(f"Writing {target.name}", n, total))
 
-        self._run("Export the queue", "Writing", work,
-                  lambda rows: self._status(f"Exported {rows:,} submissions to {target}"),
-                  cancel=token, with_progress=True)
+        self._run("Export the queue", f"Writing {target.name}", work,
+                  lambda rows: self._status(f"Exported {rows:,} submissions to {target}"), cancellable=True)
 
     def review_record(self) -> None:
         submission_id = self.window.current_id()
@@ -276,5 +273,5 @@ class ReportActions(QObject):
         target = Path(path if path.lower().endswith(".pdf") else path + ".pdf")
         reports, actor = self.reports, self.actor
         self._run("Review record", f"Writing the review record of {reference}…",
-                  lambda: reports.write_review_record(actor, submission_id, target),
+                  lambda _progress, _cancelled: reports.write_review_record(actor, submission_id, target),
                   lambda written: self._status(f"Wrote the review record of {reference} to {written}"))

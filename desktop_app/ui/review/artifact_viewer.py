@@ -6,6 +6,7 @@ is rendered by Qt itself with links disabled, everything else is shown as plain 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtGui import QFontDatabase
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLabel, QT
 from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.services.submissions import ArtifactFiles, ArtifactText
 from desktop_app.ui.common.errors import show_problems
+from desktop_app.ui.operations import Operation
 
 class ArtifactViewer(QDialog):
     def __init__(self, content: ArtifactText, parent: QWidget | None = None) -> None:
@@ -49,13 +51,11 @@ def view_artifact(parent: QWidget, files: ArtifactFiles, artifact_id: int) -> Ar
     viewer.show()
     return viewer
 
-def save_artifact_copy(parent: QWidget, files: ArtifactFiles, artifact_id: int) -> Path | None:
+def save_artifact_copy(parent: QWidget, files: ArtifactFiles, artifact_id: int,
+                       saved: Callable[[Path], None]) -> None:
+    """Ask where, then copy on a worker (an artifact may be gigabytes of weights); `saved(target)` after."""
     folder = QFileDialog.getExistingDirectory(parent, "Save a copy into folder")
-    if not folder:
-        return None
-    try:
-        return files.save_copy(artifact_id, Path(folder))
-    except (ClearanceDeskError, OSError) as error:
-        show_problems(parent, "Cannot save a copy", error)
-        return None
+    if folder:
+        Operation(parent, lambda: files.save_copy(artifact_id, Path(folder)), title="Cannot save a copy").success(
+            lambda target: saved(target)).run()
 

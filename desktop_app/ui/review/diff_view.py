@@ -28,6 +28,7 @@ from desktop_app.services.context import Actor
 from desktop_app.services.diff import MetricChange, SubmissionDiff
 from desktop_app.services.submissions import FindingInfo
 from desktop_app.ui.common.errors import error_label, show_error
+from desktop_app.ui.operations import ChangeKind, Changes, bus, follow_changes
 from desktop_app.ui.threads import run_task
 
 _MARKS = {"added": "added", "removed": "removed", "changed": "changed", "unchanged": "unchanged"}
@@ -69,7 +70,6 @@ class DiffDialog(QDialog):
     """The comparison of one submission with the earlier one; carry-over of earlier findings."""
 
     loaded = Signal()
-    carried = Signal(int)  # the submission that received a carried-over finding
 
     def __init__(self, services: Any, actor: Actor, submission_id: int, reference: str,
                  parent: QWidget | None = None) -> None:
@@ -114,6 +114,12 @@ class DiffDialog(QDialog):
         layout.addWidget(splitter, 1)
         layout.addWidget(buttons)
         self.reload()
+        follow_changes(self, self._changes)
+
+    def _changes(self, changes: Changes) -> None:
+        """A finding carried over (here or elsewhere) changes the earlier findings' "carried over as"."""
+        if changes.what is ChangeKind.FINDING and changes.submission_id == self.submission_id:
+            self.reload()
 
     def reload(self) -> None:
         submission_id = self.submission_id
@@ -178,10 +184,9 @@ class DiffDialog(QDialog):
 
     def _carried(self, earlier_label: str, info: FindingInfo) -> None:
         self.error.hide()
-        self.message.setText(f"{earlier_label} of {self.diff.against_reference if self.diff else ''} "
-                             f"carried over as {info.label}.")
-        self.carried.emit(self.submission_id)
-        self.reload()
+        text = f"{earlier_label} of {self.diff.against_reference if self.diff else ''} carried over as {info.label}."
+        self.message.setText(text)
+        bus().announce(Changes(self.submission_id, ChangeKind.FINDING, text))
 
     def _carry_failed(self, error: Exception) -> None:
         show_error(self.error, error)

@@ -50,7 +50,7 @@ from desktop_app.services.findings import FindingVersion, categories, category_t
 from desktop_app.services.submissions import FindingInfo, SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
 from desktop_app.ui.common.layouts import FlowLayout
-from desktop_app.ui.operations import Changes
+from desktop_app.ui.operations import ChangeKind, Changes, Operation
 from desktop_app.ui.operations.dialog import OperationDialog
 from desktop_app.ui.common import theme
 
@@ -677,7 +677,7 @@ class FindingActions(QObject):
 
     def new(self, detail: SubmissionDetail) -> OperationDialog:
         dialog = FindingEditor(self.controller, detail, None, self.controller.window)
-        return self.controller.open(dialog, lambda info: Changes(detail.id, "finding", f"{info.label} recorded"))
+        return self.controller.open(dialog, lambda info: Changes(detail.id, ChangeKind.FINDING, f"{info.label} recorded"))
 
     def edit(self, detail: SubmissionDetail, finding_id: int) -> OperationDialog | None:
         try:
@@ -694,7 +694,7 @@ class FindingActions(QObject):
                 self.controller.undo_stack.push(EditFindingCommand(
                     self.controller, detail.id, after.id, after.label, draft_of(before), draft_of(after),
                     after.version))
-            return Changes(detail.id, "finding", f"{after.label} saved")
+            return Changes(detail.id, ChangeKind.FINDING, f"{after.label} saved")
 
         return self.controller.open(dialog, saved)
 
@@ -705,14 +705,14 @@ class FindingActions(QObject):
             self.controller.report("Withdraw finding", error)
             return None
         dialog = WithdrawFindingDialog(self.controller, finding, self.controller.window)
-        return self.controller.open(dialog, lambda info: Changes(detail.id, "finding", f"{info.label} withdrawn"))
+        return self.controller.open(dialog, lambda info: Changes(detail.id, ChangeKind.FINDING, f"{info.label} withdrawn"))
 
     def attach_file(self, detail: SubmissionDetail, finding_id: int) -> OperationDialog | None:
         finding = next((f for f in detail.findings if f.id == finding_id), None)
         if finding is None:
             return None
         dialog = AttachFileDialog(self.controller, finding, self.controller.window)
-        return self.controller.open(dialog, lambda info: Changes(detail.id, "evidence",
+        return self.controller.open(dialog, lambda info: Changes(detail.id, ChangeKind.EVIDENCE,
                                                                 f"Attached {info.title} to {finding.label}"))
 
     def cite_artifact(self, detail: SubmissionDetail, finding_id: int) -> OperationDialog | None:
@@ -720,7 +720,7 @@ class FindingActions(QObject):
         if finding is None:
             return None
         dialog = CiteArtifactDialog(self.controller, detail, finding, self.controller.window)
-        return self.controller.open(dialog, lambda info: Changes(detail.id, "evidence",
+        return self.controller.open(dialog, lambda info: Changes(detail.id, ChangeKind.EVIDENCE,
                                                                 f"Cited {info.title} for {finding.label}"))
 
     def detach_evidence(self, detail: SubmissionDetail, finding_id: int, evidence_id: int) -> OperationDialog | None:
@@ -728,19 +728,16 @@ class FindingActions(QObject):
         if finding is None:
             return None
         dialog = DetachEvidenceDialog(self.controller, finding, evidence_id, self.controller.window)
-        return self.controller.open(dialog, lambda info: Changes(detail.id, "evidence",
+        return self.controller.open(dialog, lambda info: Changes(detail.id, ChangeKind.EVIDENCE,
                                                                 f"Evidence detached from {info.label}"))
 
-    def save_evidence(self, evidence_id: int) -> Path | None:
+    def save_evidence(self, evidence_id: int, saved: Callable[[Path], None]) -> None:
+        """Ask where, then copy on a worker; `saved(target)` after, a failure shown in the one place."""
         folder = QFileDialog.getExistingDirectory(self.controller.window, "Save a copy into folder")
-        if not folder:
-            return None
-        try:
-            target = self.services.findings.save_evidence_copy(evidence_id, Path(folder))
-        except (ClearanceDeskError, OSError) as error:
-            self.controller.report("Cannot save a copy", error)
-            return None
-        return target
+        if folder:
+            findings = self.services.findings
+            Operation(self.controller.window, lambda: findings.save_evidence_copy(evidence_id, Path(folder)),
+                      title="Cannot save a copy").success(lambda target: saved(target)).run()
 
     def show_version(self, finding_id: int, seq: int) -> FindingVersionDialog | None:
         try:

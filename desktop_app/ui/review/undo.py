@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QUndoCommand
 
 from desktop_app.domain.findings import FindingDraft
-from desktop_app.ui.operations import Changes, Operation
+from desktop_app.ui.operations import ChangeKind, Changes, Operation
 
 if TYPE_CHECKING:
     from desktop_app.ui.review.workflow import WorkflowController
@@ -59,7 +59,7 @@ class EditFindingCommand(QUndoCommand):
 
         def saved(info: object) -> Changes:
             self.version = info.version  # type: ignore[attr-defined]
-            return Changes(self.submission_id, "finding", f"{verb}: {self.text()}")
+            return Changes(self.submission_id, ChangeKind.FINDING, f"{verb}: {self.text()}")
 
         def failed(error: Exception) -> None:
             self._drop()

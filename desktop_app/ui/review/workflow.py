@@ -49,7 +49,7 @@ from desktop_app.services.workflow import ActionChoices
 from desktop_app.ui.common import theme
 from desktop_app.ui.common.errors import problem_text
 from desktop_app.ui.common.layouts import FlowLayout
-from desktop_app.ui.operations import Changes, bus
+from desktop_app.ui.operations import ChangeKind, Changes, bus
 from desktop_app.ui.operations.dialog import OperationDialog
 
 log = logging.getLogger("clearance_desk.ui")
@@ -538,8 +538,6 @@ class WorkflowController(QObject):
                  undo_stack: QUndoStack | None = None) -> None:
         super().__init__(window)
         self.window, self.services, self.actor = window, services, actor
-        #: What this controller saved goes on the one change bus (ui.operations).
-        self.changed = bus().changed
         self.undo_stack = undo_stack if undo_stack is not None else QUndoStack(self)
         #: Set by the window to its letters flow: approving issues the signed letter, so it is the only way.
         self.approver: Callable[[int], bool] | None = None
@@ -568,7 +566,7 @@ class WorkflowController(QObject):
                 dialog = WindowDialog(services, actor, detail, parent)
             case _:
                 raise ValueError(f"unknown action {key!r}")
-        return self.open(dialog, lambda result: Changes(detail.id, "workflow", getattr(result, "message", "")))
+        return self.open(dialog, lambda result: Changes(detail.id, ChangeKind.WORKFLOW, getattr(result, "message", "")))
 
     def approve(self, detail: SubmissionDetail) -> QDialog | None:
         """Approve through the letters flow: it asks for the password and the signing key, and issues the letter."""
@@ -576,7 +574,7 @@ class WorkflowController(QObject):
             self.report("Cannot approve", RuntimeError("Approval issues the signed letter; open the submission in "
                                                        "the main window to approve it."))
         elif self.approver(detail.id):
-            self.changed.emit(Changes(detail.id, "workflow", f"{detail.reference} approved"))
+            bus().announce(Changes(detail.id, ChangeKind.WORKFLOW, f"{detail.reference} approved"))
         return None
 
     def open(self, dialog: OperationDialog, change: Callable[[Any], Changes | None]) -> OperationDialog:
@@ -587,7 +585,7 @@ class WorkflowController(QObject):
         def saved(result: Any) -> None:
             made = change(result)
             if made is not None:
-                self.changed.emit(made)
+                bus().announce(made)
 
         dialog.succeeded.connect(saved)
         dialog.finished.connect(lambda _code: self._closed(dialog))
@@ -610,7 +608,7 @@ class WorkflowController(QObject):
         box.open()
 
     def announce(self, change: Changes) -> None:
-        self.changed.emit(change)
+        bus().announce(change)
 
 
 __all__ = ["CHANGE_WINDOW", "ActionPanel", "OperationDialog", "WorkflowController", "clock_summary"]
