@@ -25,7 +25,7 @@ from desktop_app.domain.text import checked
 from desktop_app.domain.types import Role
 
 #: "Conditions due": unresolved and due within DUE_SOON_DAYS days (not yet overdue).
-#: The due date the sign-off dialog proposes (and a caller that gives none gets): days after the decision.
+#: The due date the sign-off dialog proposes, days after the decision (the supervisor confirms or changes it).
 DEFAULT_DUE_DAYS = 90
 REASON_MAX = 2_000
 

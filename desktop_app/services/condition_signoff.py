@@ -1,5 +1,6 @@
 """The conditions' part of the letters service's transactions: the plan checked at sign-off, the
-tracked items opened with a clearance letter, and their waiver when the letter is revoked.
+tracked items opened with a clearance letter, what becomes of them when the letter is
+superseded, and their waiver when the letter is revoked.
 
 Kept apart from `services.conditions` (the follow-up use cases) because that one issues the
 "conditions met" notice through the letters service: letters → condition_signoff and
@@ -22,7 +23,7 @@ from desktop_app.domain.errors import InputRejected, Problem
 from desktop_app.domain.types import Decision, Role
 from desktop_app.services import audit
 from desktop_app.services.context import ServiceContext
-from desktop_app.storage.models import Condition, Letter, Recommendation, User
+from desktop_app.storage.models import Condition, Letter, Recommendation, Submission, User
 
 S = ConditionStatus
 
@@ -52,10 +53,11 @@ def plan_for_signoff(ctx: ServiceContext, submission_id: int, due_dates: Sequenc
                      owner_id: int | None = None, *, today: dt.date) -> ConditionPlan | None:
     """Check the due dates entered at sign-off before anything is signed (None: no conditions).
 
-    One date for all conditions or one per condition; none before today. Given none, each
-    is due `DEFAULT_DUE_DAYS` after the decision (the dialog proposes that date and the
-    supervisor confirms or changes it). The owner is the recommending reviewer unless
-    another active reviewer or supervisor is named.
+    One date for all conditions or one per condition; none before today, and none
+    missing: a condition without a due date would never be followed up, so this refuses
+    rather than inventing one (the dialog proposes `DEFAULT_DUE_DAYS` after the decision
+    and the supervisor confirms or changes it). The owner is the recommending reviewer
+    unless another active reviewer or supervisor is named.
     """
     with ctx.reading() as session:
         rec = session.scalar(select(Recommendation).where(
@@ -64,12 +66,12 @@ def plan_for_signoff(ctx: ServiceContext, submission_id: int, due_dates: Sequenc
         if rec is None or rec.decision != Decision.CLEARED_WITH_CONDITIONS.value:
             return None
         count = len([c for c in rec.conditions or () if str(c).strip()])
-        if due_dates is None:
-            due_dates = today + dt.timedelta(days=rules.DEFAULT_DUE_DAYS)
-        if isinstance(due_dates, dt.date):
-            dates: list[dt.date | None] = [due_dates] * count
-        else:
-            dates = list(due_dates)
+        dates: list[dt.date | None] = ([due_dates] * count if isinstance(due_dates, dt.date)
+                                       else list(due_dates or ()))
+        if count and not dates:
+            raise InputRejected(Problem(
+                f"a cleared-with-conditions decision needs a due date for each of its {count} condition"
+                f"{'s' if count != 1 else ''}", field="conditions_due"))
         if len(dates) != count:
             raise InputRejected(Problem(f"{len(dates)} due dates for {count} conditions", field="conditions_due"))
         problems = rules.check_due_dates(dates, today)
@@ -119,6 +121,37 @@ def waive_for_revoked_letter(session: Session, letter: Letter, *, actor: str, no
         audit.record(session, actor=actor, action="condition.waive", entity_type="condition",
                      entity_id=f"{letter.number}#{row.number}", before=before,
                      after={"status": S.WAIVED.value, "reason": row.status_reason}, now=now)
+
+
+def follow_successor(session: Session, earlier: Letter, later: Letter, *, actor: str, now: dt.datetime) -> None:
+    """Inside the issuing transaction: the conditions of a superseded letter follow the letter that stands.
+
+    A corrected letter (same submission) restates the same numbered conditions, so every
+    condition moves to it with its number, status, evidence and dates: open ones go on being
+    followed up, and met or waived ones stay met or waived, so that the "conditions met"
+    notice still accounts for all of them. A resubmission's letter was decided afresh with
+    conditions of its own: the earlier letter's unresolved ones are closed as waived, naming
+    the letter that replaces them. Each change is one audit event.
+    """
+    rows = list(session.scalars(select(Condition).where(Condition.letter_id == earlier.id)
+                                .order_by(Condition.number)))
+    for row in rows:
+        if later.submission_id == earlier.submission_id:
+            row.letter_id, row.updated_at, row.updated_by = later.id, now, actor
+            session.flush()
+            audit.record(session, actor=actor, action="condition.follow_letter", entity_type="condition",
+                         entity_id=f"{later.number}#{row.number}", now=now,
+                         before={"letter": earlier.number}, after={"letter": later.number, "status": row.status})
+        elif S(row.status).is_unresolved:
+            reference = session.scalar(select(Submission.reference).where(Submission.id == later.submission_id))
+            before = {"status": row.status}
+            row.status, row.closed_at, row.updated_at, row.updated_by = S.WAIVED.value, now, now, actor
+            row.status_reason = (f"{earlier.number} was superseded by {later.number} for the resubmission "
+                                 f"{reference}; the conditions of {later.number} apply from now on.")
+            session.flush()
+            audit.record(session, actor=actor, action="condition.waive", entity_type="condition",
+                         entity_id=f"{earlier.number}#{row.number}", before=before,
+                         after={"status": S.WAIVED.value, "reason": row.status_reason}, now=now)
 
 
 def _username(session: Session, user_id: int | None) -> str | None:

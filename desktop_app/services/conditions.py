@@ -204,9 +204,9 @@ class ConditionsService:
         from desktop_app.storage.models import AuditEvent
 
         with self.ctx.reading() as session:
-            entity = _entity(session, _load(session, condition_id))
+            entities = _entities(session, _load(session, condition_id))
             events = list(session.scalars(select(AuditEvent).where(
-                AuditEvent.entity_type == "condition", AuditEvent.entity_id == entity).order_by(AuditEvent.seq)))
+                AuditEvent.entity_type == "condition", AuditEvent.entity_id.in_(entities)).order_by(AuditEvent.seq)))
         found = []
         for event in events:
             after = json.loads(event.after) if event.after else {}
@@ -499,7 +499,8 @@ def find_cited(session: Session, submission: Submission, letter_number: object, 
     """The condition a supplement cites, or one line saying why it cannot be the one.
 
     The letter must be a clearance letter of the submission the supplement refers to, not
-    revoked, and the condition must still await evidence or judgement.
+    revoked, and the condition must still await evidence or judgement. A letter since
+    corrected is read as its corrected letter, which the conditions followed.
     """
     field = "responds_to_condition"
     shown_letter = str(letter_number)[:40]
@@ -507,6 +508,9 @@ def find_cited(session: Session, submission: Submission, letter_number: object, 
     if letter is None or letter.submission_id != submission.id:
         raise InputRejected(Problem(f"{shown_letter!r} is not a letter issued for {submission.reference}",
                                     file="manifest.json", field=f"{field}.letter"), subject=subject)
+    while (successor := session.scalar(select(Letter).where(Letter.supersedes_id == letter.id,
+                                                            Letter.submission_id == submission.id))) is not None:
+        letter = successor
     if session.scalar(select(LetterRevocation.id).where(LetterRevocation.letter_id == letter.id)) is not None:
         raise InputRejected(Problem(f"{letter.number} was revoked; its conditions are no longer followed up",
                                     file="manifest.json", field=f"{field}.letter"), subject=subject)
@@ -585,6 +589,15 @@ def _facts(session: Session, row: Condition) -> ConditionFacts:
 def _entity(session: Session, row: Condition) -> str:
     number = session.scalar(select(Letter.number).where(Letter.id == row.letter_id))
     return f"{number}#{row.number}"
+
+
+def _entities(session: Session, row: Condition) -> list[str]:
+    """The condition's audit names: under its letter now and under each earlier letter it followed from."""
+    names, letter = [], session.get(Letter, row.letter_id)
+    while letter is not None and letter.submission_id == row.submission_id:
+        names.append(f"{letter.number}#{row.number}")
+        letter = session.get(Letter, letter.supersedes_id) if letter.supersedes_id else None
+    return names
 
 
 def _username(session: Session, user_id: int | None) -> str | None:

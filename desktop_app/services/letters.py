@@ -55,7 +55,12 @@ from desktop_app.domain.permissions import may_sign
 from desktop_app.domain.text import checked
 from desktop_app.domain.types import Decision, FindingStatus, LetterKind, Role, Severity, SubmissionState
 from desktop_app.services import audit
-from desktop_app.services.condition_signoff import open_for_letter, plan_for_signoff, waive_for_revoked_letter
+from desktop_app.services.condition_signoff import (
+    follow_successor,
+    open_for_letter,
+    plan_for_signoff,
+    waive_for_revoked_letter,
+)
 from desktop_app.services.context import Actor, ServiceContext, current_actor
 from desktop_app.services.findings import categories
 from desktop_app.services.references import next_number, peek
@@ -365,6 +370,7 @@ class LetterService:
             audit.record(session, actor=actor.username, action="letter.supersede", entity_type="letter",
                          entity_id=supersedes.number, now=now, before={"status": "valid"},
                          after={"status": "superseded", "superseded_by": number})
+            follow_successor(session, supersedes, row, actor=actor.username, now=now)
         area.promote()
         return IssuedLetter(row.id, number, issue.kind, submission.id, submission.reference, decision, row.pdf_sha256,
                             row.data_digest, row.signer_fingerprint, row.audit_head,
@@ -1088,6 +1094,7 @@ def issue_demo_letters(ctx: ServiceContext, admin: Actor, supervisor: Actor, *, 
     more, leaving `keep_waiting` for a user to approve), and refused or waiting ones get
     their notice. Everything goes through the real services and their rules.
     """
+    from desktop_app.domain.conditions import DEFAULT_DUE_DAYS
     from desktop_app.letters.pki import DEMO_PASSPHRASE, create_demo_pki
     from desktop_app.letters.signing import Pkcs12Source
 
@@ -1101,6 +1108,8 @@ def issue_demo_letters(ctx: ServiceContext, admin: Actor, supervisor: Actor, *, 
         store.import_crl(admin, crl.read_bytes(), source=f"demo-pki/{crl.name}")
     letters = service or LetterService(ctx)
     source = Pkcs12Source(pki.supervisor_p12)
+    today = review_clock.agency_date(ctx.now(), str(SettingsService(ctx).get("agency_time_zone")))
+    due = today + dt.timedelta(days=DEFAULT_DUE_DAYS)  # the date the sign-off dialog proposes
     with ctx.reading() as session:
         rows = session.execute(select(Submission.id, Submission.state, Recommendation.decision)
                                .outerjoin(Recommendation, (Recommendation.submission_id == Submission.id)
@@ -1117,7 +1126,8 @@ def issue_demo_letters(ctx: ServiceContext, admin: Actor, supervisor: Actor, *, 
         say("Approving and signing clearance letters…")
         try:
             issued.append(letters.approve_and_issue(supervisor, sid, password=password, source=source,
-                                                    secret=DEMO_PASSPHRASE, comment="Approved (DEMO)."))
+                                                    secret=DEMO_PASSPHRASE, comment="Approved (DEMO).",
+                                                    conditions_due=due))
         except ClearanceDeskError as error:  # a demo submission the rules do not let through: say so, go on
             log.warning("demo: submission %s not approved: %s", sid, error)
     notices = [(sid, LetterKind.REFUSAL) for sid, state, _ in rows if state == SubmissionState.REFUSED.value][:1]

@@ -20,6 +20,7 @@ from desktop_app.domain.types import Decision, SubmissionState
 from desktop_app.letters.pki import DemoPki, create_demo_pki
 from desktop_app.letters.signing import Pkcs12Source
 from desktop_app.services import audit
+from desktop_app.services.conditions import ConditionsService
 from desktop_app.services.context import Actor, ServiceContext
 from desktop_app.services.findings import FindingService
 from desktop_app.services.intake import IntakeService, ManualRegistration
@@ -217,7 +218,7 @@ def test_letters_are_numbered_signed_registered_and_verified(ctx: ServiceContext
     clock.advance(days=2, hours=12)
     letters = LetterService(ctx)
     issued = letters.approve_and_issue(people["sup"], sid, password=PASSWORD, source=Pkcs12Source(pki.supervisor_p12),
-                                       secret=PASSPHRASE)
+                                       secret=PASSPHRASE, conditions_due=ConditionsService(ctx).today())
     assert issued.number == f"CL-{ctx.now().year}-0001"
     pdf = letters.pdf(issued.id)
     assert all(check.ok for check in letters.verify(pdf)), [c for c in letters.verify(pdf) if not c.ok]

@@ -12,6 +12,7 @@ is a traceback and exit 2.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 import time
@@ -120,12 +121,14 @@ def act(ctx, who: Actor, args: argparse.Namespace) -> int:  # noqa: ANN001
             print(json.dumps({"number": number}), flush=True)
     elif args.action == "issue-letter":
         from desktop_app.letters.signing import Pkcs12Source
+        from desktop_app.services.conditions import ConditionsService
         from desktop_app.services.letters import LetterService
 
         letters = LetterService(ctx)
+        due = ConditionsService(ctx).today() + dt.timedelta(days=90)
         wait_for(args.go)
         issued = letters.approve_and_issue(who, args.submission, password="correct horse battery staple 7",
-                                           source=Pkcs12Source(args.p12), secret="clearance-demo")
+                                           source=Pkcs12Source(args.p12), secret="clearance-demo", conditions_due=due)
         print(json.dumps({"number": issued.number, "submission": issued.submission_id}), flush=True)
     return 0
 

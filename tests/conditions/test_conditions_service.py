@@ -53,6 +53,12 @@ def test_due_dates_entered_at_signoff_are_checked_before_anything_is_signed(ctx,
     with pytest.raises(InputRejected, match="1 due dates for 2 conditions"):
         letters.approve_and_issue(people["sup"], sid, password=PASSWORD, source=p12, secret=PASSPHRASE,
                                   conditions_due=[yesterday + dt.timedelta(days=5)])
+    for missing in (None, []):  # no default is invented: a condition without a date is never followed up
+        with pytest.raises(InputRejected) as refused:
+            letters.approve_and_issue(people["sup"], sid, password=PASSWORD, source=p12, secret=PASSPHRASE,
+                                      conditions_due=missing)
+        assert str(refused.value) == ("conditions_due: a cleared-with-conditions decision needs a due date for "
+                                      "each of its 2 conditions")
     with ctx.reading() as session:
         assert session.scalar(select(Letter.id)) is None and session.scalar(select(Condition.id)) is None
 

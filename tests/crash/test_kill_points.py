@@ -106,7 +106,7 @@ def test_killed_letter_gives_its_number_back(folder: Path, template: tuple[Path,
         worker = crash_worker.Worker(ctx, 9, os.open(os.devnull, os.O_WRONLY), samples_dir, p12, tmp_path)
         issued = worker.letters.approve_and_issue(worker.people["sup"], sids[1], password=crash_worker.PASSWORD,
                                                   source=crash_worker.Pkcs12Source(p12),
-                                                  secret=crash_worker.PASSPHRASE)
+                                                  secret=crash_worker.PASSPHRASE, conditions_due=worker.due())
         assert issued.number.endswith("-0001")
         with ctx.reading() as session:
             assert session.scalar(select(func.count()).select_from(Letter)) == 1

@@ -15,6 +15,7 @@ kill-point scenarios of test_kill_points.py in a process of its own.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import random
@@ -31,6 +32,7 @@ from desktop_app.domain.errors import ClearanceDeskError
 from desktop_app.domain.findings import FindingDraft
 from desktop_app.domain.types import Decision, SubmissionState
 from desktop_app.letters.signing import Pkcs12Source
+from desktop_app.services.conditions import ConditionsService
 from desktop_app.services.context import Actor, ServiceContext, open_data_folder
 from desktop_app.services.findings import FindingService
 from desktop_app.services.intake import IntakeService
@@ -54,6 +56,10 @@ class Worker:
         self.intake, self.findings = IntakeService(ctx), FindingService(ctx)
         self.workflow, self.letters = WorkflowService(ctx), LetterService(ctx)
         self.seed, self.count = seed, 0
+
+    def due(self) -> dt.date:
+        """The due date the supervisor enters at sign-off for the conditions."""
+        return ConditionsService(self.ctx).today() + dt.timedelta(days=90)
 
     def committed(self, action: str, entity_type: str, entity_id: object, **extra: object) -> None:
         self._say({"action": action, "entity_type": entity_type, "entity_id": str(entity_id), **extra})
@@ -113,7 +119,7 @@ class Worker:
         elif state == S.AWAITING_SIGNOFF:
             self.begin("letter")
             issued = self.letters.approve_and_issue(sup, sid, password=PASSWORD, source=Pkcs12Source(self.p12),
-                                                    secret=PASSPHRASE)
+                                                    secret=PASSPHRASE, conditions_due=self.due())
             self.committed("letter.issue", "letter", issued.number, pdf=issued.pdf_sha256)
             return
         else:  # IN_REVIEW: findings, evidence, a request, or the recommendation
@@ -242,7 +248,7 @@ def scenario(name: str, data: Path, samples: Path, p12: Path, scratch: Path, sub
         IntakeService(ctx).import_package(worker.people["rev"], samples / "northwind-orca-3.1")
     else:
         worker.letters.approve_and_issue(worker.people["sup"], submission, password=PASSWORD,
-                                         source=Pkcs12Source(p12), secret=PASSPHRASE)
+                                         source=Pkcs12Source(p12), secret=PASSPHRASE, conditions_due=worker.due())
 
 
 if __name__ == "__main__":

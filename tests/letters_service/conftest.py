@@ -19,7 +19,7 @@ from desktop_app.domain.types import Decision
 from desktop_app.letters.pki import DemoPki, create_demo_pki
 from desktop_app.letters.signing import Pkcs12Source
 
-from .support import PASSPHRASE, PASSWORD, import_sample, letter_service, to_awaiting_signoff
+from .support import PASSPHRASE, PASSWORD, due_dates, import_sample, letter_service, to_awaiting_signoff
 
 TEMPLATE_NOW = dt.datetime(2026, 11, 2, 15, 0, tzinfo=dt.UTC)
 
@@ -98,7 +98,8 @@ def issued_template(tmp_path_factory: pytest.TempPathFactory, pki: DemoPki) -> I
         to_awaiting_signoff(ctx, submission_id, people["rev"], Decision.CLEARED_WITH_CONDITIONS,
                             ("Keep the exploit-refusal classifier enabled on every public endpoint.",))
         issued = letter_service(ctx).approve_and_issue(people["sup"], submission_id, password=PASSWORD,
-                                                       source=Pkcs12Source(pki.supervisor_p12), secret=PASSPHRASE)
+                                                       source=Pkcs12Source(pki.supervisor_p12), secret=PASSPHRASE,
+                                                       conditions_due=due_dates(ctx))
     finally:
         ctx.close()
     return IssuedFolder(root, people, issued.id, issued.number)

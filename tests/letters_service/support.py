@@ -8,6 +8,7 @@ the same transaction), so the letter service is tested against the agreed contra
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import json
 import shutil
@@ -27,6 +28,13 @@ from desktop_app.storage.models import Finding, InformationRequest, Recommendati
 PASSWORD = "correct horse battery staple 7"
 PASSPHRASE = "clearance-demo"
 HAS_WORKFLOW = importlib.util.find_spec("desktop_app.services.workflow") is not None
+
+
+def due_dates(ctx: ServiceContext, days: int = 90) -> dt.date:
+    """The due date a supervisor enters at sign-off for every condition: `days` after the agency's today."""
+    from desktop_app.services.conditions import ConditionsService
+
+    return ConditionsService(ctx).today() + dt.timedelta(days=days)
 
 
 def import_sample(ctx: ServiceContext, actor: Actor, samples_dir: Path, name: str = "northwind-orca-3.1") -> int:

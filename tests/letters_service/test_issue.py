@@ -23,6 +23,7 @@ from .support import (
     PASSPHRASE,
     PASSWORD,
     add_finding,
+    due_dates,
     import_sample,
     pdf_text,
     resubmission_package,
@@ -33,7 +34,8 @@ from .support import (
 
 
 def test_approval_issues_a_signed_registered_letter(ctx, people, letters, awaiting, p12, pki, tmp_path) -> None:  # noqa: ANN001
-    issued = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE)
+    issued = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE,
+                                       conditions_due=due_dates(ctx))
     assert issued.number == "CL-2026-0001" and issued.decision is Decision.CLEARED_WITH_CONDITIONS
     pdf = letters.pdf(issued.id)
     assert hashlib.sha256(pdf).hexdigest() == issued.pdf_sha256
@@ -60,7 +62,8 @@ def test_letter_text_carries_every_field(ctx, people, letters, awaiting, p12, tm
     add_finding(ctx, awaiting, people["rev"], "Leaks system prompt on request", "Low", "Risk accepted",
                 category="data-leakage", releasable=True)
     add_finding(ctx, awaiting, people["rev"], "Internal: grader prompt reconstructed", "Low")  # not releasable
-    issued = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE)
+    issued = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE,
+                                       conditions_due=due_dates(ctx))
     text = pdf_text(letters.pdf(issued.id))
     flat = " ".join(text.split())
     detail = SubmissionService(ctx).detail(awaiting)
@@ -123,7 +126,8 @@ def test_a_failed_signature_uses_no_number_and_changes_nothing(ctx, people, lett
     blobs_before = set(ctx.blobs.all_digests())
     monkeypatch.setattr(signing, "sign_letter", broken)
     with pytest.raises(InputRejected, match="token was removed"):
-        letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE)
+        letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE,
+                                  conditions_due=due_dates(ctx))
     with ctx.reading() as session:
         assert peek(session, "CL", 2026) == 0
         assert session.scalar(select(func.count(Letter.id))) == 0
@@ -132,7 +136,8 @@ def test_a_failed_signature_uses_no_number_and_changes_nothing(ctx, people, lett
         assert session.scalar(select(func.count(AuditEvent.seq))) == events_before + 1
     assert set(ctx.blobs.all_digests()) == blobs_before
     monkeypatch.undo()
-    issued = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE)
+    issued = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE,
+                                       conditions_due=due_dates(ctx))
     assert issued.number == "CL-2026-0001"
 
 
@@ -149,14 +154,18 @@ def test_numbers_follow_on_without_gaps(ctx, people, letters, p12, samples_dir) 
 def test_wrong_passphrase_wrong_key_and_no_enrolment_are_refused(ctx, people, letters, awaiting, p12,
                                                                  forged_pki) -> None:  # noqa: ANN001
     with pytest.raises(InputRejected, match="wrong passphrase"):
-        letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret="nope")
+        letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret="nope",
+                                  conditions_due=due_dates(ctx))
     with pytest.raises(InputRejected, match="not the one enrolled"):
         letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD,
-                                  source=Pkcs12Source(forged_pki.supervisor_p12), secret=PASSPHRASE)
+                                  source=Pkcs12Source(forged_pki.supervisor_p12), secret=PASSPHRASE,
+                                  conditions_due=due_dates(ctx))
     with pytest.raises(InputRejected, match="no signing certificate is enrolled"):
-        letters.approve_and_issue(people["sup2"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE)
+        letters.approve_and_issue(people["sup2"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE,
+                                  conditions_due=due_dates(ctx))
     with pytest.raises(PermissionDenied):
-        letters.approve_and_issue(people["rev2"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE)
+        letters.approve_and_issue(people["rev2"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE,
+                                  conditions_due=due_dates(ctx))
     with ctx.reading() as session:
         assert session.scalar(select(func.count(Letter.id))) == 0
 
@@ -210,7 +219,8 @@ def test_resubmission_letter_supersedes_the_earlier_one(ctx, people, letters, aw
                                                         tmp_path) -> None:  # noqa: ANN001
     from desktop_app.services.intake import IntakeService
 
-    first = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE)
+    first = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE,
+                                      conditions_due=due_dates(ctx))
     again = IntakeService(ctx).import_package(people["rev"], resubmission_package(samples_dir, tmp_path))
     to_awaiting_signoff(ctx, again.submission_id, people["rev"], Decision.CLEARED)
     second = letters.approve_and_issue(people["sup"], again.submission_id, password=PASSWORD, source=p12,
@@ -254,7 +264,8 @@ def test_a_hand_registered_submission_is_cleared_and_its_letter_says_no_manifest
 def test_stored_pdf_that_was_altered_is_not_served(ctx, people, letters, awaiting, p12) -> None:  # noqa: ANN001
     from desktop_app.domain.errors import IntegrityFailure
 
-    issued = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE)
+    issued = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE,
+                                       conditions_due=due_dates(ctx))
     path: Path = ctx.blobs.path_for(issued.pdf_sha256)
     path.write_bytes(path.read_bytes() + b"\n")
     with pytest.raises(IntegrityFailure, match="damaged"):

@@ -16,7 +16,16 @@ from desktop_app.services.findings import FindingService
 from desktop_app.services.workflow import WorkflowService
 from desktop_app.storage.models import AuditEvent, InformationRequest, LetterRevocation, SignOff
 
-from .support import PASSPHRASE, PASSWORD, add_finding, import_sample, pdf_text, run_checker, to_awaiting_signoff
+from .support import (
+    PASSPHRASE,
+    PASSWORD,
+    add_finding,
+    due_dates,
+    import_sample,
+    pdf_text,
+    run_checker,
+    to_awaiting_signoff,
+)
 
 
 def _flat(pdf: bytes) -> tuple[str, str]:
@@ -27,7 +36,8 @@ def _flat(pdf: bytes) -> tuple[str, str]:
 
 def test_a_revocation_issues_a_signed_notice_naming_the_letter_and_the_reason(
         ctx, people, letters, awaiting, p12, pki, tmp_path: Path) -> None:  # noqa: ANN001
-    clearance = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE)
+    clearance = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE,
+                                          conditions_due=due_dates(ctx))
     reason = "The letter was issued for a build the developer has since withdrawn."
     entry, notice = letters.revoke_and_notify(people["sup"], clearance.id, reason, password=PASSWORD, source=p12,
                                               secret=PASSPHRASE)
@@ -50,7 +60,8 @@ def test_a_revocation_issues_a_signed_notice_naming_the_letter_and_the_reason(
 
 
 def test_a_failed_notice_leaves_the_letter_unrevoked(ctx, people, letters, awaiting, p12) -> None:  # noqa: ANN001
-    clearance = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE)
+    clearance = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE,
+                                          conditions_due=due_dates(ctx))
     with pytest.raises(InputRejected):
         letters.revoke_and_notify(people["sup"], clearance.id, "Reason.", password=PASSWORD, source=p12,
                                   secret="not-the-passphrase")
@@ -64,7 +75,8 @@ def test_a_failed_notice_leaves_the_letter_unrevoked(ctx, people, letters, await
 
 def test_a_corrected_letter_supersedes_the_agencys_own_letter_and_names_it_on_page_one(
         ctx, people, letters, awaiting, p12) -> None:  # noqa: ANN001
-    clearance = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE)
+    clearance = letters.approve_and_issue(people["sup"], awaiting, password=PASSWORD, source=p12, secret=PASSPHRASE,
+                                          conditions_due=due_dates(ctx))
     corrected = letters.issue_corrected(people["sup"], clearance.id, "The decision date was printed wrongly.",
                                         password=PASSWORD, source=p12, secret=PASSPHRASE)
     assert corrected.kind is LetterKind.CORRECTED and corrected.supersedes == clearance.number

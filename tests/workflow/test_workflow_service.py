@@ -21,6 +21,7 @@ from desktop_app.domain.workflow import Action
 from desktop_app.letters.pki import DEMO_PASSPHRASE
 from desktop_app.letters.signing import Pkcs12Source
 from desktop_app.services.audit import iter_events, verify_chain
+from desktop_app.services.conditions import ConditionsService
 from desktop_app.services.intake import IntakeService
 from desktop_app.services.submissions import SubmissionService
 from desktop_app.services.users import UserService
@@ -71,7 +72,8 @@ def test_walk_from_received_to_issued_writes_one_event_per_step(ctx, wf, fs, peo
                    issue=lambda session, sub: called.append((sub.reference, sub.state)) or "letter")
     assert called == [(result.reference, "ISSUED")] and row(ctx, received).state == "AWAITING_SIGNOFF"
     approved = letters.approve_and_issue(sup, received, password=PASSWORD, comment="Agreed.",
-                                         source=Pkcs12Source(pki.supervisor_p12), secret=DEMO_PASSPHRASE)
+                                         source=Pkcs12Source(pki.supervisor_p12), secret=DEMO_PASSPHRASE,
+                                         conditions_due=ConditionsService(ctx).today())
     assert approved.reference == result.reference and letters.register()[0].number == approved.number
     sub = row(ctx, received)
     assert sub.decided_at == ctx.now() and sub.state == "ISSUED"
