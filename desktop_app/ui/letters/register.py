@@ -36,7 +36,7 @@ from desktop_app.ui.common import theme
 from desktop_app.ui.threads import run_task
 
 COLUMNS = ("Letter", "Kind", "Decision", "Concerns", "Submission", "Model", "Signer", "Issued (UTC)", "Status")
-_MODEL_COLUMN, _STATUS_COLUMN = COLUMNS.index("Model"), COLUMNS.index("Status")
+_STATUS_COLUMN = COLUMNS.index("Status")
 _KIND_LABELS = {kind: kind.value.replace("-", " ").capitalize() for kind in LetterKind}
 
 
@@ -85,7 +85,7 @@ class RegisterDialog(QDialog):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSortingEnabled(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(_MODEL_COLUMN, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setStretchLastSection(True)  # the status and its detail take what is left
         self.table.cellDoubleClicked.connect(self._open_row)
         self.count = QLabel("Reading the register…")
         self.export_button = QPushButton("&Export CSV…")
