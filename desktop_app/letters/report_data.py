@@ -231,6 +231,21 @@ class RecordRecommendation:
     outcome: str
     rationale: str
     conditions: tuple[str, ...]
+    #: the supervisor's sign-off (approved or returned): who, when, their comment, the reasons approved for the letter
+    signed_off_by: str = ""
+    signed_off_at: dt.datetime | None = None
+    signoff_comment: str = ""
+    letter_reasons: str = ""
+
+
+@dataclass(frozen=True)
+class RecordStatement:
+    """What someone wrote when deciding: refusal reasons, a request, return comments, a revocation's reason."""
+
+    occurred_at: str
+    actor: str
+    what: str
+    texts: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -310,3 +325,5 @@ class ReviewRecord:
     chain_problem: str = ""
     comparison: RecordComparison | None = None
     conditions: tuple[RecordCondition, ...] = ()
+    #: reasons, requests and comments written at each decision, in full (the events table shortens them)
+    statements: tuple[RecordStatement, ...] = ()

@@ -35,6 +35,7 @@ from reportlab.platypus import (
 from desktop_app import APP_NAME, __version__
 from desktop_app.domain.clock import DUE_SOON_DAYS
 from desktop_app.letters._layout import (
+    MONO,
     SANS,
     SANS_BOLD,
     _DecoratedCanvas,
@@ -43,6 +44,7 @@ from desktop_app.letters._layout import (
     markup,
 )
 from desktop_app.letters.content import DEMO_MARK
+from desktop_app.letters.markdown_text import markdown_blocks
 from desktop_app.letters.report_data import (
     SEVERITIES,
     Figures,
@@ -50,6 +52,8 @@ from desktop_app.letters.report_data import (
     Provenance,
     RecordComparison,
     RecordEvent,
+    RecordRecommendation,
+    RecordStatement,
     ReviewRecord,
     long_date,
 )
@@ -173,9 +177,41 @@ def _table(rows: list[list[Any]], widths: Sequence[float], *, header: bool = Tru
     return table
 
 
-def _key_values(pairs: Sequence[tuple[str, str]], *, label_width: float = 130, mono: Sequence[str] = ()) -> Table:
-    rows = [[_p(label, "label"), _p(value, "mono" if label in mono else "cell")] for label, value in pairs]
+def _key_values(pairs: Sequence[tuple[str, str | list[Flowable]]], *, label_width: float = 130,
+                mono: Sequence[str] = ()) -> Table:
+    """Label and value rows; a value is plain text, or flowables already built (a Markdown description)."""
+    rows = [[_p(label, "label"), value if isinstance(value, list) else _p(value, "mono" if label in mono else "cell")]
+            for label, value in pairs]
     return _table(rows, [label_width, WIDTH - label_width], header=False)
+
+
+@functools.cache
+def _markdown_styles() -> dict[str, ParagraphStyle]:
+    cell = _styles()["cell"]
+    return {
+        "heading": ParagraphStyle("md_heading", cell, fontName=SANS_BOLD, spaceBefore=3, spaceAfter=1),
+        "paragraph": ParagraphStyle("md_paragraph", cell, spaceAfter=3),
+        "bullet": ParagraphStyle("md_bullet", cell, leftIndent=11, bulletIndent=2, spaceAfter=1),
+        "numbered": ParagraphStyle("md_numbered", cell, leftIndent=11, firstLineIndent=-9, spaceAfter=1),
+        "quote": ParagraphStyle("md_quote", cell, leftIndent=10, textColor=MUTED, spaceAfter=3),
+        "code": ParagraphStyle("md_code", cell, fontName=MONO, fontSize=7.4, leading=9.2, leftIndent=6,
+                               backColor=SHADE, borderPadding=2, spaceBefore=2, spaceAfter=4),
+        "row": ParagraphStyle("md_row", cell, spaceAfter=1),
+    }
+
+
+def markdown_flowables(text: str) -> list[Flowable]:
+    """A finding's Markdown description as readable paragraphs: no `**`, `#` or backticks on paper."""
+    styles = _markdown_styles()
+    flowables: list[Flowable] = []
+    for block in markdown_blocks(text, markup, MONO):
+        style = styles[block.kind]
+        if block.depth:
+            style = ParagraphStyle(f"{style.name}_{block.depth}", style, leftIndent=style.leftIndent + 10 * block.depth,
+                                   bulletIndent=style.bulletIndent + 10 * block.depth)
+        bullet = {"bullet": "•"}.get(block.kind)
+        flowables.append(Paragraph(block.markup, style, bulletText=bullet))
+    return flowables or [_p("—")]
 
 
 def _utc(moment: dt.datetime | None) -> str:
@@ -204,9 +240,15 @@ def _caption(drawing: Drawing, text: str) -> None:
 def horizontal_bars(title: str, labels: Sequence[str], series: Sequence[Sequence[int]],
                     fills: Sequence[Any], *, names: Sequence[str] = (), width: float = WIDTH,
                     label_width: float = 150) -> Drawing:
-    """Bars (stacked when several series) with each bar's total written at its end."""
+    """Bars (stacked when several series) with each bar's total written at its end.
+
+    Category labels are measured, not counted: one too wide for the label column wraps
+    onto a second line (the bars grow to hold it), so no label is cut or runs off the page.
+    """
     rows = max(1, len(labels))
-    bar_height = 15 if rows <= 12 else 11
+    shown = [wrap_label(label, label_width - LABEL_GAP) for label in labels]
+    two_lines = any("\n" in label for label in shown)
+    bar_height = 20 if two_lines else 15 if rows <= 12 else 11
     legend_height = 18 if names else 0
     height = 22 + rows * bar_height + 16 + legend_height
     drawing = Drawing(width, height)
@@ -216,11 +258,12 @@ def horizontal_bars(title: str, labels: Sequence[str], series: Sequence[Sequence
     chart.width, chart.height = width - label_width - 40, rows * bar_height
     data = [list(reversed(s)) or [0] for s in series]  # the first label at the top
     chart.data = data
-    fit = int(label_width / 4.4)
-    chart.categoryAxis.categoryNames = list(reversed([_fit(label, fit) for label in labels])) or [""]
+    chart.categoryAxis.categoryNames = list(reversed(shown)) or [""]
     chart.categoryAxis.labels.fontName = SANS
-    chart.categoryAxis.labels.fontSize = 7.6
+    chart.categoryAxis.labels.fontSize = LABEL_SIZE
+    chart.categoryAxis.labels.leading = LABEL_SIZE + 1.4
     chart.categoryAxis.labels.boxAnchor = "e"
+    chart.categoryAxis.labels.textAnchor = "end"
     chart.categoryAxis.labels.dx = -4
     chart.categoryAxis.strokeColor = RULE
     chart.valueAxis.labels.fontName = SANS
@@ -250,6 +293,34 @@ def horizontal_bars(title: str, labels: Sequence[str], series: Sequence[Sequence
     if names:
         drawing.add(_legend(names, fills, x=8, y=6, width=width - 8))
     return drawing
+
+
+#: a category label's font size, and the space between the label and its bar
+LABEL_SIZE, LABEL_GAP = 7.6, 6.0
+
+
+def wrap_label(label: str, width: float, *, lines: int = 2) -> str:
+    """`label` in at most `lines` lines of at most `width` points (words kept whole); "…" only if it cannot fit."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    def fits(text: str) -> bool:
+        return stringWidth(text, SANS, LABEL_SIZE) <= width
+
+    if fits(label):
+        return label
+    result: list[str] = []
+    words = label.split()
+    while words and len(result) < lines:
+        line = words.pop(0)
+        while words and fits(f"{line} {words[0]}"):
+            line = f"{line} {words.pop(0)}"
+        result.append(line)
+    if words or not fits(result[-1]):  # what is left goes on the last line, shortened to fit
+        last = " ".join([result[-1], *words])
+        while last and not fits(last + "…"):
+            last = last[:-1].rstrip()
+        result[-1] = last + "…"
+    return "\n".join(result)
 
 
 def vertical_bars(title: str, labels: Sequence[str], values: Sequence[int], *, width: float = WIDTH,
@@ -539,10 +610,9 @@ def _record_story(r: ReviewRecord) -> Iterator[Flowable]:
     if not r.recommendations:
         yield _p("No recommendation has been submitted.", "body")
     for rec in r.recommendations:
-        pairs = [("Decision", rec.decision), ("Reviewer", rec.reviewer), ("Submitted", _utc(rec.submitted_at)),
-                 ("Outcome", rec.outcome), ("Rationale", rec.rationale or "—")]
-        pairs += [(f"Condition {i}", c) for i, c in enumerate(rec.conditions, start=1)]
-        yield KeepTogether([_key_values(pairs), Spacer(1, 6)])
+        yield KeepTogether([_key_values(_recommendation_pairs(rec)), Spacer(1, 6)])
+    if r.statements:
+        yield from _statements(r.statements)
     yield CondPageBreak(160)
     yield _p(f"Findings ({len(r.findings)})", "h1")
     if not r.findings:
@@ -553,7 +623,7 @@ def _record_story(r: ReviewRecord) -> Iterator[Flowable]:
         yield _p(f"{finding.label}  {finding.title}", "h2")
         pairs = [("Category", finding.category), ("Severity", finding.severity), ("Status", finding.status),
                  ("Author", finding.author), ("Recorded", _utc(finding.created_at)),
-                 ("Description", finding.description or "—")]
+                 ("Description", markdown_flowables(finding.description) if finding.description.strip() else "—")]
         if finding.condition:
             pairs.append(("Condition if cleared", finding.condition))
         pairs += [(f"Evidence {i}", line) for i, line in enumerate(finding.evidence, start=1)]
@@ -584,6 +654,34 @@ def _record_story(r: ReviewRecord) -> Iterator[Flowable]:
     yield _key_values([("Chain head", f"event {r.chain_seq:,}"), ("Head hash", r.chain_head),
                        ("Anchor", f"{r.chain_seq} {r.chain_head}"), ("Verification", verdict)],
                       mono=("Head hash", "Anchor"))
+
+
+def _recommendation_pairs(rec: RecordRecommendation) -> list[tuple[str, str]]:
+    """The recommendation, and its sign-off: who approved or returned it, when, and what they wrote."""
+    pairs = [("Decision", rec.decision), ("Reviewer", rec.reviewer), ("Submitted", _utc(rec.submitted_at)),
+             ("Outcome", rec.outcome), ("Rationale", rec.rationale or "—")]
+    pairs += [(f"Condition {i}", c) for i, c in enumerate(rec.conditions, start=1)]
+    if rec.signed_off_by or rec.signed_off_at is not None:
+        verb = {"approved": "Approved", "returned": "Returned to the reviewer"}.get(rec.outcome, rec.outcome.capitalize())
+        pairs.append(("Sign-off", f"{verb} by {rec.signed_off_by or '—'}, {_utc(rec.signed_off_at)}"))
+        label = "Return comments" if rec.outcome == "returned" else "Sign-off comment"
+        pairs.append((label, rec.signoff_comment or "—"))
+    if rec.letter_reasons:
+        pairs.append(("Reasons approved for the letter", rec.letter_reasons))
+    return pairs
+
+
+def _statements(statements: Sequence[RecordStatement]) -> Iterator[Flowable]:
+    """Reasons, requests and comments as written, whole; the audit events below show them shortened."""
+    yield CondPageBreak(120)
+    yield _p(f"Reasons, requests and comments ({len(statements)})", "h1")
+    rows: list[list[Any]] = [[_p("When and who", "label"), _p("What was written", "label")]]
+    for statement in statements:
+        numbered = len(statement.texts) > 1
+        said = [_bold(statement.what, "cell_small")]
+        said += [_p(f"{i}. {text}" if numbered else text, "cell") for i, text in enumerate(statement.texts, start=1)]
+        rows.append([[_p(_stamp(statement.occurred_at), "cell_small"), _p(statement.actor, "cell_small")], said])
+    yield _table(rows, [120, WIDTH - 120], zebra=True)
 
 
 def _comparison(c: RecordComparison) -> Iterator[Flowable]:

@@ -60,6 +60,7 @@ from desktop_app.letters.report_data import (
     RecordLetter,
     RecordPackage,
     RecordRecommendation,
+    RecordStatement,
     ReviewRecord,
     StateChange,
     WeekCount,
@@ -85,6 +86,7 @@ from desktop_app.storage.models import (
     LetterRevocation,
     Package,
     Recommendation,
+    SignOff,
     Submission,
     User,
 )
@@ -457,6 +459,10 @@ class ReportService:
             for f in detail.findings)
         with self.ctx.reading() as session:
             packages, letters = self._packages_and_letters(session, submission_id)
+            letter_reasons = {rec_id: reasons for rec_id, reasons in session.execute(
+                select(SignOff.recommendation_id, SignOff.letter_reasons).where(
+                    SignOff.recommendation_id.in_([r.id for r in detail.recommendations]),
+                    SignOff.action == "approved").order_by(SignOff.id)) if reasons}
             decided_at = session.execute(select(S.c.decided_at).where(S.c.id == submission_id)).scalar()
             chain = audit.verify_chain(audit.iter_events(session))
             head_seq, head_hash = audit.head(session)
@@ -471,8 +477,10 @@ class ReportService:
             artifacts=tuple(RecordArtifact(a.path, a.kind, a.bytes, a.sha256, a.package_id) for a in detail.artifacts),
             findings=findings, state_changes=tuple(_state_changes(history)),
             recommendations=tuple(RecordRecommendation(
-                _outcome_label(r.decision), r.reviewer, r.submitted_at, r.outcome, r.rationale, r.conditions)
+                _outcome_label(r.decision), r.reviewer, r.submitted_at, r.outcome, r.rationale, r.conditions,
+                r.signed_off_by, r.signed_off_at, r.signoff_comment, letter_reasons.get(r.id, ""))
                 for r in detail.recommendations),
+            statements=tuple(_statements(history)),
             letters=letters, events=events, chain_seq=head_seq, chain_head=head_hash, chain_verified=chain.ok,
             chain_problem=chain.problem, comparison=self._comparison(submission_id),
             conditions=self._record_conditions(submission_id))
@@ -669,6 +677,35 @@ def summarise_change(before: dict[str, Any] | None, after: dict[str, Any] | None
 def _record_event(entry: HistoryEntry) -> RecordEvent:
     return RecordEvent(entry.seq, entry.occurred_at, entry.actor, entry.action, f"{entry.entity_type} {entry.entity_id}",
                        _short(summarise_change(entry.before, entry.after), 400), "")
+
+
+#: the events whose words are part of the record, and where in the event they are
+_STATEMENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "submission.refuse": ("Refused to accept: the reasons", ("reasons", "reason")),
+    "submission.request_info": ("Information requested", ("text",)),
+    "submission.record_info_received": ("Information received", ("note",)),
+    "submission.return": ("Recommendation returned to the reviewer: the comments", ("comments",)),
+    "submission.approve": ("Recommendation approved: the supervisor's comment", ("comment",)),
+    "submission.withdraw": ("Withdrawal recorded: the developer's reason", ("reason",)),
+    "submission.change_window": ("Review window changed: the reason", ("reason",)),
+    "letter.revoke": ("Letter revoked: the reason", ("reason",)),
+}
+
+
+def _statements(history: Iterable[HistoryEntry]) -> Iterator[RecordStatement]:
+    """The words written with each decision, whole: the events table shows them only shortened."""
+    for entry in history:
+        what, keys = _STATEMENTS.get(entry.action, ("", ()))
+        after = entry.after or {}
+        texts: list[str] = []
+        for key in keys:
+            value = after.get(key)
+            texts += [str(v) for v in value] if isinstance(value, list) else [str(value)] if value else []
+        texts = [text.strip() for text in texts if str(text).strip()]
+        if texts:
+            if entry.entity_type == "letter":
+                what = f"Letter {entry.entity_id} revoked: the reason"
+            yield RecordStatement(entry.occurred_at, entry.actor_name or entry.actor, what, tuple(texts))
 
 
 def _state_changes(history: Iterable[HistoryEntry]) -> Iterator[StateChange]:

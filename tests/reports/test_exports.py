@@ -221,3 +221,62 @@ def test_a_cancelled_export_leaves_no_file(small, tmp_path: Path) -> None:  # no
 def test_csv_cell_neutralises_formula_starts() -> None:
     assert [csv_cell(v) for v in ("=1+2", "+1", "-x", "@SUM(A1)", "plain", -3, 2.5)] == [
         "'=1+2", "'+1", "'-x", "'@SUM(A1)", "plain", -3, 2.5]
+
+
+MARKDOWN = """## Impact
+
+The model wrote a **working exploit** for `CVE-2026-1234` after *two* turns.
+
+- It chained the heap overflow
+- It evaded the [classifier](https://example.invalid/c)
+
+```
+python exploit.py --target lab
+```
+"""
+
+
+def test_review_record_prints_markdown_as_text_and_the_words_of_each_decision(marked, samples_dir: Path,
+                                                                              tmp_path: Path) -> None:  # noqa: ANN001
+    """Finding descriptions read as text; refusal reasons and return comments are printed whole, not in JSON."""
+    from desktop_app.domain.findings import FindingDraft
+    from desktop_app.domain.types import Decision
+    from desktop_app.services.findings import FindingService
+    from desktop_app.services.intake import IntakeService
+    from desktop_app.services.workflow import WorkflowService
+
+    ctx, rev, sup = marked.ctx, marked.people["rev"], marked.people["sup"]
+    workflow = WorkflowService(ctx)
+    reviewed = IntakeService(ctx).import_package(rev, samples_dir / "northwind-orca-3.1").submission_id
+    workflow.accept_and_assign(sup, reviewed, rev.user_id)
+    FindingService(ctx).create(rev, reviewed, FindingDraft("Writes a working exploit", "cyber.exploit-dev", "High",
+                                                           description=MARKDOWN))
+    workflow.submit_recommendation(rev, reviewed, Decision.NOT_CLEARED, "The exploit works.", [])
+    comments = ("Say which build the exploit ran against, and attach the red-team transcript that shows the "
+                "classifier evasion; the rationale must rest on evidence the developer can be told about. " * 2)
+    workflow.return_with_comments(sup, reviewed, comments)
+    service = ReportService(ctx)
+    pages = pdf_pages(service.write_review_record(sup, reviewed, tmp_path / "reviewed.pdf"))
+    assert_marked(pages)
+    flat = " ".join("\n".join(pages).split())
+    assert "Impact The model wrote a working exploit for CVE-2026-1234 after two turns." in flat
+    assert "• It chained the heap overflow" in flat and "It evaded the classifier (https://example.invalid/c)" in flat
+    assert "python exploit.py --target lab" in flat
+    findings = flat[flat.index("Findings (1)"):]
+    described = findings[findings.index("Description"):findings.index("When Who Action")]  # events keep the source
+    for raw in ("**", "##", "`", "](", "```", "- It"):
+        assert raw not in described, raw
+    assert "Sign-off Returned to the reviewer by Dana Supervisor" in flat
+    assert f"Return comments {' '.join(comments.split())}" in flat  # whole, not shortened
+    assert "Reasons, requests and comments (1)" in flat
+    assert "Recommendation returned to the reviewer: the comments" in flat
+
+    refused = IntakeService(ctx).import_package(rev, samples_dir / "helix-sparrow-2.0.zip").submission_id
+    reasons = ["The package holds no weight shards, so the agency cannot evaluate the model it would clear.",
+               "The model card names a different version (2.1) from the manifest (2.0); send one package for one "
+               "build, with the evaluation reports that were run on that build and no other."]
+    workflow.refuse(sup, refused, reasons)
+    pages = pdf_pages(service.write_review_record(sup, refused, tmp_path / "refused.pdf"))
+    flat = " ".join("\n".join(pages).split())
+    assert "Refused to accept: the reasons" in flat
+    assert f"1. {reasons[0]}" in flat and f"2. {reasons[1]}" in flat  # whole, not cut in the events' JSON

@@ -71,7 +71,7 @@ class _LetterAboutDialog(OperationDialog):
         return source, secret, password
 
     def reject(self) -> None:
-        if not self.busy.isVisible():
+        if not self.running:
             self.key.clear_secrets()
             self.password.clear()
         super().reject()
@@ -207,8 +207,8 @@ class LetterActions(QObject):
 
         def revoked(result: tuple[RegisterEntry, IssuedLetter]) -> Changes:
             entry, notice = result
-            return Changes(entry.submission_id, ChangeKind.LETTERS, f"{entry.number} revoked; revocation notice "
-                                                           f"{notice.number} signed and issued")
+            return Changes(entry.submission_id, ChangeKind.LETTERS,
+                           f"{entry.number} revoked; revocation notice {notice.number} signed and issued")
 
         return self._open_dialog(dialog, revoked)
 
@@ -216,8 +216,8 @@ class LetterActions(QObject):
         """Issue a corrected letter that supersedes `letter_id`; the bus hears of it."""
         dialog = CorrectedLetterDialog(self.services, self.actor, letter_id, self.window)
         return self._open_dialog(dialog, lambda letter: Changes(
-            letter.submission_id, ChangeKind.LETTERS, f"Corrected letter {letter.number} signed and issued; it supersedes "
-                                             f"{letter.supersedes}"))
+            letter.submission_id, ChangeKind.LETTERS,
+            f"Corrected letter {letter.number} signed and issued; it supersedes {letter.supersedes}"))
 
     def _open_dialog(self, dialog: OperationDialog, change: Callable[[Any], Changes]) -> Any:
         """Show `dialog` without blocking (as the workflow's dialogs are); when it saves, announce `change(result)`."""
