@@ -140,7 +140,7 @@ def test_the_reviewer_picks_a_sample_from_the_log_s_list_instead_of_typing_it(  
     dialog.sample_filter.setText("ctf-07")
     assert dialog.samples_proxy.rowCount() == 1
     dialog.samples.setCurrentIndex(dialog.samples_proxy.index(0, 0))
-    assert dialog.locator.text() == "#ctf-07"
+    assert dialog.locator.text() == "#ctf-07" and dialog.title_edit.placeholderText() == "defaults to the artifact's path"
     with qtbot.waitSignal(bus().changed, timeout=5000):
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     (evidence,) = services.findings.get(finding).evidence
@@ -158,6 +158,7 @@ def test_the_picker_lists_logs_attached_to_findings_and_cites_their_samples(  # 
     with qtbot.waitSignal(dialog.samples_loaded, timeout=10_000):
         dialog.artifact.setCurrentIndex(dialog.artifact.findText(label))
     assert dialog.select_sample("ctf-02") and dialog.locator.text() == "#ctf-02"
+    assert dialog.title_edit.placeholderText() == "defaults to cyber-ctf.eval #ctf-02"
     with qtbot.waitSignal(bus().changed, timeout=5000):
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     evidence = services.findings.get(finding).evidence

@@ -709,6 +709,7 @@ class CiteArtifactDialog(OperationDialog):
         log = self._log()
         self.form.setRowVisible(self.sample_box, log is not None)
         self.produced.setEnabled(log is None or log[0].kind == "artifact")
+        self.title_edit.setPlaceholderText("defaults to the artifact's path")
         if log is None:
             self._reading = ""
             return
@@ -738,9 +739,9 @@ class CiteArtifactDialog(OperationDialog):
             return
         row = self.samples_model.rows[self.samples_proxy.mapToSource(index).row()]
         self.locator.setText(f"#{row.citation_id}")
-        if not self.title_edit.text().strip():
-            self.title_edit.setPlaceholderText(f"defaults to {self._log()[1] if self._log() else 'the log'} "
-                                               f"#{row.citation_id}")
+        log = self._log()
+        if log is not None and log[0].kind == "evidence":  # an artifact's citation is titled by its path
+            self.title_edit.setPlaceholderText(f"defaults to {log[1]} #{row.citation_id}")
 
     def select_sample(self, sample_id: str, epoch: int = 1) -> bool:
         """Pick the sample as the reviewer would in the list (for the keyboard and for tests)."""
