@@ -192,6 +192,8 @@ def _evaluation_and_changes(app: object, services: object, actor: object, window
     """The demo's Inspect log (summary, and the sample a finding cites) and its resubmission's changes."""
     from sqlalchemy import select
 
+    from PySide6.QtCore import Qt
+
     from desktop_app.services.demo_evals import CITED_SAMPLE, FIRST_PACKAGE, LOG_PATH, RESUBMISSION
     from desktop_app.services.eval_evidence import LogRef
     from desktop_app.storage.models import Artifact, Package
@@ -218,6 +220,17 @@ def _evaluation_and_changes(app: object, services: object, actor: object, window
     _capture(app, sample, out / "eval-transcript.png")
     sample.close()
     viewer.close()
+    from desktop_app.ui.review.findings import CiteArtifactDialog
+
+    detail = services.submissions.detail(first)  # type: ignore[attr-defined]
+    cite = CiteArtifactDialog(window.review, detail, detail.findings[0], window)  # type: ignore[attr-defined]
+    cite.setGeometry(120, 60, 760, 640)
+    cite.show()
+    cite.artifact.setCurrentIndex(cite.artifact.findText(LOG_PATH, Qt.MatchFlag.MatchStartsWith))
+    _wait(app, lambda: cite.samples_model.rowCount() > 0)
+    cite.select_sample(CITED_SAMPLE)
+    _capture(app, cite, out / "cite-sample.png")
+    cite.reject()
     reference = services.submissions.detail(second).reference  # type: ignore[attr-defined]
     changes = DiffDialog(services, actor, second, reference, window)  # type: ignore[arg-type]
     changes.setGeometry(60, 30, 1180, 900)

@@ -137,6 +137,10 @@ class EvalEvidence:
             path, sample_id, epoch = parsed
             if evidence.kind == "artifact" and evidence.artifact_id:
                 return CitedSample(LogRef("artifact", evidence.artifact_id), path, sample_id, epoch)
+            digest = evallog.file_reference_hash(path)
+            if evidence.kind != "file" or not evidence.blob_sha256 or digest is None \
+                    or not evidence.blob_sha256.startswith(digest):
+                raise InputRejected(Problem(f"{path} is not the file this evidence holds", field="locator"))
             return CitedSample(LogRef("evidence", evidence.id), path, sample_id, epoch)
 
     def check_sample(self, ref: LogRef, sample_id: str, epoch: int = 1) -> None:

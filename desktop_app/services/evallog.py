@@ -184,12 +184,30 @@ class TranscriptPage:
 
 # --- citations -----------------------------------------------------------------------------
 
+FILE_REFERENCE_PREFIX = "file:"
 _CITATION = re.compile(r"^eval:(?P<path>[^#]+)#(?P<id>[^@]+?)(?:@(?P<epoch>[0-9]{1,6}))?$")
 
 
 def citation(artifact_path: str, sample_id: str, epoch: int = 1) -> str:
     """`eval:<artifact>#<sample-id>` (and `@<epoch>` for a later epoch): how a finding cites a sample."""
     return f"eval:{artifact_path}#{sample_id}" + (f"@{epoch}" if epoch != 1 else "")
+
+
+def file_reference(sha256: str, name: str) -> str:
+    """How a citation names a log attached to a finding as a file: `file:<SHA-256, 12 hex>/<name>`.
+
+    Attached files have no package path; the content hash identifies the file (the same
+    bytes attached twice are the same log) and the name is for the reader.
+    """
+    return f"{FILE_REFERENCE_PREFIX}{sha256[:12]}/{name.replace('#', '_')}"
+
+
+def file_reference_hash(path: str) -> str | None:
+    """The hash prefix of a `file:` reference, or None for an artifact path."""
+    if not path.startswith(FILE_REFERENCE_PREFIX):
+        return None
+    digest = path[len(FILE_REFERENCE_PREFIX):].split("/", 1)[0]
+    return digest if re.fullmatch(r"[0-9a-f]{12}", digest) else None
 
 
 def parse_citation(locator: str) -> tuple[str, str, int] | None:
@@ -895,6 +913,6 @@ def _first(error: InputRejected) -> str:
 
 
 __all__ = ["EvalLimits", "EvalLogFile", "EvalSummary", "Metric", "SampleDetail", "SampleRow", "SampleScore",
-           "TokenUsage", "TranscriptEntry", "TranscriptPage", "citation", "is_log_artifact", "looks_like_eval_log",
-           "open_log",
-           "parse_citation", "read_sample", "read_summary", "read_transcript"]
+           "TokenUsage", "TranscriptEntry", "TranscriptPage", "citation", "file_reference", "file_reference_hash",
+           "is_log_artifact", "looks_like_eval_log", "open_log", "parse_citation", "read_sample", "read_summary",
+           "read_transcript"]

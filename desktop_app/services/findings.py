@@ -28,7 +28,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -62,6 +62,9 @@ from desktop_app.services.submissions import (
 from desktop_app.services.workflow import submission_facts
 from desktop_app.storage.blobstore import StagingArea
 from desktop_app.storage.models import Artifact, AuditEvent, Evidence, Finding, FindingLink, Submission, User
+
+if TYPE_CHECKING:
+    from desktop_app.services.eval_evidence import LogRef
 
 EVIDENCE_TITLE_MAX = 300
 LOCATOR_MAX = 300
@@ -350,6 +353,57 @@ class FindingService:
         """Cite one sample of an evaluation-log artifact as `eval:<artifact>#<sample-id>`."""
         return self.cite_artifact(actor, finding_id, artifact_id, locator=f"#{sample_id}"
                                   + (f"@{epoch}" if epoch != 1 else ""), title=title)
+
+    def cite_sample(self, actor: Actor, finding_id: int, log: LogRef, sample_id: str, *, epoch: int = 1,
+                    title: str = "") -> EvidenceInfo:
+        """Cite one sample of a log, whether a submitted artifact or a file attached to a finding."""
+        if log.kind == "artifact":
+            return self.cite_eval_sample(actor, finding_id, log.id, sample_id, epoch=epoch, title=title)
+        return self.cite_file_sample(actor, finding_id, log.id, sample_id, epoch=epoch, title=title)
+
+    def cite_file_sample(self, actor: Actor, finding_id: int, evidence_id: int, sample_id: str, *, epoch: int = 1,
+                         title: str = "") -> EvidenceInfo:
+        """Cite one sample of a log attached to a finding of the submission as a file.
+
+        The citation is evidence of its own, holding the same stored file (nothing is copied)
+        with the locator `eval:file:<SHA-256, 12 hex>/<name>#<sample-id>`, so it resolves and
+        opens like a cited artifact sample even if the attachment it came from is detached.
+        """
+        from desktop_app.services import evallog  # here, as in `_sample_locator`: the log reader loads on use
+        from desktop_app.services.eval_evidence import EvalEvidence, LogRef
+
+        sample_id = (sample_id or "").strip()
+        if not sample_id:
+            raise InputRejected(Problem("choose a sample of the log", field="sample"))
+        with self.ctx.reading() as session:
+            source = session.get(Evidence, evidence_id)
+            if source is None or source.kind != "file" or not source.blob_sha256:
+                raise NotFound(f"no attached file with id {evidence_id}")
+            name = source.original_name or source.title
+        if not evallog.looks_like_eval_log(name):
+            raise InputRejected(Problem("is not an Inspect evaluation log (.eval or .json)", file=name))
+        logs = EvalEvidence(self.ctx)
+        try:
+            logs.check_sample(LogRef("evidence", evidence_id), sample_id, epoch)
+        finally:
+            logs.close()
+
+        def add(session: Session, finding: Finding, acting: Actor, now: dt.datetime) -> Evidence:
+            attached = session.get(Evidence, evidence_id)
+            holder = session.get(Finding, attached.finding_id) if attached is not None else None
+            if attached is None or holder is None or holder.submission_id != finding.submission_id:
+                raise InputRejected(Problem(f"is not a log attached to a finding of {finding.submission.reference}",
+                                            field="log"))
+            assert attached.blob_sha256 is not None  # checked above; the blob of a row never changes
+            locator = evallog.citation(evallog.file_reference(attached.blob_sha256, name), sample_id, epoch)
+            if len(locator) > LOCATOR_MAX:
+                raise InputRejected(Problem(f"at most {LOCATOR_MAX} characters", field="locator"))
+            return Evidence(finding_id=finding.id, kind="file", title=_evidence_title(title or f"{name} #{sample_id}"),
+                            blob_sha256=attached.blob_sha256, original_name=attached.original_name,
+                            size=attached.size, locator=locator, produced_at=attached.produced_at, attached_at=now,
+                            attached_by_id=acting.user_id)
+
+        return self._add_evidence(actor, finding_id, "evidence.cite_sample", add, None)
 
     def _sample_locator(self, artifact_id: int, locator: str) -> str:
         """A locator that names an evaluation sample (`eval:<path>#<id>`, or `#<id>` on a log)

@@ -328,7 +328,7 @@ def open_log_artifact(parent: QWidget, services: Any, detail: SubmissionDetail |
 
 def open_evidence(parent: QWidget, services: Any, detail: SubmissionDetail | None,
                   evidence_id: int) -> QDialog | None:
-    """A cited sample opens at that sample; an attached log file opens at its summary."""
+    """A cited sample (of an artifact or an attached file) opens at that sample; an attached log at its summary."""
     evidence = next((e for f in (detail.findings if detail else ()) for e in f.evidence if e.id == evidence_id), None)
     if evidence is None:
         return None
@@ -337,6 +337,9 @@ def open_evidence(parent: QWidget, services: Any, detail: SubmissionDetail | Non
     if evidence.kind == "artifact" and evidence.artifact_id is not None and cited is not None:
         path, sample_id, epoch = cited
         dialog = SampleDialog(services, LogRef("artifact", evidence.artifact_id), path, sample_id, epoch, parent)
+    elif evidence.kind == "file" and cited is not None:  # a sample of a log attached as a file: the row holds it
+        path, sample_id, epoch = cited
+        dialog = SampleDialog(services, LogRef("evidence", evidence.id), path, sample_id, epoch, parent)
     elif evidence.kind == "file" and looks_like_eval_log(evidence.original_name):
         dialog = EvalLogViewer(services, LogRef("evidence", evidence.id), evidence.original_name, parent)
     else:

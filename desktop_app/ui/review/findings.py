@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDateTime, QObject, Qt, QTimeZone, QUrl, Signal
+from PySide6.QtCore import QDateTime, QObject, QSortFilterProxyModel, Qt, QTimeZone, QUrl, Signal
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -45,13 +46,16 @@ from desktop_app.domain.errors import ClearanceDeskError, InputRejected, Problem
 from desktop_app.domain.findings import FindingDraft
 from desktop_app.domain.types import FindingStatus, Severity
 from desktop_app.domain.workflow import Action, Verdict
-from desktop_app.services.evallog import looks_like_eval_log, parse_citation
+from desktop_app.services.eval_evidence import LogRef
+from desktop_app.services.evallog import EvalSummary, is_log_artifact, looks_like_eval_log, parse_citation
 from desktop_app.services.findings import FindingVersion, categories, category_title
 from desktop_app.services.submissions import FindingInfo, SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
 from desktop_app.ui.common.layouts import FlowLayout
 from desktop_app.ui.operations import ChangeKind, Changes, Operation
 from desktop_app.ui.operations.dialog import OperationDialog
+from desktop_app.ui.review.eval_view import SampleTableModel
+from desktop_app.ui.threads import run_task
 from desktop_app.ui.common import theme
 
 if TYPE_CHECKING:
@@ -101,7 +105,9 @@ def _when(value: dt.datetime | str | None) -> str:
 def _rows_of(evidence: Sequence[Any]) -> list[_EvidenceRow]:
     rows = []
     for e in evidence:
-        if e.kind == "file":
+        if e.kind == "file" and parse_citation(getattr(e, "locator", "") or "") is not None:
+            source, openable = e.locator, True  # a cited sample of an attached log
+        elif e.kind == "file":
             size = getattr(e, "size", None)
             name = getattr(e, "original_name", "") or "file"
             source = name + (f" ({size:,} bytes)" if size else "")
@@ -606,38 +612,162 @@ class AttachFileDialog(OperationDialog):
         return lambda: findings.attach_file(actor, finding_id, Path(text), title=title, produced_at=produced)
 
 
+def citable_logs(detail: SubmissionDetail) -> list[tuple[LogRef, str, str]]:
+    """The logs a finding may cite a sample of: (ref, name, where from); each attached log once."""
+    found = [(LogRef("artifact", a.id), a.path, "artifact") for a in detail.artifacts
+             if is_log_artifact(a.path, a.kind)]
+    seen: set[str] = set()
+    for finding in detail.findings:
+        for e in finding.evidence:
+            if e.kind == "file" and e.blob_sha256 and e.blob_sha256 not in seen and not e.locator \
+                    and looks_like_eval_log(e.original_name):
+                seen.add(e.blob_sha256)
+                found.append((LogRef("evidence", e.id), e.original_name, f"attached to {finding.label}"))
+    return found
+
+
 class CiteArtifactDialog(OperationDialog):
+    """Cite an artifact, or one sample of an evaluation log picked from the log's own list.
+
+    Choosing a log (an artifact, or a log attached to a finding) reads its summary on a
+    worker and lists its samples with score and status; picking one fills the locator, so
+    nobody types `#sample-id`. The list is a model over the summary's rows, so a
+    5,000-sample log costs the GUI thread nothing.
+    """
+
+    samples_loaded = Signal()
+
     def __init__(self, controller: WorkflowController, detail: SubmissionDetail, finding: FindingInfo,
                  parent: QWidget | None = None) -> None:
         super().__init__(f"Cite an artifact for {finding.label}",
-                         "Point to the part of a submitted artifact that supports the finding.", "&Cite", parent)
+                         "Point to the part of a submitted artifact that supports the finding; in an evaluation "
+                         "log, pick the sample.", "&Cite", parent)
         self.controller, self.finding = controller, finding
-        self.artifact = _combo("Artifact", [(f"{a.path} ({a.kind})", str(a.id)) for a in detail.artifacts])
+        self.logs = {f"{ref.kind}:{ref.id}": (ref, name) for ref, name, _where in citable_logs(detail)}
+        choices = [(f"{a.path} ({a.kind})", f"artifact:{a.id}") for a in detail.artifacts]
+        choices += [(f"{name} (evaluation log {where})", f"evidence:{ref.id}")
+                    for ref, name, where in citable_logs(detail) if ref.kind == "evidence"]
+        self.artifact = _combo("Artifact", choices)
         self.locator = QLineEdit()
         self.locator.setAccessibleName("Locator")
-        self.locator.setPlaceholderText("optional: page, line, task …; in an evaluation log, #sample-id")
+        self.locator.setPlaceholderText("optional: page, line, task …; in an evaluation log, pick the sample below")
+        self.sample_filter = QLineEdit()
+        self.sample_filter.setAccessibleName("Filter samples")
+        self.sample_filter.setPlaceholderText("filter by sample id")
+        self.sample_filter.setClearButtonEnabled(True)
+        self.samples_model = SampleTableModel()
+        self.samples_proxy = QSortFilterProxyModel(self)
+        self.samples_proxy.setSourceModel(self.samples_model)
+        self.samples_proxy.setFilterKeyColumn(0)
+        self.samples_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.sample_filter.textChanged.connect(self.samples_proxy.setFilterFixedString)
+        self.samples = QTableView()
+        self.samples.setModel(self.samples_proxy)
+        self.samples.setAccessibleName("Samples")
+        self.samples.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.samples.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.samples.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.samples.verticalHeader().hide()
+        self.samples.horizontalHeader().setResizeContentsPrecision(0)
+        self.samples.horizontalHeader().setStretchLastSection(True)
+        self.samples.setMinimumHeight(200)
+        self.samples.selectionModel().currentRowChanged.connect(lambda current, _previous: self._pick(current))
+        self.sample_status = QLabel()
+        self.sample_status.setWordWrap(True)
+        self.sample_box = QWidget()
+        box = QVBoxLayout(self.sample_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.sample_filter)
+        box.addWidget(self.samples, 1)
+        box.addWidget(self.sample_status)
         self.title_edit = QLineEdit()
         self.title_edit.setAccessibleName("Title")
         self.title_edit.setPlaceholderText("defaults to the artifact's path")
         self.produced = _ProducedRow()
         self.form.addRow("&Artifact:", self.artifact)
+        self.form.addRow("&Sample:", self.sample_box)
         self.form.addRow("&Locator:", self.locator)
         self.form.addRow("&Title:", self.title_edit)
         self.form.addRow("&Produced:", self.produced)
-        self.fields.update(artifact=self.artifact, locator=self.locator, title=self.title_edit,
-                           produced_at=self.produced)
-        if not detail.artifacts:
+        self.fields.update(artifact=self.artifact, locator=self.locator, sample=self.samples, title=self.title_edit,
+                           produced_at=self.produced, log=self.artifact)
+        self._reading = ""
+        self.artifact.currentIndexChanged.connect(lambda _index: self._source_changed())
+        if not choices:
             self.error.setText("This submission has no artifacts to cite.")
             self.error.show()
             self.ok_button.setEnabled(False)
+        self._source_changed()
+
+    def _log(self) -> tuple[LogRef, str] | None:
+        return self.logs.get(str(self.artifact.currentData() or ""))
+
+    def _source_changed(self) -> None:
+        """Another source: for a log, read its sample list on a worker; otherwise hide the list."""
+        self.samples_model.set_rows(())
+        self.sample_filter.clear()
+        log = self._log()
+        self.form.setRowVisible(self.sample_box, log is not None)
+        self.produced.setEnabled(log is None or log[0].kind == "artifact")
+        self.title_edit.setPlaceholderText("defaults to the artifact's path")
+        if log is None:
+            self._reading = ""
+            return
+        ref, name = log
+        key = self._reading = f"{ref.kind}:{ref.id}"
+        self.sample_status.setText(f"Reading the samples of {name}…")
+        run_task(lambda: self.controller.services.eval_logs.summary(ref),
+                 on_done=lambda summary: self._show_samples(key, summary),
+                 on_error=lambda error: self._samples_failed(key, error), owner=self)
+
+    def _show_samples(self, key: str, summary: EvalSummary) -> None:
+        if key != self._reading:  # the reviewer chose another source meanwhile
+            return
+        self.samples_model.set_rows(summary.samples)
+        self.samples.resizeColumnsToContents()
+        self.sample_status.setText(f"{summary.sample_count:,} samples of {summary.task} on {summary.model}: "
+                                   f"pick the one that supports the finding.")
+        self.samples_loaded.emit()
+
+    def _samples_failed(self, key: str, error: Exception) -> None:
+        if key == self._reading:
+            self.sample_status.setText(str(error))
+            self.samples_loaded.emit()
+
+    def _pick(self, index: Any) -> None:
+        if not index.isValid():
+            return
+        row = self.samples_model.rows[self.samples_proxy.mapToSource(index).row()]
+        self.locator.setText(f"#{row.citation_id}")
+        log = self._log()
+        if log is not None and log[0].kind == "evidence":  # an artifact's citation is titled by its path
+            self.title_edit.setPlaceholderText(f"defaults to {log[1]} #{row.citation_id}")
+
+    def select_sample(self, sample_id: str, epoch: int = 1) -> bool:
+        """Pick the sample as the reviewer would in the list (for the keyboard and for tests)."""
+        for row, sample in enumerate(self.samples_model.rows):
+            if sample.id == sample_id and sample.epoch == epoch:
+                index = self.samples_proxy.mapFromSource(self.samples_model.index(row, 0))
+                if index.isValid():
+                    self.samples.setCurrentIndex(index)
+                    return True
+        return False
 
     def work(self) -> Callable[[], Any]:
-        artifact = self.artifact.currentData()
-        if artifact is None:
+        chosen = str(self.artifact.currentData() or "")
+        if not chosen:
             raise InputRejected(Problem("choose the artifact", field="artifact"))
         findings, actor, finding_id = self.controller.services.findings, self.controller.actor, self.finding.id
-        locator, title, produced = self.locator.text(), self.title_edit.text(), self.produced.value()
-        return lambda: findings.cite_artifact(actor, finding_id, int(artifact), locator=locator, title=title,
+        locator, title, produced = self.locator.text().strip(), self.title_edit.text(), self.produced.value()
+        kind, _sep, ident = chosen.partition(":")
+        if kind == "evidence":
+            cited = parse_citation(f"eval:log{locator}") if locator.startswith("#") else None
+            if cited is None:
+                raise InputRejected(Problem("pick a sample of the log", field="sample"))
+            _path, sample_id, epoch = cited
+            return lambda: findings.cite_file_sample(actor, finding_id, int(ident), sample_id, epoch=epoch,
+                                                     title=title)
+        return lambda: findings.cite_artifact(actor, finding_id, int(ident), locator=locator, title=title,
                                               produced_at=produced)
 
 

@@ -90,6 +90,8 @@ _SENTENCES: dict[str, Sentence] = {
                                                f"{e.after.get('finding', 'a finding')} by {by}",
     "evidence.cite_artifact": lambda e, by, who: f"Artifact cited as evidence {_quoted(e.after.get('title'))} for "
                                                  f"{e.after.get('finding', 'a finding')} by {by}",
+    "evidence.cite_sample": lambda e, by, who: f"Evaluation sample {e.after.get('locator', '')} cited as evidence "
+                                               f"for {e.after.get('finding', 'a finding')} by {by}",
     "evidence.detach": lambda e, by, who: _with(f"Evidence {_quoted(e.before.get('title'))} detached from "
                                                 f"{e.before.get('finding', 'a finding')} by {by}", e.after.get("reason")),
     "letter.issue": lambda e, by, who: f"Letter {e.entity_id} signed and issued by {by}",
