@@ -53,8 +53,10 @@ cat "$WORK/pdfsig.out" >&2
 import logging
 import re
 import sys
+import warnings
 
 logging.disable(logging.CRITICAL)
+warnings.filterwarnings("ignore", message="DSA is deprecated", module=r"pyhanko\.")  # cryptography 51 vs pyHanko
 pdf_path, root_path, pdfsig_path, *crl_paths = sys.argv[1:]
 
 from asn1crypto import crl as asn1_crl, pem

@@ -109,3 +109,12 @@ def test_import_refuses_a_password_that_must_be_changed(tmp_path: Path, samples_
     assert out.returncode == 1, out.stderr
     assert out.stderr.strip().splitlines() == [
         "error: newbie has a temporary password that must be changed: change your password in the application first"]
+
+
+def test_loading_the_letter_modules_prints_no_library_warning() -> None:
+    """A library's deprecation notice (pyHanko importing DSA) must not reach a reviewer's terminal."""
+    code = ("import desktop_app.letters.signing, desktop_app.letters.verify, desktop_app.letters.trust,"
+            " desktop_app.services.letter_scan")
+    out = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
