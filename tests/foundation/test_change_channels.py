@@ -118,3 +118,27 @@ def test_busy_and_cancel_are_written_once() -> None:
                  for path in sorted(UI.rglob("*.py")) if "operations" not in path.parts and path.name != "threads.py"
                  for needle in own if needle in path.read_text(encoding="utf-8")]
     assert offenders == []
+
+
+#: What the ui may run on a worker without an Operation: reads only (no audit row, no file written).
+READS_OFF_THE_GUI_THREAD = {
+    "rows", "verify", "preview", "check_printed_letter", "counts", "change_marker", "summary", "sample",
+    "transcript", "compare", "work", "fn",  # `work`: the review half's imports; `fn`: the queue's page reads
+}
+
+
+def test_every_write_goes_through_an_operation() -> None:
+    """`run_task` directly is for reads; a save, carry-over or audited export is an `Operation`."""
+    called = []
+    for path in sorted(UI.rglob("*.py")):
+        if "operations" in path.parts or path.name == "threads.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "run_task" and node.args:
+                target = node.args[0].body if isinstance(node.args[0], ast.Lambda) else node.args[0]
+                if isinstance(target, ast.Call):
+                    target = target.func
+                name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "?")
+                called.append((f"{path.relative_to(UI)}:{node.lineno}", name))
+    assert called, "the scan found no run_task call at all"
+    assert [site for site, name in called if name not in READS_OFF_THE_GUI_THREAD] == []

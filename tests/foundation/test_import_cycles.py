@@ -68,3 +68,11 @@ def test_there_is_no_import_cycle_inside_desktop_app() -> None:
                   ("desktop_app.ui.queue.model", "desktop_app.ui.threads"),
                   ("desktop_app.letters._layout", "desktop_app.letters.render")):
         assert not any(len(set(named) & c) > 1 for c in found), named
+
+
+def test_the_main_window_module_only_composes() -> None:
+    """The window's own module wires its parts; behaviour lives in the mixins and features beside it."""
+    from pathlib import Path
+
+    window = Path(__file__).resolve().parents[2] / "desktop_app" / "ui" / "mainwindow" / "window.py"
+    assert len(window.read_text(encoding="utf-8").splitlines()) <= 300

@@ -33,6 +33,7 @@ from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
 from desktop_app.services.register import STATUSES, RegisterFilter, RegisterRow, RegisterService
 from desktop_app.ui.common import theme
+from desktop_app.ui.operations import Operation
 from desktop_app.ui.threads import run_task
 
 COLUMNS = ("Letter", "Kind", "Decision", "Concerns", "Submission", "Model", "Signer", "Issued (UTC)", "Status")
@@ -158,4 +159,6 @@ class RegisterDialog(QDialog):
             self.export_button.setEnabled(True)
             self._failed(error)
 
-        run_task(lambda: self.register.export_csv(self.actor, target, flt), on_done=done, on_error=failed, owner=self)
+        # An export is audited (it discloses the register), so it is an operation like any save.
+        Operation(self, lambda: self.register.export_csv(self.actor, target, flt),
+                  title="Could not export the register").success(done).failure(failed).run()

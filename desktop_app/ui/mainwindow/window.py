@@ -21,21 +21,11 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
-    QLabel,
-    QMainWindow,
-    QSplitter,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from desktop_app import APP_NAME
 from desktop_app.services.bundle import Services
@@ -45,6 +35,7 @@ from desktop_app.ui.common import icons
 from desktop_app.ui.queue.columns import set_up_columns
 from desktop_app.ui.queue.filters import FilterBar, QueueSidebar
 from desktop_app.ui.queue.model import HighlightDelegate, QueueModel, SelectionKeeper
+from desktop_app.ui.queue.view import QueueView
 from desktop_app.ui.startup import freeze_start_up_objects
 from desktop_app.ui.mainwindow.commands import CommandsMixin
 from desktop_app.ui.mainwindow.menus import MenusMixin
@@ -62,46 +53,6 @@ log = logging.getLogger("clearance_desk.ui")
 #: The modules of the review half, imported off the GUI thread when the build is deferred.
 REVIEW_MODULES = ("desktop_app.ui.review.detail_pane", "desktop_app.ui.review.workflow", "desktop_app.ui.letters.actions",
                   "desktop_app.ui.reports.actions", "desktop_app.services.workflow", "desktop_app.services.findings")
-
-
-
-class QueueView(QTableView):
-    """The queue table; Enter opens the current submission."""
-
-    open_requested = Signal(int)
-    package_dropped = Signal(object)
-
-    @staticmethod
-    def _dropped_path(event) -> Path | None:  # noqa: ANN001
-        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-        if len(urls) != 1 or not urls[0].isLocalFile():
-            return None
-        path = Path(urls[0].toLocalFile())
-        return path if path.is_dir() or path.suffix.lower() == ".zip" else None
-
-    def dragEnterEvent(self, event) -> None:  # noqa: ANN001, N802
-        if self._dropped_path(event) is not None:
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:  # noqa: ANN001, N802
-        if self._dropped_path(event) is not None:
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event) -> None:  # noqa: ANN001, N802
-        path = self._dropped_path(event)
-        if path is not None:
-            event.acceptProposedAction()
-            self.package_dropped.emit(path)
-
-    def keyPressEvent(self, event) -> None:  # noqa: ANN001, N802
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            self.open_requested.emit(self.currentIndex().row())
-            return
-        super().keyPressEvent(event)
 
 
 class MainWindow(MenusMixin, QueueMixin, ReviewMixin, CommandsMixin, QMainWindow):

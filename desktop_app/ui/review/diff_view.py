@@ -28,7 +28,7 @@ from desktop_app.services.context import Actor
 from desktop_app.services.diff import MetricChange, SubmissionDiff
 from desktop_app.services.submissions import FindingInfo
 from desktop_app.ui.common.errors import error_label, show_error
-from desktop_app.ui.operations import ChangeKind, Changes, bus, follow_changes
+from desktop_app.ui.operations import ChangeKind, Changes, Operation, follow_changes
 from desktop_app.ui.threads import run_task
 
 _MARKS = {"added": "added", "removed": "removed", "changed": "changed", "unchanged": "unchanged"}
@@ -179,14 +179,15 @@ class DiffDialog(QDialog):
         earlier = self.diff.findings[row]
         self.carry_button.setEnabled(False)
         actor, submission_id = self.actor, self.submission_id
-        run_task(lambda: self.services.findings.carry_over(actor, submission_id, earlier.id),
-                 on_done=lambda info: self._carried(earlier.label, info), on_error=self._carry_failed, owner=self)
+        Operation(self, lambda: self.services.findings.carry_over(actor, submission_id, earlier.id),
+                  title="Could not carry the finding over").success(
+            lambda info: self._carried(earlier.label, info)).failure(self._carry_failed).run()
 
-    def _carried(self, earlier_label: str, info: FindingInfo) -> None:
+    def _carried(self, earlier_label: str, info: FindingInfo) -> Changes:
         self.error.hide()
         text = f"{earlier_label} of {self.diff.against_reference if self.diff else ''} carried over as {info.label}."
         self.message.setText(text)
-        bus().announce(Changes(self.submission_id, ChangeKind.FINDING, text))
+        return Changes(self.submission_id, ChangeKind.FINDING, text)
 
     def _carry_failed(self, error: Exception) -> None:
         show_error(self.error, error)
