@@ -13,12 +13,14 @@ import pytest
 from sqlalchemy import func, select
 
 from desktop_app.app import main
+from desktop_app.domain import clock as review_clock
 from desktop_app.domain.conditions import ConditionStatus
 from desktop_app.domain.errors import InputRejected
 from desktop_app.services.conditions import ConditionsService
 from desktop_app.services.intake import IntakeService
 from desktop_app.services.packages.manifest import manifest_problems
 from desktop_app.services.packages.model import PackageLimits
+from desktop_app.services.settings import SettingsService
 from desktop_app.storage.models import AuditEvent, Package
 
 SUPPLEMENT = "northwind-orca-3.1-supplement"
@@ -110,8 +112,9 @@ def test_old_manifests_still_pass_and_only_supplements_cite_conditions(samples_d
 
 def test_cli_lists_conditions_and_writes_a_marked_csv(ctx, people, issued, data_dir, tmp_path, capsys) -> None:  # noqa: ANN001
     # the fixture's clock is 2026-11-02, so its due dates (+10, +20, +30 days) have passed in real time;
-    # the third is moved to five days after the real today
-    real_today = dt.date.today()
+    # the third is moved to five days after the real today, in the agency's time zone as the CLI counts it
+    zone = str(SettingsService(ctx).get("agency_time_zone"))
+    real_today = review_clock.agency_date(dt.datetime.now(dt.UTC), zone)
     ConditionsService(ctx).change_due(people["sup"], issued.condition_ids[2], real_today + dt.timedelta(days=5),
                                       "Agreed with the developer.")
     assert main(["--data-dir", str(data_dir), "conditions", "list"]) == 0
