@@ -32,6 +32,7 @@ DEMO_HINT = ("Demo data folder. Users: reviewer, reviewer2, supervisor, admin â€
 
 
 def make_application() -> QApplication:
+    startup.switch_threads_often()  # the GUI thread never waits 5 ms for a worker's Python (ui.startup)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     QCoreApplication.setOrganizationName("Clearance Desk")
     QCoreApplication.setOrganizationDomain("clearance-desk.gov")
