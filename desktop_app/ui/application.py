@@ -100,14 +100,15 @@ def run_gui(args: argparse.Namespace, *, data_dir: Path, db_url: str | None, sta
 
 
 def _sign_in(services, args: argparse.Namespace, *, is_demo: bool):  # noqa: ANN001, ANN202
-    from desktop_app.ui.account.dialogs import FirstRunDialog, LoginDialog
-
     password = os.environ.get("CLEARANCE_DESK_PASSWORD")
     if args.smoke_test and password is None:
         print("clearance-desk: --smoke-test needs CLEARANCE_DESK_PASSWORD", file=sys.stderr)
         return None
     if args.user and password is not None:  # scripted sessions: smoke test, documentation screenshots
         return _scripted_sign_in(services, args.user, password)
+    # Only now: the dialogs and their message boxes (~30 ms of imports) are not needed by a scripted start.
+    from desktop_app.ui.account.dialogs import FirstRunDialog, LoginDialog
+
     _apply_palette()
     if not services.users.has_accounts():
         if FirstRunDialog(services.users).exec() != QDialog.DialogCode.Accepted:
