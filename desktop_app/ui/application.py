@@ -115,7 +115,7 @@ def _sign_in(services, args: argparse.Namespace, *, is_demo: bool):  # noqa: ANN
             return None
     dialog = LoginDialog(services.users, hint=DEMO_HINT if is_demo else "",
                          username=args.user or ("reviewer" if is_demo else ""))
-    QTimer.singleShot(0, _import_main_window)  # while the user types, so the window follows OK at once
+    QTimer.singleShot(0, _import_while_signing_in)  # while the user types, so the window follows OK at once
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     return dialog.actor
@@ -139,6 +139,20 @@ _palette_applied = False
 
 def _import_main_window() -> None:
     import desktop_app.ui.mainwindow.window  # noqa: F401
+
+
+def _import_while_signing_in() -> None:
+    """The main window's modules here, and the review half's (~250 ms: the ORM) on a worker.
+
+    The sign-in dialog waits seconds for a person to type; whatever loads meanwhile is not
+    waited for after OK. (A scripted sign-in has no such pause: there the review half loads
+    just after the first paint, see MainWindow._build_review_later.)
+    """
+    _import_main_window()
+    from desktop_app.ui.mainwindow.window import import_review_modules
+    from desktop_app.ui.threads import run_task
+
+    run_task(import_review_modules, on_error=lambda error: log.warning("preloading the review half: %s", error))
 
 
 def _scripted_sign_in(services, username: str, password: str):  # noqa: ANN001, ANN202

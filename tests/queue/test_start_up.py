@@ -211,3 +211,42 @@ def test_imports_after_pyside_leave_no_source_in_the_line_cache() -> None:
     assert out.returncode == 0, out.stderr
     imported, cached = map(int, out.stdout.split())
     assert imported > 100 and cached <= 2  # desktop_app.ui.application itself was scanned before the switch
+
+
+def test_the_review_half_loads_while_the_sign_in_dialog_waits(qctx) -> None:  # noqa: ANN001
+    """A person takes seconds to type a password: the review half (the ORM) is imported meanwhile,
+    on a worker, so nothing of it is waited for after OK."""
+    script = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+import desktop_app.ui.application as application
+
+made = application.make_application
+waited = []
+
+def look() -> None:
+    dialog = QApplication.activeModalWidget()
+    loaded = "desktop_app.ui.review.detail_pane" in sys.modules and "sqlalchemy.orm" in sys.modules
+    waited.append(1)
+    if dialog is not None and (loaded or len(waited) > 600):
+        print("review half loaded while the dialog was open:", loaded, type(dialog).__name__)
+        dialog.reject()
+    else:
+        QTimer.singleShot(50, look)
+
+def make():
+    app = made()
+    QTimer.singleShot(0, look)
+    return app
+
+application.make_application = make
+from desktop_app.app import main
+sys.exit(main(["--data-dir", sys.argv[1]]))
+"""
+    env = {key: value for key, value in os.environ.items() if key != "CLEARANCE_DESK_PASSWORD"}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    out = subprocess.run([sys.executable, "-c", script, str(qctx.paths.root)], env=env, capture_output=True,
+                         text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "review half loaded while the dialog was open: True LoginDialog"

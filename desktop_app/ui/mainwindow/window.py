@@ -55,6 +55,12 @@ REVIEW_MODULES = ("desktop_app.ui.review.detail_pane", "desktop_app.ui.review.wo
                   "desktop_app.ui.reports.actions", "desktop_app.services.workflow", "desktop_app.services.findings")
 
 
+def import_review_modules() -> None:
+    """Import the review half's modules (any thread; a no-op once done)."""
+    for name in REVIEW_MODULES:
+        importlib.import_module(name)
+
+
 class MainWindow(MenusMixin, QueueMixin, ReviewMixin, CommandsMixin, QMainWindow):
     auto_backup_on_close = False
     """Set by the application (not by tests or --smoke-test): the daily backup when the window closes."""
@@ -170,8 +176,7 @@ class MainWindow(MenusMixin, QueueMixin, ReviewMixin, CommandsMixin, QMainWindow
         wanted = self.current_id()
 
         def work() -> tuple[int, tuple[object, ...]] | None:
-            for name in REVIEW_MODULES:
-                importlib.import_module(name)
+            import_review_modules()  # at once if the sign-in dialog's wait loaded them already
             if wanted is None:
                 return None
             try:
