@@ -77,11 +77,24 @@ def head_from_files() -> str | None:
     return next(iter(heads)) if len(heads) == 1 else None
 
 
+#: Errors that mean "someone else holds the database", not "there is no version table yet".
+_BUSY = {"SQLITE_BUSY", "SQLITE_LOCKED"}
+_PG_LOCK_NOT_AVAILABLE = "55P03"
+
+
 def _stored_revision(engine: Engine) -> str | None:
+    """The revision in `alembic_version`, or None when it cannot be read (a new database).
+
+    A lock held elsewhere is raised at once: asking Alembic next would wait out the busy
+    timeout a second time before saying the same.
+    """
     try:
         with engine.connect() as conn:
             return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-    except DBAPIError:
+    except DBAPIError as error:
+        if (getattr(error.orig, "sqlite_errorname", None) in _BUSY
+                or getattr(error.orig, "sqlstate", None) == _PG_LOCK_NOT_AVAILABLE):
+            raise
         return None
 
 

@@ -140,3 +140,30 @@ def test_an_upgrade_that_would_leave_a_dangling_reference_is_refused(tmp_path: P
     with pytest.raises(Exception, match="conditions"):
         upgrade_to_head(engine, backup_dir=tmp_path / "backups")
     assert current_revision(engine) == earliest_with_conditions
+
+
+def test_a_locked_database_is_raised_at_once_not_taken_for_a_new_one(tmp_path: Path) -> None:
+    """The quick revision check re-raises a lock held elsewhere; taking it for "no version table"
+    made the CLI wait out the 15 s busy timeout twice before its one-line error."""
+    import sqlite3
+
+    from desktop_app.storage.migrate import _stored_revision
+
+    path = tmp_path / "locked.sqlite3"
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE alembic_version (version_num TEXT)")
+        setup.execute("INSERT INTO alembic_version VALUES ('0001')")
+    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.05})
+    assert _stored_revision(engine) == "0001"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="locked"):
+            _stored_revision(engine)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        engine.dispose()
+    empty = sa.create_engine(f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    assert _stored_revision(empty) is None  # no version table yet: a new database
+    empty.dispose()
