@@ -202,3 +202,15 @@ def test_a_cleared_letter_offers_no_reasons_to_edit(qtbot, ctx, people, configur
     qtbot.addWidget(dialog)
     assert dialog.reasons_box is None and dialog.reasons is None
     qtbot.waitUntil(dialog.continue_button.isEnabled, timeout=30_000)
+
+
+def test_a_supervisors_letters_tab_fits_a_laptop_screen(qtbot, services, folder) -> None:  # noqa: ANN001
+    """Seven letter buttons in one row made a supervisor's window 1,582 px wide: they wrap instead."""
+    window = _window(qtbot, services, "sup", folder.letter_id)
+    assert window.detail.letter_buttons["correct"].isVisibleTo(window.detail)
+    assert window.minimumSizeHint().width() <= 1366
+    window.resize(1366, 768)
+    qtbot.waitUntil(lambda: window.width() == 1366)
+    buttons = [*window.detail.letter_buttons.values(), window.detail.notice_button]
+    shown = [b for b in buttons if b.isVisibleTo(window.detail)]
+    assert all(b.geometry().right() <= b.parentWidget().width() for b in shown)

@@ -27,6 +27,7 @@ from desktop_app.domain.units import human_size
 from desktop_app.services.findings import category_title
 from desktop_app.services.submissions import HistoryEntry, LetterInfo, SubmissionDetail
 from desktop_app.services.workflow import ActionChoices
+from desktop_app.ui.common.layouts import FlowLayout
 from desktop_app.ui.review.findings import FindingsPage
 from desktop_app.ui.review.history_text import describe as describe_event
 from desktop_app.ui.review.workflow import ActionPanel
@@ -261,7 +262,8 @@ class DetailPane(QTabWidget):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
-        buttons = QHBoxLayout()
+        buttons_host = QWidget()  # seven buttons for a supervisor: they wrap in a narrow pane (1366 px screens)
+        buttons = FlowLayout(buttons_host)
         self.letter_buttons: dict[str, QPushButton] = {}
         for key, text, tip, signal in (
                 ("open", "&Open", "Show the signed letter", self.letter_open_requested),
@@ -281,9 +283,8 @@ class DetailPane(QTabWidget):
         self.notice_button = QPushButton("Issue &notice letter…")
         self.notice_button.setToolTip("Sign the refusal notice or the request for information (supervisors)")
         self.notice_button.clicked.connect(self._request_notice)
-        buttons.addStretch(1)
         buttons.addWidget(self.notice_button)
-        layout.addLayout(buttons)
+        layout.addWidget(buttons_host)
         layout.addWidget(self.letters)
         self.letters.itemActivated.connect(lambda _item: self._emit_for_letter(self.letter_open_requested))
         self.letters.itemSelectionChanged.connect(self._update_letter_buttons)
