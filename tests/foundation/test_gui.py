@@ -258,3 +258,44 @@ def test_a_password_change_is_checked_on_a_worker(qtbot, services) -> None:  # n
     with qtbot.waitSignal(dialog.accepted, timeout=10_000):
         dialog.try_change()
     assert services.users.authenticate("reviewer", "a fresh long passphrase 9").username == "reviewer"
+
+
+def test_an_operation_for_a_closed_dialog_neither_touches_it_nor_loses_a_failure(qtbot) -> None:  # noqa: ANN001
+    """The save runs on a worker; its dialog may be closed and deleted before it answers."""
+    import threading
+
+    import shiboken6
+    from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+    from desktop_app.ui.operations import ChangeKind, Changes, Operation, bus
+
+    announced: list[Changes] = []
+    bus().changed.connect(announced.append)
+    try:
+        for fails in (False, True):
+            release = threading.Event()
+            dialog = QDialog()
+            handled: list[object] = []
+
+            def work(fails: bool = fails, release: threading.Event = release) -> str:
+                release.wait(5)
+                if fails:
+                    raise ValueError("the disk is full")
+                return "saved"
+
+            (Operation(dialog, work, title="Could not save")
+             .success(lambda result, handled=handled: handled.append(result) or Changes(None, ChangeKind.SETTINGS))
+             .failure(handled.append).run())
+            shiboken6.delete(dialog)  # closed and deleted while the worker runs
+            release.set()
+            if fails:  # the failure is still shown, on its own
+                qtbot.waitUntil(lambda: any(isinstance(w, QMessageBox) and w.windowTitle() == "Could not save"
+                                            for w in QApplication.topLevelWidgets() if w.isVisible()))
+            else:
+                qtbot.wait(300)
+            assert handled == [] and announced == []
+    finally:
+        bus().changed.disconnect(announced.append)
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QMessageBox):
+                widget.close()

@@ -48,10 +48,21 @@ def show_problems(parent: QWidget, title: str, error: Exception) -> None:
     box.exec()
 
 
+#: Boxes without a parent widget, kept here until closed (nothing else would hold them).
+_unparented: set[QMessageBox] = set()
+
+
 def show_failure(parent: QWidget | None, title: str, error: BaseException) -> QMessageBox:
-    """Show a failure without blocking (the window keeps painting); the box deletes itself."""
+    """Show a failure without blocking (the window keeps painting); the box deletes itself.
+
+    Without a parent (the dialog that asked was closed meanwhile) the box would be collected
+    as soon as this returns, unseen; it is held until the user closes it.
+    """
     box = QMessageBox(QMessageBox.Icon.Warning, title, problem_text(error), QMessageBox.StandardButton.Ok, parent)
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    if parent is None:
+        _unparented.add(box)
+        box.finished.connect(lambda _result, box=box: _unparented.discard(box))
     box.open()
     return box

@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from desktop_app.ui.common.errors import show_failure
-from desktop_app.ui.threads import GENERAL, run_task
+from desktop_app.ui.threads import GENERAL, alive, run_task
 
 log = logging.getLogger("clearance_desk.ui")
 T = TypeVar("T")
@@ -141,13 +141,17 @@ class Operation(Generic[T]):
         run_task(self.call, on_done=self._done, on_error=self._failed, pool_name=pool_name)
 
     def _done(self, result: Any) -> None:
+        if not alive(self.parent):  # closed meanwhile: its handler would touch deleted widgets; the
+            return  # change is committed, and the windows' poll for changes finds it (ui.mainwindow)
         changes = self._success(result) if self._success is not None else None
         if changes is not None:
             bus().announce(changes)
 
     def _failed(self, error: Exception) -> None:
         log.info("%s: %s", self.title, error)
-        if self._failure is not None:
+        if not alive(self.parent):
+            show_failure(None, self.title, error)  # nothing was saved: say so even though its dialog is gone
+        elif self._failure is not None:
             self._failure(error)
         else:
             show_failure(self.parent, self.title, error)
