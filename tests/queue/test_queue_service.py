@@ -385,7 +385,6 @@ def test_an_id_list_is_one_row_from_sqlite_in_the_same_order(queue, qctx, column
     event.listen(qctx.read_engine, "before_cursor_execute", note)
     try:
         for descending in (False, True):
-            statements.clear()
             flt = QueueFilter(text="ze") if column is QueueColumn.DUE else QueueFilter()
             within = queue.ordered_ids(QueueFilter(), column, descending) if flt.text else None
             statements.clear()
