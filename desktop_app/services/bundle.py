@@ -1,9 +1,10 @@
 """Every service over one open data folder, built once by the composition root.
 
-Services the first painted queue page does not need (the ORM-based submissions,
-intake with jsonschema, letters, workflow, findings, reports) are imported and built
-on first use, so the window paints before they load: sign-in, settings and the queue
-are Core only.
+Services the first painted queue page does not need (intake with jsonschema, letters,
+workflow, findings, reports) are imported and built on first use, so the window paints
+before they load: sign-in, settings, the queue and the detail pane's read
+(`submissions.view`) are Core only. The ORM-based services, which every change uses, are
+loaded by `load_record_services`, on a worker once the window is ready.
 """
 
 from __future__ import annotations
@@ -27,6 +28,22 @@ if TYPE_CHECKING:
     from desktop_app.services.reports import ReportService
     from desktop_app.services.submissions import ArtifactFiles, SubmissionService
     from desktop_app.services.workflow import WorkflowService
+
+
+#: The services built on the ORM: every change goes through one of them.
+RECORD_SERVICES = ("desktop_app.services.workflow", "desktop_app.services.findings")
+
+
+def load_record_services() -> None:
+    """Import the ORM-based services and configure the ORM's mappers (any thread; ~250 ms once,
+    all Python): done on a worker once the window is ready, so no first action waits for it."""
+    import importlib
+
+    from sqlalchemy.orm import configure_mappers
+
+    for name in RECORD_SERVICES:
+        importlib.import_module(name)
+    configure_mappers()
 
 
 class Services:

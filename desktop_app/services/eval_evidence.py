@@ -17,16 +17,9 @@ from dataclasses import dataclass
 
 from desktop_app.domain.errors import InputRejected, NotFound, Problem
 from desktop_app.services import evallog
+from desktop_app.services.evallog import LogRef
 from desktop_app.services.context import ServiceContext
 from desktop_app.storage.models import Artifact, Evidence
-
-
-@dataclass(frozen=True)
-class LogRef:
-    """Which stored log: an artifact of a submission or an evidence file of a finding."""
-
-    kind: str  # "artifact" or "evidence"
-    id: int
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,14 @@ _SCORE_WORDS = {"C": "correct", "I": "incorrect", "P": "partly correct", "N": "n
 
 
 @dataclass(frozen=True)
+class LogRef:
+    """Which stored log: an artifact of a submission or an evidence file of a finding."""
+
+    kind: str  # "artifact" or "evidence"
+    id: int
+
+
+@dataclass(frozen=True)
 class EvalLimits:
     """What reading one log may cost; tests pass small ones to reach a limit cheaply."""
 

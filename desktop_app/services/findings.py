@@ -22,7 +22,6 @@ from when it was attached.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -49,9 +48,9 @@ from desktop_app.domain.findings import Category, FindingDraft
 from desktop_app.domain.text import checked
 from desktop_app.domain.types import FindingStatus, Role
 from desktop_app.domain.workflow import Action
-from desktop_app.infra.resources import read_json
 from desktop_app.services import audit
 from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.taxonomy import categories, category_title
 from desktop_app.services.submissions import (
     EvidenceInfo,
     FindingInfo,
@@ -71,18 +70,6 @@ LOCATOR_MAX = 300
 WITHDRAW_REASON_MAX = 2_000
 #: The fields of a finding users edit, in the order the editor shows them.
 FIELDS = ("title", "category", "severity", "status", "description", "condition", "releasable")
-
-
-@functools.cache
-def categories() -> tuple[Category, ...]:
-    """The taxonomy shipped in resources/taxonomy.json."""
-    data = read_json("taxonomy.json")
-    return tuple(Category(str(c["id"]), str(c["group"]), str(c["title"])) for c in data["categories"])
-
-
-def category_title(category_id: str, *, full: bool = False) -> str:
-    """The taxonomy's title for `category_id` (the id itself for one no longer in the taxonomy)."""
-    return rules.category_titles(categories(), full=full).get(category_id, category_id)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -40,19 +40,18 @@ from desktop_app.domain.errors import (
     TransitionNotAllowed,
 )
 from desktop_app.domain.clock import DUE_SOON_DAYS
-from desktop_app.domain.findings import FindingFacts
 from desktop_app.domain.permissions import ADMIN_REVIEWS
 from desktop_app.domain.text import checked
 from desktop_app.domain.types import Decision, PackageKind, Role, SubmissionState
 from desktop_app.domain.workflow import Action, ActionInputs, SubmissionFacts, Verdict
 from desktop_app.services import audit
+from desktop_app.services import detail
 from desktop_app.services.context import Actor, ServiceContext
+from desktop_app.services.detail import ActionChoices
 from desktop_app.services.settings import SettingsService
 from desktop_app.services.users import UserService
 from desktop_app.storage.models import (
     AuditEvent,
-    Evidence,
-    Finding,
     InformationRequest,
     Letter,
     Package,
@@ -102,19 +101,6 @@ class ActionResult:
     state: SubmissionState
     message: str
     result: Any = None
-
-
-@dataclass(frozen=True)
-class ActionChoices:
-    """What the detail pane offers: every action's verdict, the window change's, and the clock."""
-
-    verdicts: dict[Action, Verdict]
-    window: Verdict
-    clock: review_clock.ClockStatus | None  # None once the submission is closed
-    paused_since: dt.datetime | None = None
-
-    def allowed(self, action: Action) -> bool:
-        return bool(self.verdicts.get(action))
 
 
 @dataclass(frozen=True)
@@ -177,25 +163,10 @@ class WorkflowService:
             return rules.available_actions(acting, submission_facts(session, sub))
 
     def choices(self, actor: Actor, submission_id: int) -> ActionChoices:
-        """Everything the action panel needs, read in one session."""
+        """Everything the action panel needs, read in one connection (services.detail)."""
         zone = self._zone()
-        with self.ctx.reading() as session:
-            sub = self._load(session, submission_id)
-            try:
-                acting = self._acting(session, actor)
-            except PermissionDenied as gone:  # deactivated meanwhile: show nothing to do, and why
-                verdicts = {action: Verdict(False, str(gone)) for action in Action}
-                window = Verdict(False, str(gone))
-            else:
-                verdicts = rules.available_actions(acting, submission_facts(session, sub))
-                try:
-                    self._check_window_change(acting, sub)
-                    window = Verdict(True)
-                except (PermissionDenied, TransitionNotAllowed) as refusal:
-                    window = Verdict(False, str(refusal))
-            status = (review_clock.status(review_clock_for(session, sub, zone), self.ctx.now(), sub.intended_release)
-                      if S(sub.state).is_open else None)
-            return ActionChoices(verdicts, window, status, sub.paused_since)
+        with self.ctx.connect() as conn:
+            return detail.choices(conn, actor, detail.submission_row(conn, submission_id), zone=zone, now=self.ctx.now())
 
     def evaluate(self, actor: Actor, submission_id: int, action: Action,
                  inputs: ActionInputs | None = None) -> Verdict:
@@ -596,13 +567,15 @@ class WorkflowService:
 # == helpers shared with the findings service ================================================
 
 
+def _in_transaction(session: Session) -> Connection:
+    """The session's connection, with its pending changes flushed: the Core reads in
+    services.detail then see this transaction as the ORM's own queries would."""
+    session.flush()
+    return session.connection()
+
+
 def review_clock_for(session: Session, sub: Submission, zone: str) -> review_clock.ReviewClock:
-    pauses = tuple(review_clock.Pause(start, end) for start, end in session.execute(
-        select(InformationRequest.requested_at, InformationRequest.answered_at)
-        .where(InformationRequest.submission_id == sub.id).order_by(InformationRequest.number)))
-    if sub.paused_since is None:  # a withdrawn submission's unanswered request no longer pauses anything
-        pauses = tuple(p for p in pauses if p.end is not None)
-    return review_clock.ReviewClock(sub.received_at, sub.window_days, pauses, zone)
+    return detail.review_clock_for(_in_transaction(session), sub, zone)
 
 
 def _pending_recommendation(session: Session, submission_id: int) -> Recommendation | None:
@@ -622,34 +595,12 @@ def _username(session: Session, user_id: int | None) -> str | None:
 
 
 def finding_contributors(session: Session, submission_id: int) -> frozenset[int]:
-    """Everyone who wrote or changed a finding on the submission, or attached evidence to one.
-
-    Authors and evidence come from the rows; later editors from the findings' audit events.
-    """
-    finding_rows = session.execute(select(Finding.id, Finding.author_id).where(
-        Finding.submission_id == submission_id)).all()
-    if not finding_rows:
-        return frozenset()
-    ids = {author for _fid, author in finding_rows}
-    finding_ids = [fid for fid, _author in finding_rows]
-    ids.update(session.scalars(select(Evidence.attached_by_id).where(Evidence.finding_id.in_(finding_ids))))
-    editors = set(session.scalars(select(AuditEvent.actor).where(
-        AuditEvent.entity_type == "finding", AuditEvent.entity_id.in_([str(i) for i in finding_ids])).distinct()))
-    if editors:
-        ids.update(session.scalars(select(User.id).where(User.username.in_(editors))))
-    return frozenset(ids)
+    return detail.finding_contributors(_in_transaction(session), submission_id)
 
 
 def submission_facts(session: Session, sub: Submission) -> SubmissionFacts:
-    """The rules' view of a submission, read in the caller's session."""
-    rec = _pending_recommendation(session, sub.id)
-    findings = tuple(FindingFacts.of(f) for f in session.scalars(
-        select(Finding).where(Finding.submission_id == sub.id).order_by(Finding.number)))
-    return SubmissionFacts(
-        state=S(sub.state), assignee_id=sub.assignee_id,
-        recommender_id=rec.reviewer_id if rec else None,
-        pending_decision=Decision(rec.decision) if rec else None,
-        finding_author_ids=finding_contributors(session, sub.id), findings=findings)
+    """The rules' view of a submission, read in the caller's transaction (services.detail)."""
+    return detail.submission_facts(_in_transaction(session), sub)
 
 
 def _conflict(session: Session, sub: Submission) -> ConcurrentEdit:

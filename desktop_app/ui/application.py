@@ -142,17 +142,22 @@ def _import_main_window() -> None:
 
 
 def _import_while_signing_in() -> None:
-    """The main window's modules here, and the review half's (~250 ms: the ORM) on a worker.
+    """The main window's modules here; the review half's and the ORM-based services (~250 ms) on a worker.
 
     The sign-in dialog waits seconds for a person to type; whatever loads meanwhile is not
     waited for after OK. (A scripted sign-in has no such pause: there the review half loads
-    just after the first paint, see MainWindow._build_review_later.)
+    just after the first paint, and the services after that, see MainWindow._build_review_later.)
     """
     _import_main_window()
-    from desktop_app.ui.mainwindow.window import import_review_modules
+    from desktop_app.services.bundle import load_record_services
+    from desktop_app.ui.mainwindow.review_side import import_review_modules
     from desktop_app.ui.threads import run_task
 
-    run_task(import_review_modules, on_error=lambda error: log.warning("preloading the review half: %s", error))
+    def preload() -> None:
+        import_review_modules()
+        load_record_services()
+
+    run_task(preload, on_error=lambda error: log.warning("preloading the review half: %s", error))
 
 
 def _scripted_sign_in(services, username: str, password: str):  # noqa: ANN001, ANN202

@@ -123,8 +123,9 @@ def test_busy_and_cancel_are_written_once() -> None:
 #: What the ui may run on a worker without an Operation: reads only (no audit row, no file written).
 READS_OFF_THE_GUI_THREAD = {
     "rows", "verify", "preview", "check_printed_letter", "counts", "change_marker", "summary", "sample",
-    "transcript", "compare", "work", "fn", "import_review_modules",  # `work`, `import_review_modules`: the review
-    # half's imports; `fn`: the queue's page reads
+    "transcript", "compare", "work", "fn", "import_review_modules", "preload", "load_record_services",
+    # `work`, `import_review_modules`, `preload`, `load_record_services`: the review half's imports;
+    # `fn`: the queue's page reads
 }
 
 

@@ -116,7 +116,7 @@ def test_the_first_detail_is_read_on_the_worker_that_imports_the_review_half(qtb
 REVIEW_HALF_SCRIPT = r"""
 import importlib, json, sys
 import desktop_app.ui.application
-from desktop_app.ui.mainwindow.window import REVIEW_MODULES
+from desktop_app.ui.mainwindow.review_side import REVIEW_MODULES
 for name in REVIEW_MODULES:
     importlib.import_module(name)
 print(json.dumps(sorted(m for m in sys.modules if m.startswith((
@@ -182,6 +182,47 @@ def test_the_first_page_paints_without_the_orm_or_any_heavy_library(qctx) -> Non
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["rows"] == TOTAL
     assert result["loaded"] == []
+
+
+READY_SCRIPT = r"""
+import json, sys, time
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+from desktop_app.ui.application import make_application
+from desktop_app.services.bundle import Services
+from desktop_app.ui.mainwindow.window import MainWindow
+
+app = make_application()
+services = Services.open(Path(sys.argv[1]))
+actor = services.users.authenticate("rev", sys.argv[2])
+window = MainWindow(services, actor, defer_review=True)
+window.show()
+deadline = time.monotonic() + 60
+while not (window.ready and window.detail_is_current() and window.detail.detail is not None):
+    QApplication.processEvents()
+    assert time.monotonic() < deadline, "never ready"
+orm_when_ready = "sqlalchemy.orm" in sys.modules or "desktop_app.storage.models" in sys.modules
+shown = window.detail.detail.id
+offered = sorted(a.value for a, v in window.detail.action_panel.shown[1].verdicts.items() if v)
+while "desktop_app.services.workflow" not in sys.modules or not window._records_loaded:
+    QApplication.processEvents()
+    assert time.monotonic() < deadline, "the record services never loaded"
+print(json.dumps({"orm_when_ready": orm_when_ready, "shown": shown, "offered": offered,
+                  "current": window.current_id()}))
+"""
+
+
+def test_the_window_is_ready_before_the_orm_loads_and_loads_it_after(qctx) -> None:  # noqa: ANN001
+    """The detail pane and its actions are read with Core: the ORM (~250 ms) loads on a worker once
+    the window is ready, so neither the first paint nor "ready" waits for it."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", READY_SCRIPT, str(qctx.paths.root), PASSWORD], env=env,
+                         capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["orm_when_ready"] is False
+    assert result["shown"] == result["current"]
+    assert result["offered"]  # the action panel is filled from the same Core read
 
 
 def test_the_collector_is_off_for_the_start_and_on_once_the_window_is_up(qctx) -> None:  # noqa: ANN001

@@ -247,8 +247,7 @@ class QueueMixin:
 
     def _detail_parts(self, submission_id: int) -> tuple[object, ...]:
         """What the detail pane shows, read from the services (any thread)."""
-        return (self.services.submissions.detail(submission_id), self.services.submissions.history(submission_id),
-                self.services.workflow.choices(self.actor, submission_id))
+        return self.services.submissions.view(self.actor, submission_id)
 
     def _load_detail(self, submission_id: int) -> None:
         """Read the detail on the queue's worker (large queues): a click or an arrow key held down
@@ -268,7 +267,6 @@ class QueueMixin:
             elif parts is not None and self.current_id() == submission_id:
                 self.detail.show_submission(*parts)  # type: ignore[arg-type]
                 self._shown_id = submission_id
-                freeze_start_up_objects("review")
 
         def failed(error: Exception) -> None:
             log.warning("detail of submission %s could not be read: %s", submission_id, error)
@@ -293,7 +291,6 @@ class QueueMixin:
         submission_id = self.model.id_at(row)
         self.detail.show_submission(*self._detail_parts(submission_id))  # type: ignore[arg-type]
         self._shown_id = submission_id
-        freeze_start_up_objects("review")  # the ORM is set up now: out of the collector's full passes
 
     def save_current_filter(self) -> None:
         current = self.sidebar.current_saved()

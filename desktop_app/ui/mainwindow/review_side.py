@@ -1,25 +1,82 @@
-"""The review half's wiring: letters, workflow and findings actions, and the one listener of the change bus.
+"""The review half: its build after the first paint, the wiring of letters, workflow and
+findings actions, and the one listener of the change bus.
 
 A mixin of `MainWindow` (ui.mainwindow.window): it uses the window's attributes.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
-from typing import TYPE_CHECKING
-
 
 from desktop_app.ui.operations import ChangeKind, Changes
-
-if TYPE_CHECKING:
-    pass
+from desktop_app.ui.startup import freeze_start_up_objects
 
 
 log = logging.getLogger("clearance_desk.ui")
 
+#: The modules of the review half (Qt and Core, no ORM), imported off the GUI thread when the build is deferred.
+REVIEW_MODULES = ("desktop_app.ui.review.detail_pane", "desktop_app.ui.review.workflow", "desktop_app.ui.letters.actions",
+                  "desktop_app.ui.reports.actions", "desktop_app.services.submissions")
+
+
+def import_review_modules() -> None:
+    """Import the review half's modules (any thread; a no-op once done)."""
+    for name in REVIEW_MODULES:
+        importlib.import_module(name)
+
 
 class ReviewMixin:
-    """The review half's wiring: letters, workflow and findings actions, and the one listener of the change bus."""
+    """The review half: deferred build, letters, workflow and findings actions, the change bus's listener."""
+
+    def _build_review_later(self) -> None:
+        """Import the review half's modules on a worker thread, then build it here.
+
+        The same worker then reads the current submission's detail (its first read compiles
+        the statements); once the half is built, the ORM-based services load. (Started with
+        the window instead, the worker's Python slows the first paint by as much as it saves:
+        laying out and painting the window runs Python too.)
+        """
+        if self.ready or self._review_importing:
+            return
+        from desktop_app.ui.threads import run_task
+
+        self._review_importing = True
+        wanted = self.current_id()
+
+        def work() -> tuple[int, tuple[object, ...]] | None:
+            import_review_modules()  # at once if the sign-in dialog's wait loaded them already
+            if wanted is None:
+                return None
+            try:
+                return wanted, self._detail_parts(wanted)
+            except Exception as error:  # noqa: BLE001 - read again on the GUI thread, which reports it
+                log.warning("reading the first detail in the background failed (%s)", error)
+                return None
+
+        def imported(first_detail: tuple[int, tuple[object, ...]] | None) -> None:
+            self._review_importing = False
+            self.finish_setup(first_detail)  # unless a command built it meanwhile
+            self._load_record_services()
+
+        def failed(error: Exception) -> None:
+            log.warning("loading the review modules in the background failed (%s); loading them now", error)
+            imported(None)
+
+        run_task(work, on_done=imported, on_error=failed, owner=self)
+
+    def _load_record_services(self) -> None:
+        """The ORM-based services on a worker, then what they set up frozen out of the collector's passes."""
+        from desktop_app.services.bundle import load_record_services
+        from desktop_app.ui.threads import run_task
+
+        def loaded(_none: None) -> None:
+            self._records_loaded = True
+            freeze_start_up_objects("review")
+
+        run_task(load_record_services, on_done=loaded,
+                 on_error=lambda error: log.warning("loading the record services in the background: %s", error),
+                 owner=self)
 
     def _connect_letters(self) -> None:
         """The Letters tab's buttons and the letter menu entries (ui.letters.actions)."""
@@ -84,9 +141,7 @@ class ReviewMixin:
             self._show_submission(shown)  # it left the filtered view: keep showing what was acted on
 
     def _show_submission(self, submission_id: int) -> None:
-        detail = self.services.submissions.detail(submission_id)
-        history = self.services.submissions.history(submission_id)
-        self.detail.show_submission(detail, history, self.services.workflow.choices(self.actor, submission_id))
+        self.detail.show_submission(*self.services.submissions.view(self.actor, submission_id))
         self._shown_id = submission_id
 
     def _save_evidence(self, evidence_id: int) -> None:

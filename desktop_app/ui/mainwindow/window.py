@@ -3,22 +3,23 @@
 The queue's parts live in ui.queue (model, filters, columns); the window composes them
 and the features, and its behaviour is split by concern into mixins beside it: `menus`,
 `queue_side` (filters, reloads, counts, poll, the detail loader), `review_side` (the
-review half's wiring and the change bus's listener) and `commands` (dialogs and files).
+review half's deferred build and wiring, the change bus's listener) and `commands` (dialogs and files).
 The window wires them: any filter change reloads the queue (on a
 worker thread when it is large), the sidebar counts follow a moment later, and a cheap
 poll of the audit chain's head reloads it when someone else changed something.
 
 The window is built in two halves. The queue half (model, view, sidebar, filter bar,
 menus) needs only Qt and the Core-based queue service. The review half (detail pane,
-findings editor, workflow, letter and report actions) needs the ORM-based services,
-~150 ms of imports; the application builds it just after the first queue page is
-painted (`defer_review=True`), importing its modules on a worker thread. Anything that
-needs it before then builds it on the spot (`finish_setup`).
+findings editor, workflow, letter and report actions) is more widgets, and reads with
+Core too (`submissions.view`); the application builds it just after the first queue
+page is painted (`defer_review=True`), importing its modules on a worker thread.
+Anything that needs it before then builds it on the spot (`finish_setup`). The
+ORM-based services every change goes through load after that, on a worker
+(`services.bundle.load_record_services`), while the reviewer reads.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -36,7 +37,6 @@ from desktop_app.ui.queue.columns import set_up_columns
 from desktop_app.ui.queue.filters import FilterBar, QueueSidebar
 from desktop_app.ui.queue.model import HighlightDelegate, QueueModel, SelectionKeeper
 from desktop_app.ui.queue.view import QueueView
-from desktop_app.ui.startup import freeze_start_up_objects
 from desktop_app.ui.mainwindow.commands import CommandsMixin
 from desktop_app.ui.mainwindow.menus import MenusMixin
 from desktop_app.ui.mainwindow.queue_side import COUNTS_DELAY_MS, CHANGE_POLL_MS, SEARCH_DEBOUNCE_MS, QueueMixin
@@ -49,17 +49,6 @@ if TYPE_CHECKING:
     from desktop_app.ui.review.workflow import WorkflowController
 
 log = logging.getLogger("clearance_desk.ui")
-
-#: The modules of the review half, imported off the GUI thread when the build is deferred.
-REVIEW_MODULES = ("desktop_app.ui.review.detail_pane", "desktop_app.ui.review.workflow", "desktop_app.ui.letters.actions",
-                  "desktop_app.ui.reports.actions", "desktop_app.services.workflow", "desktop_app.services.findings")
-
-
-def import_review_modules() -> None:
-    """Import the review half's modules (any thread; a no-op once done)."""
-    for name in REVIEW_MODULES:
-        importlib.import_module(name)
-
 
 class MainWindow(MenusMixin, QueueMixin, ReviewMixin, CommandsMixin, QMainWindow):
     auto_backup_on_close = False
@@ -102,6 +91,7 @@ class MainWindow(MenusMixin, QueueMixin, ReviewMixin, CommandsMixin, QMainWindow
         self._poll_running = False
         self.ready = False  # the review half is built (finish_setup)
         self._review_importing = False
+        self._records_loaded = False  # the ORM-based services, loaded after the review half
         from PySide6.QtGui import QUndoStack
 
         self.undo_stack = QUndoStack(self)
@@ -157,43 +147,8 @@ class MainWindow(MenusMixin, QueueMixin, ReviewMixin, CommandsMixin, QMainWindow
         if first_detail is not None and first_detail[0] == self.current_id():
             self.detail.show_submission(*first_detail[1])  # type: ignore[arg-type]
             self._shown_id = first_detail[0]
-            freeze_start_up_objects("review")
         else:
             self._current_changed(self.queue.currentIndex().row())
-
-    def _build_review_later(self) -> None:
-        """Import the review half's modules on a worker thread, then build it here.
-
-        The same worker then reads the current submission's detail: the first ORM query
-        sets up the mappers and compiles its statements (~100 ms), which would otherwise
-        stall the GUI thread just after the first paint.
-        """
-        if self.ready or self._review_importing:
-            return
-        from desktop_app.ui.threads import run_task
-
-        self._review_importing = True
-        wanted = self.current_id()
-
-        def work() -> tuple[int, tuple[object, ...]] | None:
-            import_review_modules()  # at once if the sign-in dialog's wait loaded them already
-            if wanted is None:
-                return None
-            try:
-                return wanted, self._detail_parts(wanted)
-            except Exception as error:  # noqa: BLE001 - read again on the GUI thread, which reports it
-                log.warning("reading the first detail in the background failed (%s)", error)
-                return None
-
-        def imported(first_detail: tuple[int, tuple[object, ...]] | None) -> None:
-            self._review_importing = False
-            self.finish_setup(first_detail)
-
-        def failed(error: Exception) -> None:
-            log.warning("loading the review modules in the background failed (%s); loading them now", error)
-            imported(None)
-
-        run_task(work, on_done=imported, on_error=failed, owner=self)
 
     def _needs_review(self, call: Callable[[], object]) -> Callable[[], None]:
         """A menu slot that uses the review half: builds it first if it is not there yet."""

@@ -24,9 +24,8 @@ from PySide6.QtWidgets import (
 
 from desktop_app.domain.types import Decision
 from desktop_app.domain.units import human_size
-from desktop_app.services.findings import category_title
-from desktop_app.services.submissions import HistoryEntry, LetterInfo, SubmissionDetail
-from desktop_app.services.workflow import ActionChoices
+from desktop_app.services.detail import ActionChoices, HistoryEntry, LetterInfo, SubmissionDetail
+from desktop_app.services.taxonomy import category_title
 from desktop_app.ui.common.layouts import FlowLayout
 from desktop_app.ui.review.findings import FindingsPage
 from desktop_app.ui.review.history_text import describe as describe_event

@@ -36,10 +36,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.services.eval_evidence import LogRef
 from desktop_app.services.evallog import (
     TRANSCRIPT_PAGE,
     EvalSummary,
+    LogRef,
     SampleDetail,
     SampleRow,
     TranscriptPage,
@@ -48,7 +48,7 @@ from desktop_app.services.evallog import (
     looks_like_eval_log,
     parse_citation,
 )
-from desktop_app.services.submissions import SubmissionDetail
+from desktop_app.services.detail import SubmissionDetail
 from desktop_app.ui.common.errors import error_label, show_error
 from desktop_app.ui.threads import run_task
 

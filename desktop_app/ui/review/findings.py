@@ -46,11 +46,9 @@ from desktop_app.domain.errors import ClearanceDeskError, InputRejected, Problem
 from desktop_app.domain.findings import FindingDraft
 from desktop_app.domain.types import FindingStatus, Severity
 from desktop_app.domain.workflow import Action, Verdict
-from desktop_app.services.eval_evidence import LogRef
-from desktop_app.services.evallog import EvalSummary, is_log_artifact, looks_like_eval_log, parse_citation
-from desktop_app.services.findings import FindingVersion, categories, category_title
-from desktop_app.services.submissions import FindingInfo, SubmissionDetail
-from desktop_app.services.workflow import ActionChoices
+from desktop_app.services.detail import ActionChoices, FindingInfo, SubmissionDetail
+from desktop_app.services.evallog import EvalSummary, LogRef, is_log_artifact, looks_like_eval_log, parse_citation
+from desktop_app.services.taxonomy import categories, category_title
 from desktop_app.ui.common.layouts import FlowLayout
 from desktop_app.ui.operations import ChangeKind, Changes, Operation
 from desktop_app.ui.operations.dialog import OperationDialog
@@ -59,6 +57,7 @@ from desktop_app.ui.threads import run_task
 from desktop_app.ui.common import theme
 
 if TYPE_CHECKING:
+    from desktop_app.services.findings import FindingVersion
     from desktop_app.ui.review.workflow import WorkflowController
 
 FINDING_ID_ROLE = Qt.ItemDataRole.UserRole

@@ -13,7 +13,7 @@ from typing import Any
 
 from desktop_app.domain.conditions import ConditionAction
 from desktop_app.domain.types import Decision
-from desktop_app.services.submissions import HistoryEntry
+from desktop_app.services.detail import HistoryEntry
 
 _FIELD_NAMES = {"title": "title", "category": "category", "severity": "severity", "status": "status",
                 "description": "description", "condition": "condition"}

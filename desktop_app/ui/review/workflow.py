@@ -44,8 +44,7 @@ from desktop_app.domain.types import Decision
 from desktop_app.domain.workflow import Action, ActionInputs, Verdict, next_state
 from desktop_app.services.bundle import Services
 from desktop_app.services.context import Actor
-from desktop_app.services.submissions import SubmissionDetail
-from desktop_app.services.workflow import ActionChoices
+from desktop_app.services.detail import ActionChoices, SubmissionDetail
 from desktop_app.ui.common import theme
 from desktop_app.ui.common.errors import problem_text
 from desktop_app.ui.common.layouts import FlowLayout
