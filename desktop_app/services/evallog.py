@@ -43,12 +43,22 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from desktop_app.domain.errors import InputRejected, Problem
+from desktop_app.services.eval_citations import (  # re-exported: how logs are named and samples cited
+    EVAL_SUFFIXES,
+    FILE_REFERENCE_PREFIX,
+    LogRef,
+    citation,
+    file_reference,
+    file_reference_hash,
+    is_log_artifact,
+    looks_like_eval_log,
+    parse_citation,
+)
 from desktop_app.services.packages.model import GiB, MiB, PackageLimits
 from desktop_app.services.packages.source import PackageReadError, read_bounded
 from desktop_app.services.packages.text import field_path, shown, shown_name
 from desktop_app.services.packages.zipsource import ZIP_MAGIC, ZipSource
 
-EVAL_SUFFIXES = (".eval", ".json")
 HEADER_JSON = "header.json"
 SUMMARIES_JSON = "summaries.json"
 JOURNAL_SUMMARIES = "_journal/summaries/"
@@ -60,14 +70,6 @@ TEXT_SHOWN_MAX = 20_000
 """Characters of one message, input or output shown; the rest is counted, not shown."""
 TRANSCRIPT_PAGE = 50
 _SCORE_WORDS = {"C": "correct", "I": "incorrect", "P": "partly correct", "N": "no answer"}
-
-
-@dataclass(frozen=True)
-class LogRef:
-    """Which stored log: an artifact of a submission or an evidence file of a finding."""
-
-    kind: str  # "artifact" or "evidence"
-    id: int
 
 
 @dataclass(frozen=True)
@@ -188,54 +190,6 @@ class TranscriptPage:
     @property
     def has_more(self) -> bool:
         return self.offset + len(self.entries) < self.total
-
-
-# --- citations -----------------------------------------------------------------------------
-
-FILE_REFERENCE_PREFIX = "file:"
-_CITATION = re.compile(r"^eval:(?P<path>[^#]+)#(?P<id>[^@]+?)(?:@(?P<epoch>[0-9]{1,6}))?$")
-
-
-def citation(artifact_path: str, sample_id: str, epoch: int = 1) -> str:
-    """`eval:<artifact>#<sample-id>` (and `@<epoch>` for a later epoch): how a finding cites a sample."""
-    return f"eval:{artifact_path}#{sample_id}" + (f"@{epoch}" if epoch != 1 else "")
-
-
-def file_reference(sha256: str, name: str) -> str:
-    """How a citation names a log attached to a finding as a file: `file:<SHA-256, 12 hex>/<name>`.
-
-    Attached files have no package path; the content hash identifies the file (the same
-    bytes attached twice are the same log) and the name is for the reader.
-    """
-    return f"{FILE_REFERENCE_PREFIX}{sha256[:12]}/{name.replace('#', '_')}"
-
-
-def file_reference_hash(path: str) -> str | None:
-    """The hash prefix of a `file:` reference, or None for an artifact path."""
-    if not path.startswith(FILE_REFERENCE_PREFIX):
-        return None
-    digest = path[len(FILE_REFERENCE_PREFIX):].split("/", 1)[0]
-    return digest if re.fullmatch(r"[0-9a-f]{12}", digest) else None
-
-
-def parse_citation(locator: str) -> tuple[str, str, int] | None:
-    """(artifact path, sample id, epoch) of a sample citation, or None for any other locator."""
-    match = _CITATION.match(locator.strip())
-    if match is None:
-        return None
-    return match["path"], match["id"], int(match["epoch"] or 1)
-
-
-def looks_like_eval_log(name: str) -> bool:
-    """A name an Inspect log may have; the content decides whether it is one."""
-    return name.lower().endswith(EVAL_SUFFIXES)
-
-
-def is_log_artifact(path: str, kind: str) -> bool:
-    """An artifact to open as a log: any `.eval`, and a `.json` the manifest calls an eval-log
-    (other JSON, such as an eval-report, stays a text artifact)."""
-    lowered = path.lower()
-    return lowered.endswith(".eval") or (kind == "eval-log" and lowered.endswith(".json"))
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -4,6 +4,12 @@ The services refuse every change of such a session already; this makes the windo
 so at once and close, instead of offering actions that will be refused one by one. The
 account is read again at the user's next click or key press (at most once a second: one
 indexed read), and that action is not delivered.
+
+It watches the application's windows (the native windows, which see every click and key
+press first) and the focused widget (which sees a shortcut's key first), not the
+application: an application-wide filter calls into Python for every event of every
+widget, paints and layouts included, which cost ~20 ms of the window's first paint and
+a share of every repaint after.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import logging
 import time
 
 from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QWindow
 from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMessageBox
 
 from desktop_app import APP_NAME
@@ -34,12 +41,42 @@ class SessionGuard(QObject):
         self.reason: str | None = None
         self.message: QMessageBox | None = None
         self._checked_at = float("-inf")
+        self._watched: list[QObject] = []  # the focused widget, and every window once it had focus
+        if window.isVisible():
+            self._watch(window.windowHandle())
+        else:
+            window.installEventFilter(self)  # until it is shown: then its native window exists
         app = QApplication.instance()
         if app is not None:
-            app.installEventFilter(self)
+            app.focusWindowChanged.connect(self._watch)  # type: ignore[attr-defined]
+            app.focusObjectChanged.connect(self._watch_focus)  # type: ignore[attr-defined]
+
+    def _watch(self, watched: QObject | None) -> None:
+        if watched is not None and self.reason is None and watched not in self._watched:
+            watched.installEventFilter(self)
+            self._watched.append(watched)
+            watched.destroyed.connect(lambda: self._watched.remove(watched) if watched in self._watched else None)
+
+    def _watch_focus(self, focused: QObject | None) -> None:
+        """The focused widget sees a shortcut's key (ShortcutOverride) before any window does."""
+        if self.reason is not None:
+            return  # signed out: what was watched stays shut until the window has closed
+        previous = getattr(self, "_focused", None)
+        if previous is not None and not isinstance(previous, QWindow) and previous in self._watched:
+            previous.removeEventFilter(self)
+            self._watched.remove(previous)
+        self._focused = focused
+        self._watch(focused)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if self.reason is not None or event.type() not in USER_ACTIONS:
+        kind = event.type()
+        if watched is self.window and kind == QEvent.Type.Show:
+            self.window.removeEventFilter(self)
+            self._watch(self.window.windowHandle())
+            return False
+        if self.reason is not None:
+            return kind in USER_ACTIONS  # signed out: nothing more reaches the closing window
+        if kind not in USER_ACTIONS:
             return False
         now = time.monotonic()
         if now - self._checked_at < CHECK_INTERVAL_S:
@@ -58,9 +95,6 @@ class SessionGuard(QObject):
     def sign_out(self, reason: str) -> None:
         """Close the window (no automatic backup for a session that lost its account) and say why."""
         self.reason = reason
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
         log.warning("signed %s out: %s", self.actor.username, reason)
         self.message = QMessageBox(QMessageBox.Icon.Warning, f"Signed out — {APP_NAME}",
                                    f"{reason}\n\nUnsaved input in open dialogs was not kept. Ask an administrator "

@@ -206,14 +206,53 @@ def test_the_window_signs_out_a_user_whose_account_changed(qtbot, services, wind
     else:
         services.users.set_role(admin, "reviewer", Role.SUPERVISOR)
     before = window.queue.currentIndex().row()
-    second_row = window.queue.visualRect(window.model.index(1, 0)).center()
-    qtbot.mouseClick(window.queue.viewport(), Qt.MouseButton.LeftButton, pos=second_row)
+    second_row = window.queue.viewport().mapTo(window, window.queue.visualRect(window.model.index(1, 0)).center())
+    # through the native window, as the platform delivers a click (the guard watches windows, not every widget)
+    qtbot.mouseClick(window.windowHandle(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, second_row)
     qtbot.waitUntil(lambda: not window.isVisible())
     assert window.queue.currentIndex().row() == before  # the click was not delivered
     message = window.session_guard.message
     assert message is not None and message.isVisible()
     assert message.text().startswith(said)
     message.close()
+
+
+def test_a_key_press_after_the_account_changed_signs_out_and_does_nothing(qtbot, services, window) -> None:  # noqa: ANN001
+    """A key (here Down in the queue), through the native window as the platform delivers it."""
+    admin = services.users.authenticate("admin", DEMO_PASSWORD)
+    qtbot.waitUntil(lambda: window.model.rowCount() > 1)
+    from desktop_app.ui.session_guard import CHECK_INTERVAL_S
+
+    window.queue.setFocus()
+    window.queue.setCurrentIndex(window.model.index(0, 0))
+    qtbot.wait(int(CHECK_INTERVAL_S * 1000) + 100)
+    services.users.deactivate(admin, "reviewer")
+    qtbot.keyClick(window.windowHandle(), Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert window.queue.currentIndex().row() == 0  # the key was not delivered
+    window.session_guard.message.close()
+
+
+def test_the_session_guard_sees_input_not_every_paint(qtbot, window) -> None:  # noqa: ANN001
+    """An application-wide filter ran Python for every event of every widget (~20 ms of the first paint)."""
+    from PySide6.QtCore import QEvent
+
+    from desktop_app.ui.session_guard import SessionGuard
+
+    painted: list[str] = []
+
+    class CountingGuard(SessionGuard):
+        def eventFilter(self, watched, event) -> bool:  # noqa: ANN001, N802
+            if event.type() == QEvent.Type.Paint:
+                painted.append(type(watched).__name__)
+            return super().eventFilter(watched, event)
+
+    guard = CountingGuard(window, window.services.users, window.actor)
+    assert window.windowHandle() in guard._watched  # the window was shown already: its native window at once
+    for _ in range(200):
+        window.queue.viewport().repaint()
+        window.statusBar().repaint()
+    assert painted == []
 
 
 def test_account_changes_run_on_a_worker_and_the_list_follows_the_bus(qtbot, services, monkeypatch) -> None:  # noqa: ANN001

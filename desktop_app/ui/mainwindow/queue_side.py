@@ -40,6 +40,8 @@ SEARCH_DEBOUNCE_MS = 0
 #: Sidebar counts wait until typing pauses (large queues only): a count under a search costs
 #: more than the search itself, and keystrokes come 100-250 ms apart.
 COUNTS_DELAY_MS = 300
+#: A large queue's whole id list waits for the window's first paint, at most this long.
+REST_AT_THE_LATEST_MS = 1000
 CHANGE_POLL_MS = 2000  # look for changes made elsewhere (another window, another workstation)
 
 
@@ -99,11 +101,13 @@ class QueueMixin:
         self.model.hold = False
         self._marker = self.services.queue.change_marker()
         self.model.filter = self.current_filter()
-        self.model.reload_first_page()
+        self.model.reload_first_page(rest_later=self._defer_review)
+        if self.model.in_background:  # a large queue: paint it first; the rest of it and the detail just after
+            self.queue.viewport().installEventFilter(self)
+            QTimer.singleShot(REST_AT_THE_LATEST_MS, self.model.load_rest)  # if no paint comes (a minimised window)
         if self.model.rowCount() and not self.queue.currentIndex().isValid():
-            if self.model.in_background:  # a large queue: paint it first, fill the detail pane just after
+            if self.model.in_background:
                 self._shown_id = self.model.id_at(0)
-                self.queue.viewport().installEventFilter(self)
             self.queue.selectRow(0)
         self._poll_timer.start()
         follow_changes(self, self._review_changed)  # every saved change, from any view, comes here
@@ -116,6 +120,7 @@ class QueueMixin:
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if watched is self.queue.viewport() and event.type() == QEvent.Type.Paint:
             watched.removeEventFilter(self)
+            QTimer.singleShot(0, self.model.load_rest)  # after this paint
             self._shown_id = None
             if self.ready:
                 QTimer.singleShot(0, lambda: self._current_changed(self.queue.currentIndex().row()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 
+from desktop_app.ui.common.layouts import after_first_paint
 from desktop_app.ui.operations import ChangeKind, Changes
 from desktop_app.ui.startup import freeze_start_up_objects
 
@@ -57,7 +58,9 @@ class ReviewMixin:
         def imported(first_detail: tuple[int, tuple[object, ...]] | None) -> None:
             self._review_importing = False
             self.finish_setup(first_detail)  # unless a command built it meanwhile
-            self._load_record_services()
+            # Once the pane is drawn: beside a worker's imports, each of the paint's calls
+            # into Python waits for the interpreter lock, and the first paint took 130 ms.
+            after_first_paint(self.detail, self._load_record_services)
 
         def failed(error: Exception) -> None:
             log.warning("loading the review modules in the background failed (%s); loading them now", error)

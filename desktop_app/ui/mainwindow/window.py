@@ -62,6 +62,7 @@ class MainWindow(MenusMixin, QueueMixin, ReviewMixin, CommandsMixin, QMainWindow
     def __init__(self, services: Services, actor: Actor, *, defer_review: bool = False) -> None:
         super().__init__()
         self.services, self.actor = services, actor
+        self._defer_review = defer_review  # also: a large queue's whole id list waits for the first paint
         self.setWindowTitle(f"{APP_NAME} — {actor.label} ({actor.role.value})")
         self.setWindowIcon(icons.icon("app"))
         self.resize(1440, 880)

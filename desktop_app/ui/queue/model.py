@@ -168,6 +168,8 @@ class QueueModel(QAbstractTableModel):
         self._total = 0
         self._running: _Request | None = None
         self._pending: _Request | None = None
+        #: The first load's whole id list, when it waits for the first paint (`load_rest`).
+        self._deferred: _Request | None = None
         #: The id list without the search text (key, ids): typing searches within it.
         self._base: tuple[tuple[QueueFilter, QueueColumn, bool], Sequence[int]] | None = None
         #: While True, sort and filter changes are only noted (the window sets up, then loads once).
@@ -179,18 +181,21 @@ class QueueModel(QAbstractTableModel):
     # -- loading -----------------------------------------------------------------------
     @property
     def loading(self) -> bool:
-        return self._running is not None or self._pending is not None
+        return self._running is not None or self._pending is not None or self._deferred is not None
 
     @property
     def in_background(self) -> bool:
         return self._total >= self.background_rows
 
-    def reload_first_page(self) -> None:
+    def reload_first_page(self, *, rest_later: bool = False) -> None:
         """The first load: a large queue shows its first page now and reads the rest on the worker.
 
         The first page and the number of matching rows are two small indexed queries, so
         the window paints at once; the whole id list (~35 ms at 100,000 rows) follows
-        and is swapped in like any reload (selection and scroll kept).
+        and is swapped in like any reload (selection and scroll kept). With `rest_later`
+        it waits for `load_rest`: the window calls it once its first page is painted,
+        since a worker running Python (the list's rows and the next page) beside the first
+        layout and paint slowed them by ~70 ms, as each Qt call waited for the lock.
         """
         self._total = self.service.total()
         if not self.in_background:
@@ -203,13 +208,23 @@ class QueueModel(QAbstractTableModel):
             self._apply(request, head)
             return
         self._apply(request, FirstPage(head, count))
-        self._start(request)
+        if rest_later:
+            self._deferred = request
+        else:
+            self._start(request)
+
+    def load_rest(self) -> None:
+        """Read the whole id list the first load left for later (a no-op once read or superseded)."""
+        request, self._deferred = self._deferred, None
+        if request is not None and self._running is None:
+            self._start(request)
 
     def reload(self) -> None:
         """Re-run the id query now, on this thread (after a filter, sort or data change)."""
         request = self._request()
         self._total = self.service.total()
         self._base = None
+        self._deferred = None
         ids = self.service.ordered_ids(request.filter, request.sort, request.descending)
         if not request.filter.text:
             self._base = (request.base_key, ids)
@@ -254,6 +269,7 @@ class QueueModel(QAbstractTableModel):
 
     def _start(self, request: _Request) -> None:
         self._running = request
+        self._deferred = None  # a newer load supersedes the first one's rest
         service = self.service
         fresh = self._base is not None and self._base[0] == request.base_key and not request.recount
         base = self._base[1] if fresh and self._base is not None else None

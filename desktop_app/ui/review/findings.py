@@ -47,16 +47,16 @@ from desktop_app.domain.findings import FindingDraft
 from desktop_app.domain.types import FindingStatus, Severity
 from desktop_app.domain.workflow import Action, Verdict
 from desktop_app.services.detail import ActionChoices, FindingInfo, SubmissionDetail
-from desktop_app.services.evallog import EvalSummary, LogRef, is_log_artifact, looks_like_eval_log, parse_citation
+from desktop_app.services.eval_citations import LogRef, is_log_artifact, looks_like_eval_log, parse_citation
 from desktop_app.services.taxonomy import categories, category_title
 from desktop_app.ui.common.layouts import FlowLayout
 from desktop_app.ui.operations import ChangeKind, Changes, Operation
 from desktop_app.ui.operations.dialog import OperationDialog
-from desktop_app.ui.review.eval_view import SampleTableModel
 from desktop_app.ui.threads import run_task
 from desktop_app.ui.common import theme
 
 if TYPE_CHECKING:
+    from desktop_app.services.evallog import EvalSummary
     from desktop_app.services.findings import FindingVersion
     from desktop_app.ui.review.workflow import WorkflowController
 
@@ -654,6 +654,8 @@ class CiteArtifactDialog(OperationDialog):
         self.sample_filter.setAccessibleName("Filter samples")
         self.sample_filter.setPlaceholderText("filter by sample id")
         self.sample_filter.setClearButtonEnabled(True)
+        from desktop_app.ui.review.eval_view import SampleTableModel  # the log reader, on first use
+
         self.samples_model = SampleTableModel()
         self.samples_proxy = QSortFilterProxyModel(self)
         self.samples_proxy.setSourceModel(self.samples_model)
