@@ -71,6 +71,40 @@ def test_the_first_page_follows_the_filter_and_sort(qtbot, qctx) -> None:  # noq
     assert list(model.ids()) == whole
 
 
+def test_the_rest_of_the_list_waits_for_load_rest_and_keeps_the_first_page(qtbot, qctx) -> None:  # noqa: ANN001
+    """The window paints the first page with no worker beside it, then asks for the rest; the
+    first page's rows, read for that paint, stay: the whole list reads no page again."""
+    service = QueueService(qctx)
+    model = QueueModel(service, background_rows=0)
+    model.reload_first_page(rest_later=True)
+    assert isinstance(model.ids(), FirstPage) and model.loading  # "ready" waits for the rest
+    qtbot.wait(200)
+    assert isinstance(model.ids(), FirstPage)  # nothing started by itself
+    first_reference = model.data(model.index(0, QueueColumn.REFERENCE))  # the paint reads page 0
+    read: list[int] = []
+    rows = service.rows
+    service.rows = lambda ids: read.append(len(ids)) or rows(ids)  # type: ignore[method-assign]
+    model.load_rest()
+    qtbot.waitUntil(lambda: not model.loading, timeout=5000)
+    assert list(model.ids()) == list(service.ordered_ids())
+    assert model.data(model.index(0, QueueColumn.REFERENCE)) == first_reference
+    assert read == []  # neither the worker nor the repaint read page 0 again
+    model.load_rest()  # once read, a no-op
+    assert not model.loading
+
+
+def test_a_reload_before_the_rest_supersedes_it(qtbot, qctx) -> None:  # noqa: ANN001
+    service = QueueService(qctx)
+    model = QueueModel(service, background_rows=0)
+    model.reload_first_page(rest_later=True)
+    model.filter = QueueFilter(states=frozenset({SubmissionState.RECEIVED}))
+    model.request_reload()
+    qtbot.waitUntil(lambda: not model.loading, timeout=5000)
+    model.load_rest()  # the first load's rest is gone: it never overwrites the filtered list
+    assert not model.loading
+    assert list(model.ids()) == list(service.ordered_ids(model.filter))
+
+
 # -- the window -------------------------------------------------------------------------
 
 @pytest.fixture

@@ -136,6 +136,10 @@ class FirstPage(Sequence[int]):
     def __iter__(self) -> Iterator[int]:
         return iter(self._head)
 
+    def heads(self, ids: Sequence[int]) -> bool:
+        """`ids` begins with this first page: its rows, read already, stay valid in the whole list."""
+        return len(ids) >= len(self._head) and list(ids[:len(self._head)]) == list(self._head)
+
 
 def run_queue_task(fn: Callable[[], Any], *, on_done: Callable[[Any], None],
                    on_error: Callable[[Exception], None], priority: int = IDS_PRIORITY,
@@ -275,14 +279,19 @@ class QueueModel(QAbstractTableModel):
         base = self._base[1] if fresh and self._base is not None else None
         unsearched = request.base_key[0]
         anchor = self.anchor_hint()
+        # The rest of a first page: the page read already stays (see _apply), nothing to read ahead.
+        first = self._ids if isinstance(self._ids, FirstPage) and 0 in self._pages else None
+        if first is not None and anchor is not None and anchor not in first:
+            first = None
 
         def query() -> tuple[Sequence[int], int | None, Sequence[int] | None, _Prefetch | None]:
             within = base
             if within is None and request.filter.text:  # read once; the next keystrokes search within it
                 within = service.ordered_ids(unsearched, request.sort, request.descending)
             ids = service.ordered_ids(request.filter, request.sort, request.descending, within=within)
-            return (ids, service.total() if request.recount else None, within if request.filter.text else ids,
-                    _prefetch(service, ids, anchor, request.filter.text))
+            ahead = None if first is not None and first.heads(ids) else _prefetch(service, ids, anchor,
+                                                                                    request.filter.text)
+            return (ids, service.total() if request.recount else None, within if request.filter.text else ids, ahead)
 
         run = self._run_in_background or run_queue_task
         run(query, on_done=lambda result: self._finished(request, result), on_error=self._failed, owner=self)
@@ -311,8 +320,11 @@ class QueueModel(QAbstractTableModel):
     def _apply(self, request: _Request, ids: Sequence[int], prefetched: _Prefetch | None = None) -> None:
         self.about_to_reload.emit()
         self.beginResetModel()
+        kept = self._pages.get(0) if isinstance(self._ids, FirstPage) and self._ids.heads(ids) else None
         self._ids = ids
         self._pages.clear()
+        if kept is not None and prefetched is None:
+            self._pages[0] = kept  # the whole list of a first page: its rows, read already, are the same
         self._matches.clear()
         self._match_pages.clear()
         if prefetched is not None:
