@@ -8,6 +8,8 @@ with `clearance-desk demo --submissions 100000` and kept in --data, default
                 import of its entry module, which runs before the smoke test's clock
                 starts) against a floor script that imports PySide6 and SQLAlchemy, opens
                 the same database and paints a 100-row QTableView; target <= 1.25x.
+                Both note the time once the first paint pass is over (a repaint asked
+                for before the platform exposes the window paints nothing).
   ready         the same start until the window is fully usable: the whole id list
                 swapped in and the detail pane showing the current submission (the
                 smoke test's "ready" line); against the same floor, target <= 1.5x.
@@ -65,7 +67,7 @@ FLOOR_SCRIPT = r"""
 import time
 started = time.perf_counter()
 import json, sys
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QApplication, QTableView
 import sqlalchemy as sa
@@ -87,11 +89,18 @@ view.show()
 result = {}
 
 def painted():
-    view.viewport().repaint()
     result["painted_ms"] = (time.perf_counter() - started) * 1000
     app.quit()
 
-QTimer.singleShot(0, painted)
+class FirstPaint(QObject):  # as the app's smoke test: once the first paint pass is over
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, painted)
+        return False
+
+first_paint = FirstPaint()
+view.viewport().installEventFilter(first_paint)
 app.exec()
 for line in open("/proc/self/status"):
     if line.startswith("VmHWM:"):

@@ -386,12 +386,20 @@ def _recommendation_info(rec: Any, names: dict[int, str], signoff: Any) -> Recom
         signoff.comment if signoff else "")
 
 
-def read_history(conn: Connection, sub: Any) -> list[HistoryEntry]:
-    """Every audit event about the submission and the records inside it, oldest first."""
+def read_history(conn: Connection, sub: Any, shown: SubmissionDetail | None = None) -> list[HistoryEntry]:
+    """Every audit event about the submission and the records inside it, oldest first.
+
+    `shown`, the detail read in the same connection, names its findings and evidence.
+    """
     t = tables
-    finding_ids = [str(i) for i in conn.scalars(select(t.findings.c.id).where(t.findings.c.submission_id == sub.id))]
-    evidence_ids = [str(i) for i in conn.scalars(select(t.evidence.c.id).join(
-        t.findings, t.findings.c.id == t.evidence.c.finding_id).where(t.findings.c.submission_id == sub.id))]
+    if shown is not None:
+        finding_ids = [str(f.id) for f in shown.findings]
+        evidence_ids = [str(e.id) for f in shown.findings for e in f.evidence]
+    else:
+        finding_ids = [str(i) for i in conn.scalars(
+            select(t.findings.c.id).where(t.findings.c.submission_id == sub.id))]
+        evidence_ids = [str(i) for i in conn.scalars(select(t.evidence.c.id).join(
+            t.findings, t.findings.c.id == t.evidence.c.finding_id).where(t.findings.c.submission_id == sub.id))]
     evidence_ids += detached_evidence_ids(conn, finding_ids)
     condition_ids = [f"{number}#{n}" for number, n in conn.execute(
         select(t.letters.c.number, t.conditions.c.number).join(

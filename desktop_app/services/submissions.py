@@ -56,8 +56,8 @@ class SubmissionService:
         zone = str(SettingsService(self.ctx).get("agency_time_zone"))
         with self.ctx.connect() as conn:
             row = submission_row(conn, submission_id)
-            return (read_detail(conn, row), read_history(conn, row),
-                    choices(conn, actor, row, zone=zone, now=self.ctx.now()))
+            shown = read_detail(conn, row)
+            return shown, read_history(conn, row, shown), choices(conn, actor, row, zone=zone, now=self.ctx.now())
 
     def history(self, submission_id: int) -> list[HistoryEntry]:
         """Every audit event about the submission and the records inside it, oldest first."""
