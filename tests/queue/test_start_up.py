@@ -11,8 +11,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QTableView
 from queue_data import GENERATED, PASSWORD
 
 from desktop_app.domain.types import SubmissionState
@@ -91,6 +92,60 @@ def test_the_rest_of_the_list_waits_for_load_rest_and_keeps_the_first_page(qtbot
     assert read == []  # neither the worker nor the repaint read page 0 again
     model.load_rest()  # once read, a no-op
     assert not model.loading
+
+
+class _PaintCounter(QObject):
+    def __init__(self, widget) -> None:  # noqa: ANN001
+        super().__init__(widget)
+        self.count = 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: ANN001, N802
+        self.count += event.type() == QEvent.Type.Paint
+        return False
+
+
+def test_the_whole_list_fills_in_behind_the_painted_page_without_repainting_it(qtbot, qctx) -> None:  # noqa: ANN001
+    """No reset when the list begins with the page on screen: the page is not painted again
+    (a repaint beside the review half's worker was ~15 ms), the selection stays as it is."""
+    service = QueueService(qctx)
+    model = QueueModel(service, background_rows=0)
+    model.reload_first_page(rest_later=True)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(900, 300)
+    view.selectRow(2)
+    paints = _PaintCounter(view.viewport())
+    with qtbot.waitExposed(view):
+        view.show()
+    qtbot.waitUntil(lambda: paints.count >= 1)
+    qtbot.wait(50)
+    painted = paints.count
+    resets: list[int] = []
+    model.modelReset.connect(lambda: resets.append(1))
+    model.load_rest()
+    qtbot.waitUntil(lambda: not model.loading, timeout=5000)
+    qtbot.wait(50)
+    assert list(model.ids()) == list(service.ordered_ids())
+    assert resets == [] and paints.count == painted
+    assert view.currentIndex().row() == 2 and view.selectionModel().isRowSelected(2)
+
+
+def test_rows_painted_blank_before_the_whole_list_are_filled_in(qtbot, qctx) -> None:  # noqa: ANN001
+    service = QueueService(qctx)
+    model = QueueModel(service, background_rows=0)
+    model.reload_first_page(rest_later=True)
+    past = PAGE_SIZE + 5
+    assert model.data(model.index(0, QueueColumn.REFERENCE))  # the first page painted
+    assert model.data(model.index(past, QueueColumn.REFERENCE)) is None  # scrolled there early: blank
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda first, last, _roles: changed.append((first.row(), last.row())))
+    model.load_rest()
+    qtbot.waitUntil(lambda: not model.loading, timeout=5000)
+    whole = list(service.ordered_ids())
+    assert model.data(model.index(past, QueueColumn.REFERENCE)) == service.rows([whole[past]])[0].reference
+    assert changed == [(PAGE_SIZE, len(whole) - 1)]  # the view repaints them
 
 
 def test_a_reload_before_the_rest_supersedes_it(qtbot, qctx) -> None:  # noqa: ANN001

@@ -136,6 +136,11 @@ class FirstPage(Sequence[int]):
     def __iter__(self) -> Iterator[int]:
         return iter(self._head)
 
+    @property
+    def known(self) -> int:
+        """How many ids are known: the first page's."""
+        return len(self._head)
+
     def heads(self, ids: Sequence[int]) -> bool:
         """`ids` begins with this first page: its rows, read already, stay valid in the whole list."""
         return len(ids) >= len(self._head) and list(ids[:len(self._head)]) == list(self._head)
@@ -318,6 +323,11 @@ class QueueModel(QAbstractTableModel):
         self.failed.emit(error)
 
     def _apply(self, request: _Request, ids: Sequence[int], prefetched: _Prefetch | None = None) -> None:
+        first = self._ids
+        if (isinstance(first, FirstPage) and prefetched is None and len(ids) == len(first) and first.heads(ids)
+                and request.filter.text == self._search_text):
+            self._fill_in(request, first, ids)
+            return
         self.about_to_reload.emit()
         self.beginResetModel()
         kept = self._pages.get(0) if isinstance(self._ids, FirstPage) and self._ids.heads(ids) else None
@@ -336,6 +346,20 @@ class QueueModel(QAbstractTableModel):
         self.endResetModel()
         elapsed = (time.perf_counter() - request.asked) * 1000
         log.debug("queue: %d rows in %.1f ms (%s, %s)", len(ids), elapsed, request.sort.name, request.filter)
+        self.reloaded.emit(elapsed)
+
+    def _fill_in(self, request: _Request, first: FirstPage, ids: Sequence[int]) -> None:
+        """The whole list of a first page, as long and beginning with it: the rows shown stay
+        where they are, so no reset (which would repaint the page and restore the selection).
+        Rows past the first page that were asked for meanwhile (painted blank) are repainted."""
+        self._ids = ids
+        blank = [page for page in self._pages if page != 0]  # read as empty while their ids were unknown
+        for page in blank:
+            del self._pages[page]
+        if blank:
+            self.dataChanged.emit(self.index(first.known, 0), self.index(len(ids) - 1, self.columnCount() - 1))
+        elapsed = (time.perf_counter() - request.asked) * 1000
+        log.debug("queue: %d rows filled in after the first page in %.1f ms", len(ids), elapsed)
         self.reloaded.emit(elapsed)
 
     # -- ids and rows -------------------------------------------------------------------
