@@ -20,6 +20,7 @@ import time
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QWindow
 from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMessageBox
+import shiboken6
 
 from desktop_app import APP_NAME
 from desktop_app.services.context import Actor
@@ -63,8 +64,9 @@ class SessionGuard(QObject):
             return  # signed out: what was watched stays shut until the window has closed
         previous = getattr(self, "_focused", None)
         if previous is not None and not isinstance(previous, QWindow) and previous in self._watched:
-            previous.removeEventFilter(self)
             self._watched.remove(previous)
+            if shiboken6.isValid(previous):  # a dialog's button may be gone with its dialog
+                previous.removeEventFilter(self)
         self._focused = focused
         self._watch(focused)
 

@@ -255,6 +255,18 @@ def test_the_session_guard_sees_input_not_every_paint(qtbot, window) -> None:  #
     assert painted == []
 
 
+def test_the_guard_lets_go_of_a_focused_widget_that_is_gone(qtbot, window) -> None:  # noqa: ANN001
+    """A dialog's button had the focus and went with its dialog: moving the focus on is no error."""
+    import shiboken6
+    from PySide6.QtWidgets import QPushButton
+
+    button = QPushButton("OK")
+    window.session_guard._watch_focus(button)
+    shiboken6.delete(button)
+    window.session_guard._watch_focus(window.queue)  # raised RuntimeError (C++ object already deleted)
+    assert window.queue in window.session_guard._watched and button not in window.session_guard._watched
+
+
 def test_account_changes_run_on_a_worker_and_the_list_follows_the_bus(qtbot, services, monkeypatch) -> None:  # noqa: ANN001
     """Adding an account hashes its password with argon2: not on the GUI thread. The list refreshes
     because the change is announced (ui.operations), not because the dialog reloads itself after saving."""
