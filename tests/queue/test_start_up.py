@@ -181,6 +181,40 @@ def test_the_review_half_is_built_just_after_the_first_paint(qtbot, services, ac
     assert window.splitter.widget(2) is window.detail
 
 
+@pytest.fixture
+def large_queue(monkeypatch):  # noqa: ANN001, ANN201
+    """The window behaves as at 100,000 submissions: first page first, the rest on a worker."""
+    import desktop_app.ui.queue.model as queue_model
+
+    monkeypatch.setattr(queue_model, "BACKGROUND_ROWS", 0)
+
+
+def test_a_large_queue_reads_its_whole_list_after_the_first_paint(qtbot, services, actors, large_queue) -> None:  # noqa: ANN001
+    window = MainWindow(services, actors["rev"], defer_review=True)
+    qtbot.addWidget(window)
+    window._poll_timer.stop()
+    qtbot.wait(100)
+    assert isinstance(window.model.ids(), FirstPage) and window.model.loading  # nothing beside the first paint
+    with qtbot.waitExposed(window):
+        window.show()
+    qtbot.waitUntil(lambda: not window.model.loading and window.detail_is_current(), timeout=10_000)
+    assert list(window.model.ids()) == list(services.queue.ordered_ids(window.model.filter, window.model.sort_column,
+                                                                       window.model.descending))
+    assert window.detail.detail is not None and window.detail.detail.id == window.model.id_at(0)
+
+
+def test_a_window_never_painted_still_reads_its_whole_list(qtbot, services, actors, large_queue) -> None:  # noqa: ANN001
+    """Started minimised, no paint comes: the rest is read after REST_AT_THE_LATEST_MS all the same."""
+    from desktop_app.ui.mainwindow.queue_side import REST_AT_THE_LATEST_MS
+
+    window = MainWindow(services, actors["rev"], defer_review=True)
+    qtbot.addWidget(window)
+    window._poll_timer.stop()
+    assert window.model.loading
+    qtbot.waitUntil(lambda: not window.model.loading, timeout=REST_AT_THE_LATEST_MS + 5000)
+    assert len(window.model.ids()) == TOTAL and not isinstance(window.model.ids(), FirstPage)
+
+
 def test_the_first_detail_is_read_on_the_worker_that_imports_the_review_half(qtbot, services,  # noqa: ANN001
                                                                               actors) -> None:  # noqa: ANN001
     """The first ORM read (mappers set up, statements compiled) would stall the window just after its first paint."""

@@ -104,7 +104,7 @@ class QueueMixin:
         self.model.reload_first_page(rest_later=self._defer_review)
         if self.model.in_background:  # a large queue: paint it first; the rest of it and the detail just after
             self.queue.viewport().installEventFilter(self)
-            QTimer.singleShot(REST_AT_THE_LATEST_MS, self.model.load_rest)  # if no paint comes (a minimised window)
+            QTimer.singleShot(REST_AT_THE_LATEST_MS, self.model, self.model.load_rest)  # no paint (minimised)
         if self.model.rowCount() and not self.queue.currentIndex().isValid():
             if self.model.in_background:
                 self._shown_id = self.model.id_at(0)

@@ -159,7 +159,7 @@ class QueueModel(QAbstractTableModel):
     failed = Signal(object)
 
     def __init__(self, service: QueueService, parent: QObject | None = None, *,
-                 background_rows: int = BACKGROUND_ROWS,
+                 background_rows: int | None = None,
                  run_in_background: Callable[..., Any] | None = None) -> None:
         super().__init__(parent)
         self.service = service
@@ -168,7 +168,8 @@ class QueueModel(QAbstractTableModel):
         self.descending = False
         self.search_query = SearchQuery()
         self._search_text = ""
-        self.background_rows = background_rows
+        #: From this many rows the queue loads on a worker (BACKGROUND_ROWS unless given).
+        self.background_rows = BACKGROUND_ROWS if background_rows is None else background_rows
         self._run_in_background = run_in_background
         self._ids: Sequence[int] = array("q")
         self._pages: OrderedDict[int, list[tuple[QueueRow, tuple[str, ...]]]] = OrderedDict()
