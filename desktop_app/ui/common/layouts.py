@@ -72,6 +72,8 @@ class FlowLayout(QLayout):
 
 
 class _AfterFirstPaint(QObject):
+    """Watches one widget until its first paint (see `after_first_paint`)."""
+
     def __init__(self, widget: QWidget, then: Callable[[], None]) -> None:
         super().__init__(widget)
         self._then = then
@@ -88,4 +90,3 @@ class _AfterFirstPaint(QObject):
 def after_first_paint(widget: QWidget, then: Callable[[], None]) -> None:
     """Call `then` on the event loop's next turn after `widget` first paints (never, if it never does)."""
     _AfterFirstPaint(widget, then)
-

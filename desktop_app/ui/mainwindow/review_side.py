@@ -58,8 +58,8 @@ class ReviewMixin:
         def imported(first_detail: tuple[int, tuple[object, ...]] | None) -> None:
             self._review_importing = False
             self.finish_setup(first_detail)  # unless a command built it meanwhile
-            # Once the pane is drawn: beside a worker's imports, each of the paint's calls
-            # into Python waits for the interpreter lock, and the first paint took 130 ms.
+            # Once the pane is drawn: beside a worker's imports each of the paint's calls into
+            # Python waits for the interpreter lock, and the pane's first paint took 130 ms.
             after_first_paint(self.detail, self._load_record_services)
 
         def failed(error: Exception) -> None:
