@@ -255,6 +255,29 @@ def test_queue_sorts_filters_and_counts_the_same(ctx: ServiceContext, people, sa
     assert rows[0].reference.startswith("CD-") and rows[0].assignee == "Riley Reviewer"
 
 
+def test_whole_id_lists_come_in_the_statement_s_order(ctx: ServiceContext, people) -> None:  # noqa: ANN001
+    """One array from the database (JSON on SQLite, array_agg on PostgreSQL), in exactly the order
+    the id statement's own rows come in, for every column both ways, a search and the assignee order."""
+    from desktop_app.services import demo_bulk
+
+    demo_bulk.generate(ctx, 120, seed=5, reviewers=[demo_bulk.Person(people[u].user_id, u) for u in ("rev", "rev2")],
+                       supervisors=[demo_bulk.Person(people["sup"].user_id, "sup")])
+    queue = QueueService(ctx)
+    with ctx.connect() as conn:
+        for column in QueueColumn:
+            for descending in (False, True):
+                rows = [r[0] for r in conn.execute(queue.id_statement(QueueFilter(), column, descending))]
+                whole = list(queue.ordered_ids(QueueFilter(), column, descending))
+                if column is QueueColumn.ASSIGNEE:  # read as one index range per person: the same set, by name
+                    assert sorted(whole) == sorted(rows) and len(whole) == 120
+                else:
+                    assert whole == rows, (column, descending)
+                searched = QueueFilter(text="orca")
+                within = queue.ordered_ids(searched, column, descending, within=whole)
+                hits = {r[0] for r in conn.execute(queue.id_statement(searched, column, descending))}
+                assert list(within) == [i for i in whole if i in hits] and hits
+
+
 @pytest.mark.parametrize(("words", "expected"), [
     ("orca", {"orca"}), ("orc", {"orca"}), ("ORCA 3.1", {"orca"}), ("northwind", {"orca"}),
     ("sparrow", {"sparrow"}), ("cd-2026", {"orca", "sparrow", "ibis"}), ("exploit cve-2026-0001", {"orca"}),
