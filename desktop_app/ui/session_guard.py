@@ -42,7 +42,8 @@ class SessionGuard(QObject):
         self.reason: str | None = None
         self.message: QMessageBox | None = None
         self._checked_at = float("-inf")
-        self._watched: list[QObject] = []  # the focused widget, and every window once it had focus
+        self._windows: list[QWindow] = []  # every window once it had focus
+        self._focused: QObject | None = None  # the focused widget, while it has the focus
         if window.isVisible():
             self._watch(window.windowHandle())
         else:
@@ -52,23 +53,28 @@ class SessionGuard(QObject):
             app.focusWindowChanged.connect(self._watch)  # type: ignore[attr-defined]
             app.focusObjectChanged.connect(self._watch_focus)  # type: ignore[attr-defined]
 
-    def _watch(self, watched: QObject | None) -> None:
-        if watched is not None and self.reason is None and watched not in self._watched:
-            watched.installEventFilter(self)
-            self._watched.append(watched)
-            watched.destroyed.connect(lambda: self._watched.remove(watched) if watched in self._watched else None)
+    @property
+    def _watched(self) -> list[QObject]:
+        return [*self._windows, *([self._focused] if self._focused is not None else [])]
+
+    def _watch(self, window: QWindow | None) -> None:
+        if window is not None and self.reason is None and window not in self._windows:
+            window.installEventFilter(self)
+            self._windows.append(window)
+            window.destroyed.connect(lambda: self._windows.remove(window) if window in self._windows else None)
 
     def _watch_focus(self, focused: QObject | None) -> None:
         """The focused widget sees a shortcut's key (ShortcutOverride) before any window does."""
         if self.reason is not None:
             return  # signed out: what was watched stays shut until the window has closed
-        previous = getattr(self, "_focused", None)
-        if previous is not None and not isinstance(previous, QWindow) and previous in self._watched:
-            self._watched.remove(previous)
-            if shiboken6.isValid(previous):  # a dialog's button may be gone with its dialog
-                previous.removeEventFilter(self)
-        self._focused = focused
-        self._watch(focused)
+        previous, self._focused = self._focused, None
+        if previous is not None and shiboken6.isValid(previous):  # a dialog's button may be gone with its dialog
+            previous.removeEventFilter(self)
+        if isinstance(focused, QWindow):
+            self._watch(focused)
+        elif focused is not None:
+            focused.installEventFilter(self)
+            self._focused = focused
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         kind = event.type()

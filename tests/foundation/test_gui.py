@@ -267,6 +267,19 @@ def test_the_guard_lets_go_of_a_focused_widget_that_is_gone(qtbot, window) -> No
     assert window.queue in window.session_guard._watched and button not in window.session_guard._watched
 
 
+def test_the_guard_watches_one_focused_widget_and_connects_nothing_to_it(window) -> None:  # noqa: ANN001
+    """Focus moving back and forth all day leaves one filter on the focused widget and no connections."""
+    from PySide6.QtCore import SIGNAL
+
+    guard = window.session_guard
+    before = window.queue.receivers(SIGNAL("destroyed(QObject*)"))
+    for _ in range(50):
+        guard._watch_focus(window.queue)
+        guard._watch_focus(window.search)
+    assert window.queue.receivers(SIGNAL("destroyed(QObject*)")) == before
+    assert guard._watched.count(window.search) == 1 and window.queue not in guard._watched
+
+
 def test_account_changes_run_on_a_worker_and_the_list_follows_the_bus(qtbot, services, monkeypatch) -> None:  # noqa: ANN001
     """Adding an account hashes its password with argon2: not on the GUI thread. The list refreshes
     because the change is announced (ui.operations), not because the dialog reloads itself after saving."""
