@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from desktop_app.domain.errors import InputRejected, PermissionDenied, Problem
 from desktop_app.domain.permissions import may_administer
@@ -25,15 +25,19 @@ _T = settings_table.c
 ADMIN_ONLY = "only an administrator may change settings"
 
 
+def read_setting(conn: Connection, key: str) -> Any:
+    """A setting's stored value, or its declared default, read in the caller's connection."""
+    row = conn.execute(select(_T.value).where(_T.key == key)).first()
+    return declared.SPEC_BY_KEY[key].default if row is None else row.value
+
+
 class SettingsService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
     def get(self, key: str) -> Any:
-        spec = declared.SPEC_BY_KEY[key]
         with self.ctx.connect() as conn:
-            row = conn.execute(select(_T.value).where(_T.key == key)).first()
-        return spec.default if row is None else row.value
+            return read_setting(conn, key)
 
     def all(self) -> dict[str, Any]:
         with self.ctx.connect() as conn:

@@ -31,7 +31,7 @@ from desktop_app.services.detail import (  # the read model, re-exported where t
     read_history,
     submission_row,
 )
-from desktop_app.services.settings import SettingsService
+from desktop_app.services.settings import read_setting
 from desktop_app.storage import tables
 
 
@@ -53,8 +53,8 @@ class SubmissionService:
     def view(self, actor: Actor, submission_id: int) -> tuple[SubmissionDetail, list[HistoryEntry], ActionChoices]:
         """What the detail pane shows, in one connection: the submission, its history, and the
         actions offered to `actor` as stored now (the workflow service's `choices`)."""
-        zone = str(SettingsService(self.ctx).get("agency_time_zone"))
         with self.ctx.connect() as conn:
+            zone = str(read_setting(conn, "agency_time_zone"))
             row = submission_row(conn, submission_id)
             shown = read_detail(conn, row)
             return shown, read_history(conn, row, shown), choices(conn, actor, row, zone=zone, now=self.ctx.now())
