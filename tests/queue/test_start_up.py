@@ -277,6 +277,15 @@ def test_enter_on_a_row_before_the_review_half_shows_it(qtbot, services, actors)
 
 # -- no ORM before the first page -------------------------------------------------------
 
+def run_app_script(script: str, *args: str) -> dict:  # type: ignore[type-arg]
+    """Run `script` in a fresh interpreter (offscreen Qt) and return the JSON of its last line."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 FIRST_PAGE_SCRIPT = r"""
 import json, sys
 from pathlib import Path
@@ -298,11 +307,7 @@ print(json.dumps({"rows": window.model.rowCount(), "loaded": loaded}))
 
 def test_the_first_page_paints_without_the_orm_or_any_heavy_library(qctx) -> None:  # noqa: ANN001
     """Sign-in, settings and the queue are Core only: ~100 ms of ORM imports wait until after."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    out = subprocess.run([sys.executable, "-c", FIRST_PAGE_SCRIPT, str(qctx.paths.root), PASSWORD], env=env,
-                         capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
-    assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = run_app_script(FIRST_PAGE_SCRIPT, str(qctx.paths.root), PASSWORD)
     assert result["rows"] == TOTAL
     assert result["loaded"] == []
 
@@ -338,11 +343,7 @@ print(json.dumps({"orm_when_ready": orm_when_ready, "shown": shown, "offered": o
 def test_the_window_is_ready_before_the_orm_loads_and_loads_it_after(qctx) -> None:  # noqa: ANN001
     """The detail pane and its actions are read with Core: the ORM (~250 ms) loads on a worker once
     the window is ready, so neither the first paint nor "ready" waits for it."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    out = subprocess.run([sys.executable, "-c", READY_SCRIPT, str(qctx.paths.root), PASSWORD], env=env,
-                         capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
-    assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = run_app_script(READY_SCRIPT, str(qctx.paths.root), PASSWORD)
     assert result["orm_when_ready"] is False
     assert result["shown"] == result["current"]
     assert result["offered"]  # the action panel is filled from the same Core read
